@@ -1,0 +1,57 @@
+{
+  "variables": {
+    "codec_sources": [
+      "native/common/xml_escape.cc",
+      "native/common/xml_reader.cc",
+      "native/syncml/codec_client.cc",
+      "native/syncml/codec_device.cc"
+    ],
+    "common_defines": [
+      "NAPI_VERSION=8",
+      "NAPI_DISABLE_CPP_EXCEPTIONS",
+      "NODE_ADDON_API_DISABLE_DEPRECATED"
+    ]
+  },
+  "target_defaults": {
+    "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+    "cflags_cc!": ["-std=gnu++17", "-std=gnu++1y", "-std=gnu++20"],
+    "include_dirs": ["native"],
+    "msvs_settings": {
+      "VCCLCompilerTool": { "AdditionalOptions": ["/std:c++17", "/utf-8"], "ExceptionHandling": 0 }
+    },
+    "xcode_settings": { "CLANG_CXX_LANGUAGE_STANDARD": "c++17" }
+  },
+  "targets": [
+    {
+      "target_name": "windows_iot_dm",
+      "sources": [
+        "<@(codec_sources)",
+        "native/common/utf16.cc",
+        "native/mdm/library_common.cc",
+        "native/addon/addon.cc",
+        "native/addon/mdm_session.cc",
+        "native/addon/native_error.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["<@(common_defines)"],
+      "conditions": [
+        ["OS=='win'", { "sources": ["native/mdm/library_win.cc"] }],
+        ["OS!='win'", { "sources": ["native/mdm/library_posix.cc"], "libraries": ["-ldl"] }]
+      ]
+    },
+    {
+      "target_name": "mdm_emulator",
+      "type": "shared_library",
+      "sources": [
+        "<@(codec_sources)",
+        "native/emulator/exports.cc",
+        "native/emulator/node_tree.cc",
+        "native/emulator/engine.cc",
+        "native/emulator/seed.cc"
+      ],
+      "cflags": ["-fvisibility=hidden"],
+      "cflags_cc": ["-fvisibility=hidden"],
+      "conditions": [["OS=='win'", { "type": "none" }]]
+    }
+  ]
+}
