@@ -1,0 +1,172 @@
+/**
+ * Every error this package throws or rejects with is an `IotDmError` with a stable `code`, the
+ * OMA-DM `status` or the `hresult` where one exists, and the underlying `cause`. Native errors are
+ * mapped to these classes here and nowhere else (`fromNativeError`).
+ */
+import type { CspVerb, CspResult } from '../native/contract';
+import { describeOmaStatus } from './oma-status';
+import { describeHresult, formatHresult } from './hresult';
+
+export { describeOmaStatus, isOmaSuccess } from './oma-status';
+export { describeHresult, formatHresult } from './hresult';
+
+export type IotDmErrorCode =
+  | 'ERR_MDM_UNAVAILABLE'
+  | 'ERR_MDM_HRESULT'
+  | 'ERR_SYNCML_MALFORMED'
+  | 'ERR_CSP_STATUS'
+  | 'ERR_CSP_ATOMIC_FAILED'
+  | 'ERR_INVALID_URI'
+  | 'ERR_INVALID_VALUE'
+  | 'ERR_INVALID_ARG'
+  | 'ERR_NATIVE';
+
+export interface IotDmErrorDetails {
+  status?: number;
+  hresult?: number;
+  cause?: unknown;
+}
+
+export class IotDmError extends Error {
+  readonly code: IotDmErrorCode;
+  /** OMA-DM status code, when the error comes from a CSP command. */
+  readonly status?: number;
+  /** HRESULT (unsigned), when the error comes from a Windows API. */
+  readonly hresult?: number;
+
+  constructor(code: IotDmErrorCode, message: string, details: IotDmErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = new.target.name;
+    this.code = code;
+    if (details.status !== undefined) this.status = details.status;
+    if (details.hresult !== undefined) this.hresult = details.hresult >>> 0;
+  }
+}
+
+/** The MDM API (or the emulator library, or the addon itself) cannot be used here. */
+export class MdmUnavailableError extends IotDmError {
+  constructor(message: string, details: IotDmErrorDetails = {}) {
+    super('ERR_MDM_UNAVAILABLE', message, details);
+  }
+}
+
+/** A local MDM API call returned a failure HRESULT. */
+export class MdmApiError extends IotDmError {
+  readonly api: string;
+  constructor(api: string, hresult: number, cause?: unknown) {
+    super(
+      'ERR_MDM_HRESULT',
+      `${api} failed with HRESULT ${formatHresult(hresult)}: ${describeHresult(hresult)}`,
+      { hresult, cause },
+    );
+    this.api = api;
+  }
+}
+
+/** A SyncML document (the device's answer, or one given to us) could not be decoded. */
+export class SyncMLError extends IotDmError {
+  constructor(message: string, cause?: unknown) {
+    super('ERR_SYNCML_MALFORMED', message, { cause });
+  }
+}
+
+/** A CSP command completed with a failure status. */
+export class CspError extends IotDmError {
+  readonly uri: string;
+  readonly verb: CspVerb;
+  constructor(verb: CspVerb, uri: string, status: number) {
+    super('ERR_CSP_STATUS', `${verb} ${uri} failed: ${status} ${describeOmaStatus(status)}`, {
+      status,
+    });
+    this.uri = uri;
+    this.verb = verb;
+  }
+}
+
+/** An atomic transaction failed; `results` holds every command's own status. */
+export class CspTransactionError extends IotDmError {
+  readonly results: readonly CspResult[];
+  /** The first command that failed (not merely rolled back). */
+  readonly failed?: CspError;
+  constructor(results: readonly CspResult[], failed?: CspError) {
+    const what = failed ? `: ${failed.message}` : '';
+    super('ERR_CSP_ATOMIC_FAILED', `atomic transaction rolled back${what}`, {
+      status: 507,
+      cause: failed,
+    });
+    this.results = results;
+    if (failed) this.failed = failed;
+  }
+}
+
+/** A CSP URI was rejected before it reached native code. */
+export class InvalidUriError extends IotDmError {
+  readonly uri: unknown;
+  constructor(uri: unknown, reason: string) {
+    super('ERR_INVALID_URI', `invalid CSP URI ${describeValue(uri)}: ${reason}`);
+    this.uri = uri;
+  }
+}
+
+/** A value (twin value, method payload, CSP data) was rejected. */
+export class InvalidValueError extends IotDmError {
+  constructor(message: string, cause?: unknown) {
+    super('ERR_INVALID_VALUE', message, { cause });
+  }
+}
+
+/** An argument of a public function was of the wrong type or shape. */
+export class InvalidArgumentError extends IotDmError {
+  constructor(name: string, expected: string, actual: unknown) {
+    super(
+      'ERR_INVALID_ARG',
+      `Expected ${expected} for ${name} but received ${describeValue(actual)}`,
+    );
+  }
+}
+
+function describeValue(value: unknown): string {
+  if (typeof value === 'string') {
+    const shown = value.length > 80 ? value.slice(0, 77) + '...' : value;
+    return JSON.stringify(shown);
+  }
+  return `${String(value)} of type ${value === null ? 'null' : typeof value}`;
+}
+
+interface NativeErrorShape {
+  code?: unknown;
+  message?: unknown;
+  hresult?: unknown;
+  api?: unknown;
+  detail?: unknown;
+  library?: unknown;
+}
+
+/**
+ * Maps an error raised by the addon (or by loading it) to the package's classes. The original
+ * error is kept as `cause`; an error that is already an `IotDmError` passes through.
+ */
+export function fromNativeError(err: unknown): IotDmError {
+  if (err instanceof IotDmError) return err;
+  const e = (typeof err === 'object' && err !== null ? err : {}) as NativeErrorShape;
+  const message = typeof e.message === 'string' ? e.message : String(err);
+  switch (e.code) {
+    case 'ERR_MDM_UNAVAILABLE':
+      return new MdmUnavailableError(message, { cause: err });
+    case 'ERR_MDM_HRESULT':
+      return new MdmApiError(
+        typeof e.api === 'string' ? e.api : 'ApplyLocalManagementSyncML',
+        typeof e.hresult === 'number' ? e.hresult : 0x80004005,
+        err,
+      );
+    case 'ERR_SYNCML_MALFORMED':
+      return new SyncMLError(
+        `the MDM answer could not be decoded: ${typeof e.detail === 'string' ? e.detail : message}`,
+        err,
+      );
+    case 'ERR_INVALID_ARG':
+      return new IotDmError('ERR_INVALID_ARG', message, { cause: err });
+    default:
+      return new IotDmError('ERR_NATIVE', message, { cause: err });
+  }
+}

@@ -1,0 +1,19 @@
+/**
+ * windows-iot-dm: Windows IoT device management from Node.js. Importing this module loads no
+ * native code; the addon is loaded on the first CSP operation.
+ */
+export { Csp, CspTransaction, type CspOptions, type WriteOptions, type CspReadValue } from './csp/csp';
+export { parseCspUri, assertCspUri, cspUri, CSP_ROOTS, type ParsedUri } from './csp/uri';
+export { type CspValue } from './csp/values';
+export type {
+  NativeMdm,
+  CspOp,
+  CspResult,
+  CspResultItem,
+  CspVerb,
+  CspFormat,
+  ApplyOptions,
+} from './native/contract';
+export { AddonMdm, defaultNativeMdm, type AddonMdmOptions } from './native/addon-mdm';
+export { ADDON_PATH_ENV, MDM_LIBRARY_ENV, resolveMdmLibrary } from './native/load';
+export * from './errors';
