@@ -113,22 +113,32 @@ export class Csp {
   /**
    * Runs `fn`, collecting the writes it makes on `tx`, then sends them as one `<Atomic>`: all
    * take effect or none does. Rejects with `CspTransactionError` (every op's status in
-   * `results`) when the device rolled back. Gets are not allowed inside an Atomic.
+   * `results`) when the device rolled back. Gets are not allowed inside an Atomic. A
+   * synchronous `fn` keeps its place in the queue among ops issued before and after the call.
    */
-  async transaction(fn: (tx: CspTransaction) => void | Promise<void>): Promise<CspResult[]> {
+  transaction(fn: (tx: CspTransaction) => void | Promise<void>): Promise<CspResult[]> {
     const tx = new CspTransaction();
-    await fn(tx);
-    const ops = tx.close();
+    let pending: void | Promise<void>;
+    try {
+      pending = fn(tx);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    // A synchronous `fn` keeps its place in the queue among ops issued around it.
+    if (pending instanceof Promise) return pending.then(() => this.#commit(tx.close()));
+    return this.#commit(tx.close());
+  }
+
+  async #commit(ops: CspOp[]): Promise<CspResult[]> {
     if (ops.length === 0) return [];
     const results = await this.#batcher.enqueueAtomic(ops);
     const failedAt = results.findIndex((r) => !isOmaSuccess(r.status));
-    if (failedAt !== -1) {
-      const firstReal = results.findIndex((r) => !isOmaSuccess(r.status) && r.status !== 216);
-      const at = firstReal === -1 ? failedAt : firstReal;
-      const op = ops[at] as CspOp;
-      throw new CspTransactionError(results, new CspError(op.verb, op.uri, (results[at] as CspResult).status));
-    }
-    return results;
+    if (failedAt === -1) return results;
+    const firstReal = results.findIndex((r) => !isOmaSuccess(r.status) && r.status !== 216);
+    const at = firstReal === -1 ? failedAt : firstReal;
+    const op = ops[at] as CspOp;
+    const failed = new CspError(op.verb, op.uri, (results[at] as CspResult).status);
+    throw new CspTransactionError(results, failed);
   }
 
   /** Sends a raw `<SyncBody>` and resolves with the device's raw answer (diagnostics). */

@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+/** `iotdm`: the package's command line. Each command lives in its own module. */
+import { runCsp } from './csp-command';
+import { EXIT, processIo, type CliIo } from './io';
+
+export const MAIN_HELP = `Usage: iotdm <command> [options]
+
+Commands:
+  csp      perform CSP operations (get, list, add, set, delete, exec, syncml)
+
+Run "iotdm <command> --help" for a command's options.`;
+
+export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'csp':
+      return runCsp(rest, io);
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      io.out(MAIN_HELP);
+      return command === undefined ? EXIT.usage : EXIT.ok;
+    default:
+      io.err(`iotdm: unknown command "${command}"\n\n${MAIN_HELP}`);
+      return EXIT.usage;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      process.stderr.write(`iotdm: ${(err as Error).stack ?? String(err)}\n`);
+      process.exitCode = EXIT.error;
+    },
+  );
+}
