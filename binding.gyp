@@ -30,10 +30,11 @@
         "native/mdm/library_common.cc",
         "native/addon/addon.cc",
         "native/addon/mdm_session.cc",
+        "native/addon/js_args.cc",
         "native/addon/native_error.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
-      "defines": ["<@(common_defines)"],
+      "defines": ["<@(common_defines)", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],
       "conditions": [
         ["OS=='win'", { "sources": ["native/mdm/library_win.cc"] }],
         ["OS!='win'", { "sources": ["native/mdm/library_posix.cc"], "libraries": ["-ldl"] }]

@@ -1,0 +1,68 @@
+// Module entry point of windows_iot_dm.node: a context-aware Napi::Addon whose per-environment
+// state is the SessionRegistry (main thread and every worker_thread get their own), an
+// environment cleanup hook that closes it, and the exports { MdmSession, buildInfo }.
+#include <memory>
+
+#include <napi.h>
+
+#include "addon/mdm_session.h"
+
+namespace wdm::addon {
+namespace {
+
+#if defined(_WIN32)
+constexpr const char* kPlatform = "win32";
+#elif defined(__APPLE__)
+constexpr const char* kPlatform = "darwin";
+#elif defined(__linux__)
+constexpr const char* kPlatform = "linux";
+#elif defined(__FreeBSD__)
+constexpr const char* kPlatform = "freebsd";
+#else
+constexpr const char* kPlatform = "unknown";
+#endif
+
+#if defined(__x86_64__) || defined(_M_X64)
+constexpr const char* kArch = "x64";
+#elif defined(__aarch64__) || defined(_M_ARM64)
+constexpr const char* kArch = "arm64";
+#elif defined(__i386__) || defined(_M_IX86)
+constexpr const char* kArch = "ia32";
+#elif defined(__arm__) || defined(_M_ARM)
+constexpr const char* kArch = "arm";
+#else
+constexpr const char* kArch = "unknown";
+#endif
+
+// Facts fixed at compile time, for diagnostics (process.platform/arch naming).
+Napi::Object BuildInfo(Napi::Env env) {
+  Napi::Object info = Napi::Object::New(env);
+  info.Set("napiVersion", Napi::Number::New(env, NAPI_VERSION));
+  info.Set("platform", kPlatform);
+  info.Set("arch", kArch);
+  info.Freeze();
+  return info;
+}
+
+class WindowsIotDmAddon final : public Napi::Addon<WindowsIotDmAddon> {
+ public:
+  WindowsIotDmAddon(Napi::Env env, Napi::Object exports)
+      : registry_(std::make_shared<SessionRegistry>()) {
+    // Runs while the environment is torn down, before instances are finalized: pending calls are
+    // dropped and nothing new is queued. The hook shares ownership of the registry.
+    env.AddCleanupHook([registry = registry_]() { registry->Close(); });
+    DefineAddon(exports, {InstanceValue("MdmSession", MdmSession::DefineClass(env, registry_.get()),
+                                        napi_enumerable),
+                          InstanceValue("buildInfo", BuildInfo(env), napi_enumerable)});
+  }
+
+ private:
+  std::shared_ptr<SessionRegistry> registry_;
+};
+
+}  // namespace
+}  // namespace wdm::addon
+
+// The macro pastes the class name into an identifier, so it must be unqualified.
+using wdm::addon::WindowsIotDmAddon;
+NODE_API_ADDON(WindowsIotDmAddon)

@@ -1,0 +1,276 @@
+// MdmSession (JS class), CallQueue (one FIFO per library per environment) and SyncMLWorker (the
+// AsyncWorker that performs one SyncML round trip off the JS thread).
+#include "addon/mdm_session.h"
+
+#include <deque>
+#include <utility>
+#include <vector>
+
+#include "addon/js_args.h"
+#include "addon/native_error.h"
+#include "common/utf16.h"
+#include "mdm/library.h"
+#include "syncml/codec.h"
+
+namespace wdm::addon {
+
+// One pending apply() or rawSyncML() call.
+struct Call {
+  enum class Kind { kApply, kRaw };
+  Kind kind = Kind::kApply;
+  std::vector<syncml::Op> ops;  // kApply
+  bool atomic = false;          // kApply
+  std::u16string body;          // kRaw
+  Napi::Promise::Deferred deferred;
+
+  explicit Call(Napi::Env env) : deferred(Napi::Promise::Deferred::New(env)) {}
+};
+
+// JS-thread only. Holds the library; runs its calls one at a time, in submission order.
+class CallQueue : public std::enable_shared_from_this<CallQueue> {
+ public:
+  CallQueue(std::string path, bool closed)
+      : library_(std::make_shared<mdm::LibraryHandle>(mdm::CreatePlatformLibrary(std::move(path)))),
+        closed_(closed) {}
+
+  void Submit(Napi::Env env, Call call) {
+    if (closed_) return;  // the environment is going away; so is the promise
+    pending_.push_back(std::move(call));
+    if (!running_) StartNext(env);
+  }
+
+  // From the worker's completion callback.
+  void Finished(Napi::Env env, bool env_alive) {
+    running_ = false;
+    if (!env_alive) Close();
+    StartNext(env);
+  }
+
+  void Close() {
+    closed_ = true;
+    pending_.clear();
+  }
+
+ private:
+  void StartNext(Napi::Env env);
+
+  std::shared_ptr<mdm::LibraryHandle> library_;
+  std::deque<Call> pending_;
+  bool running_ = false;
+  bool closed_ = false;
+};
+
+namespace {
+
+// Whether JS can still run in `env`. While an environment is torn down (worker.terminate(),
+// process exit) in-flight work still completes, but every call that needs JS then fails with
+// napi_pending_exception although none is pending, and node-addon-api turns such a failure
+// into a fatal error. This is the same test node-addon-api applies under
+// NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS.
+bool CanCallIntoJs(napi_env env) {
+  napi_value object, undefined;
+  if (napi_create_object(env, &object) != napi_ok) return false;
+  if (napi_get_undefined(env, &undefined) != napi_ok) return false;
+  if (napi_set_named_property(env, object, "probe", undefined) == napi_ok) return true;
+  bool pending = false;
+  if (napi_is_exception_pending(env, &pending) == napi_ok && pending) {
+    napi_value ignored;
+    napi_get_and_clear_last_exception(env, &ignored);
+    return true;
+  }
+  return false;
+}
+
+// Performs one call on a libuv pool thread. Execute() touches no Node-API: encode -> UTF-16 ->
+// library -> UTF-8 -> decode. OnOK() (JS thread) settles the promise and starts the next call.
+class SyncMLWorker final : public Napi::AsyncWorker {
+ public:
+  SyncMLWorker(Napi::Env env, std::shared_ptr<CallQueue> queue,
+               std::shared_ptr<mdm::LibraryHandle> library, Call call)
+      : Napi::AsyncWorker(env, call.kind == Call::Kind::kApply ? "windows-iot-dm:ApplySyncML"
+                                                               : "windows-iot-dm:RawSyncML"),
+        queue_(std::move(queue)),
+        library_(std::move(library)),
+        call_(std::move(call)) {}
+
+  void Execute() override {
+    std::u16string request;
+    if (call_.kind == Call::Kind::kRaw) {
+      request = std::move(call_.body);
+    } else if (!text::Utf8ToUtf16(syncml::EncodeOps(call_.ops, call_.atomic), &request, &detail_)) {
+      failure_ = Failure::kEncode;  // unreachable: ops were validated as strict UTF-16
+      return;
+    }
+
+    outcome_ = library_->ApplySyncML(request);
+    if (outcome_.kind == mdm::CallOutcome::Kind::kUnavailable) {
+      failure_ = Failure::kUnavailable;
+      return;
+    }
+    if (outcome_.kind == mdm::CallOutcome::Kind::kHresult) {
+      failure_ = Failure::kHresult;
+      return;
+    }
+    if (call_.kind == Call::Kind::kRaw) return;  // handed to JS as UTF-16, unchanged
+
+    std::string response;
+    if (!text::Utf16ToUtf8(outcome_.response, &response, &detail_)) {
+      detail_ = "the response is not well-formed UTF-16 (" + detail_ + ")";
+      failure_ = Failure::kMalformed;
+      return;
+    }
+    if (!syncml::DecodeOpResults(response, call_.ops.size(), call_.atomic, &results_, &detail_)) {
+      failure_ = Failure::kMalformed;
+    }
+  }
+
+  // Failures are reported through OnOK too (not SetError/OnError): node-addon-api's OnError path
+  // builds an Error before we could check that the environment can still run JS.
+  void OnOK() override {
+    Napi::Env env = Env();
+    const bool alive = CanCallIntoJs(env);
+    if (alive) Settle(env);
+    queue_->Finished(env, alive);
+  }
+
+ private:
+  enum class Failure { kNone, kEncode, kUnavailable, kHresult, kMalformed };
+
+  void Settle(Napi::Env env) {
+    Napi::Promise::Deferred& deferred = call_.deferred;
+    switch (failure_) {
+      case Failure::kNone:
+        deferred.Resolve(call_.kind == Call::Kind::kRaw ? Napi::String::New(env, outcome_.response)
+                                                        : ResultsToJs(env));
+        break;
+      case Failure::kEncode:
+        deferred.Reject(InvalidArgError(env, "cannot encode the request: " + detail_).Value());
+        break;
+      case Failure::kUnavailable:
+        deferred.Reject(MdmUnavailableError(env, outcome_.load_error).Value());
+        break;
+      case Failure::kHresult:
+        deferred.Reject(HresultError(env, outcome_.api, outcome_.hresult).Value());
+        break;
+      case Failure::kMalformed:
+        deferred.Reject(SyncMLMalformedError(env, detail_).Value());
+        break;
+    }
+  }
+
+  Napi::Value ResultsToJs(Napi::Env env) {
+    Napi::Array array = Napi::Array::New(env, results_.size());
+    for (std::size_t i = 0; i < results_.size(); ++i) {
+      const syncml::OpResult& result = results_[i];
+      Napi::Object entry = Napi::Object::New(env);
+      entry.Set("status", Napi::Number::New(env, result.status));
+      Napi::Array items = Napi::Array::New(env, result.items.size());
+      for (std::size_t k = 0; k < result.items.size(); ++k) {
+        const syncml::ResultItem& item = result.items[k];
+        Napi::Object js = Napi::Object::New(env);
+        js.Set("uri", item.uri);
+        if (item.data) js.Set("data", *item.data);
+        if (item.format) js.Set("format", *item.format);
+        if (item.type) js.Set("type", *item.type);
+        items.Set(static_cast<std::uint32_t>(k), js);
+      }
+      entry.Set("items", items);
+      array.Set(static_cast<std::uint32_t>(i), entry);
+    }
+    return array;
+  }
+
+  std::shared_ptr<CallQueue> queue_;
+  std::shared_ptr<mdm::LibraryHandle> library_;
+  Call call_;
+  // Written by Execute(), read by OnOK().
+  Failure failure_ = Failure::kNone;
+  std::string detail_;
+  mdm::CallOutcome outcome_;
+  std::vector<syncml::OpResult> results_;
+};
+
+}  // namespace
+
+void CallQueue::StartNext(Napi::Env env) {
+  if (closed_ || running_ || pending_.empty()) return;
+  running_ = true;
+  Call call = std::move(pending_.front());
+  pending_.pop_front();
+  (new SyncMLWorker(env, shared_from_this(), library_, std::move(call)))->Queue();
+}
+
+std::shared_ptr<CallQueue> SessionRegistry::QueueFor(const std::string& library_key,
+                                                     const std::string& path) {
+  for (auto it = queues_.begin(); it != queues_.end();) {
+    it = it->second.expired() ? queues_.erase(it) : std::next(it);
+  }
+  std::weak_ptr<CallQueue>& slot = queues_[library_key];
+  std::shared_ptr<CallQueue> queue = slot.lock();
+  if (!queue) {
+    queue = std::make_shared<CallQueue>(path, closed_);
+    slot = queue;
+  }
+  return queue;
+}
+
+void SessionRegistry::Close() {
+  closed_ = true;
+  for (auto& entry : queues_) {
+    if (std::shared_ptr<CallQueue> queue = entry.second.lock()) queue->Close();
+  }
+  queues_.clear();
+}
+
+Napi::Function MdmSession::DefineClass(Napi::Env env, SessionRegistry* registry) {
+  return ObjectWrap<MdmSession>::DefineClass(env, "MdmSession",
+                                             {InstanceMethod<&MdmSession::Apply>("apply"),
+                                              InstanceMethod<&MdmSession::RawSyncML>("rawSyncML")},
+                                             registry);
+}
+
+MdmSession::MdmSession(const Napi::CallbackInfo& info) : ObjectWrap<MdmSession>(info) {
+  std::string path;
+  if (!ReadLibraryPath(info.Env(), info[0], &path)) return;
+#ifdef _WIN32
+  // mdmlocalmanagement.dll from System32, whatever the options say: one queue per environment.
+  const std::string key = "mdmlocalmanagement.dll";
+#else
+  const std::string key = path;
+#endif
+  queue_ = static_cast<SessionRegistry*>(info.Data())->QueueFor(key, path);
+}
+
+Napi::Value MdmSession::Apply(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::vector<syncml::Op> ops;
+  bool atomic = false;
+  if (!ReadOps(env, info[0], &ops) || !ReadAtomic(env, info[1], &atomic)) return env.Undefined();
+  // The deferred is created only now: a promise that is never settled would pin memory.
+  Call call(env);
+  Napi::Promise promise = call.deferred.Promise();
+  if (ops.empty()) {
+    // Nothing to send: one result per op is an empty list. The library is not touched.
+    call.deferred.Resolve(Napi::Array::New(env));
+    return promise;
+  }
+  call.kind = Call::Kind::kApply;
+  call.ops = std::move(ops);
+  call.atomic = atomic;
+  queue_->Submit(env, std::move(call));
+  return promise;
+}
+
+Napi::Value MdmSession::RawSyncML(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::u16string body;
+  if (!ReadRawBody(env, info[0], &body)) return env.Undefined();
+  Call call(env);
+  Napi::Promise promise = call.deferred.Promise();
+  call.kind = Call::Kind::kRaw;
+  call.body = std::move(body);
+  queue_->Submit(env, std::move(call));
+  return promise;
+}
+
+}  // namespace wdm::addon

@@ -1,0 +1,46 @@
+// MdmSession, the JS class over the local MDM API, and the per-environment SessionRegistry.
+//
+// JS: new MdmSession({ libraryPath? }); session.apply(ops, atomic); session.rawSyncML(body).
+// Both methods validate their arguments synchronously (TypeError, code ERR_INVALID_ARG) and
+// return a Promise. The SyncML work runs on the libuv pool in an AsyncWorker; calls for one
+// library in one environment go through one FIFO CallQueue, and the next call is queued only
+// when the previous one has completed, so at most one pool thread per queue is ever busy.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include <napi.h>
+
+namespace wdm::addon {
+
+class CallQueue;
+
+// Per-environment state: one CallQueue per library (sessions over the same library share it).
+// Owned by the addon instance; Close() runs from the environment's cleanup hook.
+class SessionRegistry {
+ public:
+  std::shared_ptr<CallQueue> QueueFor(const std::string& library_key, const std::string& path);
+  // The environment is going away: drop every queued call and start no new work.
+  void Close();
+
+ private:
+  std::map<std::string, std::weak_ptr<CallQueue>> queues_;
+  bool closed_ = false;
+};
+
+class MdmSession : public Napi::ObjectWrap<MdmSession> {
+ public:
+  // `registry` must outlive every MdmSession constructed in this environment.
+  static Napi::Function DefineClass(Napi::Env env, SessionRegistry* registry);
+  explicit MdmSession(const Napi::CallbackInfo& info);
+
+ private:
+  Napi::Value Apply(const Napi::CallbackInfo& info);
+  Napi::Value RawSyncML(const Napi::CallbackInfo& info);
+
+  std::shared_ptr<CallQueue> queue_;
+};
+
+}  // namespace wdm::addon

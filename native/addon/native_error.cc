@@ -1,0 +1,76 @@
+// Builds the addon's coded Error objects (see native_error.h).
+#include "addon/native_error.h"
+
+#include <cstdio>
+
+namespace wdm::addon {
+namespace {
+
+// Meanings reported for the local MDM API by Microsoft's IoT DM client and third-party tools;
+// not an official table, so the message says "likely".
+const char* HresultHint(std::uint32_t hresult) {
+  switch (hresult) {
+    case 0x80070005u:
+      return "E_ACCESSDENIED: likely the process is not elevated (run as Administrator or SYSTEM)";
+    case 0x80010106u:
+      return "RPC_E_CHANGED_MODE: likely the calling thread is in a single-threaded COM apartment";
+    case 0x80040154u:
+      return "REGDB_E_CLASSNOTREG: likely a 32-bit process; the API needs a 64-bit one";
+    case 0x8007139Fu:
+      return "ERROR_INVALID_STATE: likely embedded mode is not enabled on this Windows edition";
+    case 0x80070490u:
+      return "ERROR_NOT_FOUND: the device is not registered with local management (emulator "
+             "convention)";
+    case 0x800705B4u:
+      return "ERROR_TIMEOUT";
+    default:
+      return nullptr;
+  }
+}
+
+void SetCode(Napi::Object error, const char* code) { error.Set("code", code); }
+
+}  // namespace
+
+Napi::Error MdmUnavailableError(Napi::Env env, const mdm::LoadError& load_error) {
+  Napi::Error error = Napi::Error::New(env, load_error.message);
+  Napi::Object object = error.Value();
+  SetCode(object, "ERR_MDM_UNAVAILABLE");
+  object.Set("library", load_error.library);
+  if (!load_error.symbol.empty()) object.Set("symbol", load_error.symbol);
+  if (load_error.os_error) {
+    object.Set("osError", Napi::Number::New(env, static_cast<double>(*load_error.os_error)));
+  }
+  return error;
+}
+
+Napi::Error HresultError(Napi::Env env, const char* api, std::uint32_t hresult) {
+  char buffer[160];
+  std::snprintf(buffer, sizeof buffer, "%s failed with HRESULT 0x%08X", api,
+                static_cast<unsigned>(hresult));
+  std::string message = buffer;
+  if (const char* hint = HresultHint(hresult)) message += std::string(" (") + hint + ")";
+  Napi::Error error = Napi::Error::New(env, message);
+  Napi::Object object = error.Value();
+  SetCode(object, "ERR_MDM_HRESULT");
+  object.Set("hresult", Napi::Number::New(env, static_cast<double>(hresult)));
+  object.Set("api", api);
+  return error;
+}
+
+Napi::Error SyncMLMalformedError(Napi::Env env, const std::string& detail) {
+  Napi::Error error = Napi::Error::New(
+      env, "The MDM library returned a SyncML response that cannot be decoded: " + detail);
+  Napi::Object object = error.Value();
+  SetCode(object, "ERR_SYNCML_MALFORMED");
+  object.Set("detail", detail);
+  return error;
+}
+
+Napi::TypeError InvalidArgError(Napi::Env env, const std::string& message) {
+  Napi::TypeError error = Napi::TypeError::New(env, message);
+  SetCode(error.Value(), "ERR_INVALID_ARG");
+  return error;
+}
+
+}  // namespace wdm::addon

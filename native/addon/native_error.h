@@ -1,0 +1,24 @@
+// The JS Error objects the addon rejects or throws with. Each is a plain Error (TypeError for
+// bad arguments) with a string `code` and code-specific fields (see lib/native/binding.ts):
+//   ERR_MDM_UNAVAILABLE   library, symbol?, osError?
+//   ERR_MDM_HRESULT       hresult (unsigned 32-bit), api
+//   ERR_SYNCML_MALFORMED  detail
+//   ERR_INVALID_ARG       (TypeError)
+// Only call these on the JS thread.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <napi.h>
+
+#include "mdm/library.h"
+
+namespace wdm::addon {
+
+Napi::Error MdmUnavailableError(Napi::Env env, const mdm::LoadError& load_error);
+Napi::Error HresultError(Napi::Env env, const char* api, std::uint32_t hresult);
+Napi::Error SyncMLMalformedError(Napi::Env env, const std::string& detail);
+Napi::TypeError InvalidArgError(Napi::Env env, const std::string& message);
+
+}  // namespace wdm::addon
