@@ -1,0 +1,15 @@
+/** `npm run bench`: every benchmark, side by side in one run, medians in markdown tables. */
+import { cpus } from 'node:os';
+import { benchCspOps } from './csp-ops';
+
+async function main(): Promise<void> {
+  const cpu = cpus()[0]?.model ?? 'unknown CPU';
+  console.log(`# windows-iot-dm benchmarks\n\nNode ${process.version}, ${process.platform}-${process.arch}, ${cpus().length} × ${cpu}\n`);
+  console.log('## CSP ops through addon + emulator library (median of 31 samples)\n');
+  console.log(await benchCspOps());
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The whole test suite, as `npm test` runs it: native build (addon + CSP emulator library),
+# type check (lib, tests, bench), lint and format gates (eslint, prettier, clang-format),
+# the native codec/emulator tests under ASan+UBSan, then mocha with c8 coverage.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "native build"
+node scripts/build-native.mjs --if-needed
+step "typecheck"
+npx --no-install tsc -p tsconfig.json --noEmit
+step "lint"
+npx --no-install eslint .
+npx --no-install prettier --check .
+node scripts/clang-format.mjs --check
+step "native tests (ASan/UBSan)"
+bash scripts/native-tests.sh
+step "mocha + coverage"
+npx --no-install c8 mocha
