@@ -50,7 +50,7 @@ function findEmulator() {
     path.join(releaseDir, 'lib.target'),
     path.join(releaseDir, 'obj.target'),
   ]) {
-    let entries = [];
+    let entries;
     try {
       entries = fs.readdirSync(dir);
     } catch {
