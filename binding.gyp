@@ -3,6 +3,7 @@
     "codec_sources": [
       "native/common/xml_escape.cc",
       "native/common/xml_reader.cc",
+      "native/syncml/codec_common.cc",
       "native/syncml/codec_client.cc",
       "native/syncml/codec_device.cc"
     ],
@@ -46,10 +47,15 @@
       "sources": [
         "<@(codec_sources)",
         "native/emulator/exports.cc",
-        "native/emulator/node_tree.cc",
         "native/emulator/engine.cc",
-        "native/emulator/seed.cc"
+        "native/emulator/node_ops.cc",
+        "native/emulator/node_tree.cc",
+        "native/emulator/seed.cc",
+        "native/emulator/uri.cc",
+        "native/emulator/utf16_text.cc",
+        "native/emulator/value_check.cc"
       ],
+      "product_prefix": "",
       "cflags": ["-fvisibility=hidden"],
       "cflags_cc": ["-fvisibility=hidden"],
       "conditions": [["OS=='win'", { "type": "none" }]]

@@ -2,7 +2,8 @@
 //
 // Four directions, all pure C++ (no Node-API, no exceptions thrown on bad input):
 //   client side: EncodeOps (ops -> <SyncBody>), DecodeOpResults (response -> one result per op)
-//   device side: ParseRequest (<SyncBody> or <SyncML> -> commands), EncodeResponse (statuses/results -> <SyncML>)
+//   device side: ParseRequest (<SyncBody> or <SyncML> -> commands), EncodeResponse
+//   (statuses/results -> <SyncML>)
 // Every function that reads XML returns false and fills `error` on malformed, truncated or
 // inconsistent input; it never returns a partial or guessed result.
 #pragma once
@@ -44,8 +45,8 @@ struct ResultItem {
 
 // The outcome of one Op, in request order.
 struct OpResult {
-  int status = 0;                  // OMA-DM status code from the <Status> whose CmdRef is the op's CmdID
-  std::vector<ResultItem> items;   // <Results> items whose CmdRef is the op's CmdID (Get only)
+  int status = 0;  // OMA-DM status code from the <Status> whose CmdRef is the op's CmdID
+  std::vector<ResultItem> items;  // <Results> items whose CmdRef is the op's CmdID (Get only)
 };
 
 // Encodes ops as one <SyncBody>. Op i gets CmdID i+1. With atomic, the ops are wrapped in one
@@ -56,6 +57,11 @@ std::string EncodeOps(const std::vector<Op>& ops, bool atomic);
 // a missing, duplicated or non-numeric status, a Results for an unknown CmdRef, a document that
 // is not well formed, or a truncated one makes it return false.
 bool DecodeOpResults(std::string_view response, std::size_t op_count, bool atomic,
+                     std::vector<OpResult>* out, std::string* error);
+
+// Same, knowing the ops that were sent: additionally fails when a <Status>'s <Cmd> is not the
+// op's verb or when <Results> answer an op that is not a Get. Prefer this overload.
+bool DecodeOpResults(std::string_view response, const std::vector<Op>& ops, bool atomic,
                      std::vector<OpResult>* out, std::string* error);
 
 // ---- device side (the emulator) -----------------------------------------------------------------
@@ -69,7 +75,7 @@ struct Item {
   std::optional<std::string> target;  // Target/LocURI
   std::optional<std::string> source;  // Source/LocURI
   Meta meta;
-  std::optional<std::string> data;    // entity-decoded text, CDATA contents kept verbatim
+  std::optional<std::string> data;  // entity-decoded text, CDATA contents kept verbatim
 };
 
 // A command in a request body. `name` is the element name as written (Get, Add, Replace, Delete,
@@ -78,7 +84,7 @@ struct Item {
 struct Command {
   std::string name;
   std::optional<std::string> cmd_id;
-  Meta meta;                     // command-level Meta (applies to items without their own)
+  Meta meta;  // command-level Meta (applies to items without their own)
   std::vector<Item> items;
   std::vector<Command> children;
 };
@@ -114,7 +120,9 @@ struct Response {
 };
 
 // <SyncML xmlns="SYNCML:SYNCML1.2"><SyncHdr>…</SyncHdr><SyncBody>…<Final/></SyncBody></SyncML>,
-// every value escaped.
+// every value escaped. The body starts with a SyncHdr status (CmdID 1, CmdRef 0, Cmd SyncHdr,
+// 200) unless entries[0] already is a Status with cmd_ref "0" (e.g. 400 for a malformed request).
+// CmdID/MsgRef are written as given (omitted when empty), so callers number entries from 2.
 std::string EncodeResponse(const Response& response);
 
 }  // namespace wdm::syncml

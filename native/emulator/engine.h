@@ -1,0 +1,52 @@
+// The emulator's command engine: runs a parsed SyncML request against the node tree and builds
+// the response. Not thread-safe; exports.cc serializes every call with one mutex.
+//
+// Command rules:
+//  * Statuses and Results are numbered from CmdID 2 (1 is the SyncHdr status) with MsgRef 1.
+//  * A command without a (non-empty) CmdID: 400 with a blank CmdRef, nothing executed.
+//  * Anything but Get/Add/Replace/Delete/Exec/Atomic/Sequence: 400.
+//  * A verb command needs at least one Item (else 400); each Item gets its own Status, with a
+//    TargetRef when the command has several Items; see node_ops.h for the per-item codes.
+//  * Sequence: its Status (200) first, then its commands in order, each with its own status.
+//  * Atomic: its Status first, then its commands. The first command that fails stops it: the
+//    tree and exec log are rolled back, the Atomic gets 507, the failing command keeps its code
+//    and every other command inside (done, skipped, nested) gets 216. A Get inside an Atomic
+//    fails with 500; a nested Atomic fails with 500 (its commands 216). All succeed -> 200.
+//  * An Atomic/Sequence without CmdID: 400 and its commands are not run (each answered 215).
+//  * A request that is not well formed (ParseRequest fails): one SyncHdr Status (CmdRef 0,
+//    Cmd SyncHdr) with 400 and no other entries.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "emulator/node_ops.h"
+#include "emulator/node_tree.h"
+#include "syncml/codec.h"
+
+namespace wdm::emulator {
+
+class Engine {
+ public:
+  explicit Engine(const Schema& schema) : schema_(schema), tree_(schema) {}
+
+  // Back to the initial tree; clears the exec log.
+  void Reset();
+  // Runs one request (UTF-8 XML) and returns the response document (UTF-8 XML).
+  std::string HandleRequest(std::string_view request);
+  // Runs parsed commands.
+  syncml::Response Execute(const std::vector<syncml::Command>& commands);
+  // The answer to a message that is not well formed: only a SyncHdr status 400.
+  static std::string MalformedResponse();
+
+  const std::vector<ExecRecord>& exec_log() const { return exec_log_; }
+  const NodeTree& tree() const { return tree_; }
+
+ private:
+  const Schema& schema_;
+  NodeTree tree_;
+  std::vector<ExecRecord> exec_log_;
+};
+
+}  // namespace wdm::emulator

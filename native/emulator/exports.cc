@@ -1,0 +1,147 @@
+// The emulator library's exported C functions (see emulator_abi.h) and its one global state.
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "emulator/emulator_abi.h"
+#include "emulator/engine.h"
+#include "emulator/seed.h"
+#include "emulator/utf16_text.h"
+
+namespace wdm::emulator {
+namespace {
+
+constexpr int32_t kOk = 0;
+constexpr int32_t kInvalidArg = static_cast<int32_t>(0x80070057u);
+constexpr int32_t kOutOfMemory = static_cast<int32_t>(0x8007000Eu);
+constexpr int32_t kFail = static_cast<int32_t>(0x80004005u);
+
+// The emulated device. This is the library's only mutable global; every field is guarded by
+// `mutex`, which every exported function holds for its whole body.
+struct EmulatorState {
+  std::mutex mutex;
+  std::unique_ptr<Schema> schema;
+  std::unique_ptr<Engine> engine;  // null only if the seed table failed to load
+  bool registered = false;
+};
+
+EmulatorState* NewState() {
+  auto* state = new EmulatorState();
+  std::string error;
+  if (BuildSeedSchema(&state->schema, &error)) {
+    state->engine = std::make_unique<Engine>(*state->schema);
+  }
+  return state;
+}
+
+// Created on first use and deliberately never destroyed, so that a call racing process exit or
+// dlclose never meets a destroyed mutex.
+EmulatorState& State() {
+  static EmulatorState* const state = NewState();
+  return *state;
+}
+
+void AppendJsonString(std::string* out, const std::string& text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out->push_back('"');
+  for (char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out->push_back('\\');
+      out->push_back(c);
+    } else if (byte < 0x20) {
+      out->append("\\u00");
+      out->push_back(kHex[byte >> 4]);
+      out->push_back(kHex[byte & 0xF]);
+    } else {
+      out->push_back(c);
+    }
+  }
+  out->push_back('"');
+}
+
+}  // namespace
+}  // namespace wdm::emulator
+
+using wdm::emulator::EmulatorState;
+using wdm::emulator::State;
+
+extern "C" {
+
+MDM_EMULATOR_API int32_t RegisterDeviceWithLocalManagement(int32_t* alreadyRegistered) {
+  EmulatorState& state = State();
+  std::lock_guard<std::mutex> lock(state.mutex);
+  if (alreadyRegistered != nullptr) *alreadyRegistered = state.registered ? 1 : 0;
+  state.registered = true;
+  return wdm::emulator::kOk;
+}
+
+MDM_EMULATOR_API int32_t ApplyLocalManagementSyncML(const char16_t* request, char16_t** result) {
+  if (result != nullptr) *result = nullptr;
+  if (request == nullptr || result == nullptr) return wdm::emulator::kInvalidArg;
+  EmulatorState& state = State();
+  std::lock_guard<std::mutex> lock(state.mutex);
+  if (!state.engine) return wdm::emulator::kFail;
+  if (!state.registered) return MDM_EMULATOR_E_NOT_REGISTERED;
+  std::string utf8;
+  const std::string response = wdm::emulator::Utf16ToUtf8(request, &utf8)
+                                   ? state.engine->HandleRequest(utf8)
+                                   : wdm::emulator::Engine::MalformedResponse();
+  *result = wdm::emulator::NewUtf16(response);
+  return *result != nullptr ? wdm::emulator::kOk : wdm::emulator::kOutOfMemory;
+}
+
+MDM_EMULATOR_API int32_t UnregisterDeviceWithLocalManagement(void) {
+  EmulatorState& state = State();
+  std::lock_guard<std::mutex> lock(state.mutex);
+  state.registered = false;
+  return wdm::emulator::kOk;
+}
+
+MDM_EMULATOR_API void MdmEmulatorFree(void* p) { std::free(p); }
+
+MDM_EMULATOR_API int32_t MdmEmulatorReset(void) {
+  EmulatorState& state = State();
+  std::lock_guard<std::mutex> lock(state.mutex);
+  if (!state.engine) return wdm::emulator::kFail;
+  state.engine->Reset();
+  state.registered = false;
+  return wdm::emulator::kOk;
+}
+
+MDM_EMULATOR_API int32_t MdmEmulatorAbiVersion(void) { return MDM_EMULATOR_ABI_VERSION; }
+
+MDM_EMULATOR_API int32_t MdmEmulatorExecCount(void) {
+  EmulatorState& state = State();
+  std::lock_guard<std::mutex> lock(state.mutex);
+  if (!state.engine) return 0;
+  return static_cast<int32_t>(state.engine->exec_log().size());
+}
+
+MDM_EMULATOR_API int32_t MdmEmulatorExecLog(char16_t** result) {
+  if (result == nullptr) return wdm::emulator::kInvalidArg;
+  *result = nullptr;
+  EmulatorState& state = State();
+  std::lock_guard<std::mutex> lock(state.mutex);
+  if (!state.engine) return wdm::emulator::kFail;
+  std::string json = "[";
+  for (const wdm::emulator::ExecRecord& record : state.engine->exec_log()) {
+    if (json.size() > 1) json.push_back(',');
+    json.append("{\"uri\":");
+    wdm::emulator::AppendJsonString(&json, record.uri);
+    json.append(",\"data\":");
+    if (record.data) {
+      wdm::emulator::AppendJsonString(&json, *record.data);
+    } else {
+      json.append("null");
+    }
+    json.push_back('}');
+  }
+  json.push_back(']');
+  *result = wdm::emulator::NewUtf16(json);
+  return *result != nullptr ? wdm::emulator::kOk : wdm::emulator::kOutOfMemory;
+}
+
+}  // extern "C"

@@ -1,0 +1,133 @@
+// The emulator's OMA-DM tree in two layers:
+//  * Schema: one SchemaNode per DDF node, built from a facts table (NodeFact rows, the shape a
+//    generator can emit from Microsoft's DDF files) plus a table of device values (NodeValue).
+//    A DDF dynamic node (empty NodeName, "<x>" in the docs) is written "<x>" in a row's path and
+//    matches any one segment that no named sibling matches.
+//  * NodeTree: the node instances that currently exist, keyed by their decoded path segments.
+//    A schema node is present from the start (and again under each new instance of its parent)
+//    when it is named and either Permanent or not addable (no Add in its access set): those are
+//    the nodes the CSP itself provides. Everything else exists only after an Add.
+// Ancestors a row implies but no row defines (e.g. ./Device/Vendor/MSFT) are synthesized as
+// Permanent interior nodes with Get access only.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace wdm::emulator {
+
+enum class Format { kChr, kInt, kBool, kB64, kXml, kNode, kNull, kBin, kDate, kTime, kFloat };
+const char* FormatName(Format format);
+bool FormatFromName(std::string_view name, Format* out);
+
+// Bits of an access set (DDF AccessType).
+enum AccessBit : std::uint8_t {
+  kAccessAdd = 1,
+  kAccessDelete = 2,
+  kAccessExec = 4,
+  kAccessGet = 8,
+  kAccessReplace = 16,
+  kAccessCopy = 32,
+};
+
+enum class Occurrence { kOne, kZeroOrOne, kZeroOrMore, kOneOrMore, kZeroOrN, kOneOrN };
+enum class Scope { kPermanent, kDynamic };
+
+// One DDF node, as a row of plain strings so that a generated table is just data.
+struct NodeFact {
+  const char* path;           // full URI, "<x>" for a dynamic segment: "./Device/Vendor/MSFT/X"
+  const char* format;         // DFFormat: chr int bool b64 xml node null bin date time float
+  const char* access;         // AccessType: comma-separated Add,Copy,Delete,Exec,Get,Replace or ""
+  const char* occurrence;     // One ZeroOrOne ZeroOrMore OneOrMore ZeroOrN OneOrN
+  const char* scope;          // Permanent or Dynamic
+  const char* default_value;  // DefaultValue, or nullptr
+  const char* allowed;        // MSFT:AllowedValues as "ValueType:text" ("Range:[0-23]"), or nullptr
+  const char* mime;           // DFType MIME, or nullptr (leaves then report text/plain)
+};
+
+// The value a present leaf of the emulated device holds initially (device facts, not DDF facts).
+struct NodeValue {
+  const char* path;  // a path without dynamic segments
+  const char* value;
+};
+
+struct SchemaNode {
+  std::string name;  // empty = dynamic node
+  Format format = Format::kNode;
+  std::uint8_t access = kAccessGet;
+  Occurrence occurrence = Occurrence::kOne;
+  Scope scope = Scope::kPermanent;
+  std::optional<std::string> default_value;
+  std::string allowed;  // kept for a later step; not enforced yet
+  std::string mime;
+  std::optional<std::string> initial_value;
+  bool synthesized = true;  // an implied ancestor no row defined (yet)
+  std::vector<std::unique_ptr<SchemaNode>> children;
+
+  bool is_dynamic() const { return name.empty(); }
+  bool is_interior() const { return format == Format::kNode; }
+  bool allows(AccessBit bit) const { return (access & bit) != 0; }
+  // Present without an Add (see the file comment).
+  bool provided_by_csp() const {
+    return !is_dynamic() && (scope == Scope::kPermanent || !allows(kAccessAdd));
+  }
+  // The child a URI segment addresses: the named child, else the dynamic child, else nullptr.
+  const SchemaNode* Find(std::string_view segment) const;
+  // The value a new instance starts with: initial value, else default value, else "".
+  std::string StartValue() const;
+};
+
+using Path = std::vector<std::string>;  // decoded segments below "."; empty = the root
+
+class Schema {
+ public:
+  // Builds the schema; false with `error` naming the row for an unknown format/access/scope/
+  // occurrence, a malformed path, a duplicate row, a child under a leaf, or a value for a path
+  // that is not a leaf of the table or does not fit its format.
+  static bool Build(const NodeFact* facts, std::size_t fact_count, const NodeValue* values,
+                    std::size_t value_count, std::unique_ptr<Schema>* out, std::string* error);
+
+  const SchemaNode& root() const { return root_; }
+  // The schema node a decoded path addresses, or nullptr.
+  const SchemaNode* Resolve(const Path& path) const;
+
+ private:
+  Schema() = default;
+  SchemaNode root_;
+};
+
+struct Instance {
+  const SchemaNode* schema = nullptr;
+  std::string value;
+};
+
+// The existing node instances. Copyable: the engine snapshots it for Atomic rollback.
+class NodeTree {
+ public:
+  explicit NodeTree(const Schema& schema) : schema_(&schema) { Reset(); }
+
+  // Back to the initial tree: the root and every node the CSPs provide.
+  void Reset();
+  const Instance* Find(const Path& path) const;
+  // Adds an instance (its parent must exist) and the CSP-provided nodes below it.
+  void Create(const Path& path, const SchemaNode& schema, std::string value);
+  void SetValue(const Path& path, std::string value);
+  // Removes the node and its subtree.
+  void Erase(const Path& path);
+  // Names of the direct children, in byte order.
+  std::vector<std::string> ChildNames(const Path& path) const;
+  // The node and all its descendants, parents first (pre-order, byte order).
+  std::vector<std::pair<Path, const Instance*>> Subtree(const Path& path) const;
+
+ private:
+  const Schema* schema_;
+  std::map<Path, Instance> nodes_;  // lexicographic order keeps every subtree contiguous
+};
+
+}  // namespace wdm::emulator

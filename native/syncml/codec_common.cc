@@ -1,0 +1,170 @@
+// Verb names and the DOM reading / element writing helpers of codec_internal.h.
+#include <cstddef>
+
+#include "common/xml_escape.h"
+#include "syncml/codec.h"
+#include "syncml/codec_internal.h"
+
+namespace wdm::syncml {
+
+const char* VerbName(Verb verb) {
+  switch (verb) {
+    case Verb::kGet:
+      return "Get";
+    case Verb::kAdd:
+      return "Add";
+    case Verb::kReplace:
+      return "Replace";
+    case Verb::kDelete:
+      return "Delete";
+    case Verb::kExec:
+      return "Exec";
+  }
+  return "Get";
+}
+
+bool VerbFromName(std::string_view name, Verb* out) {
+  static constexpr Verb kVerbs[] = {Verb::kGet, Verb::kAdd, Verb::kReplace, Verb::kDelete,
+                                    Verb::kExec};
+  for (Verb verb : kVerbs) {
+    if (name == VerbName(verb)) {
+      *out = verb;
+      return true;
+    }
+  }
+  return false;
+}
+
+namespace internal {
+namespace {
+
+bool IsXmlSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+}  // namespace
+
+std::string_view TrimXmlSpace(std::string_view text) {
+  std::size_t begin = 0;
+  std::size_t end = text.size();
+  while (begin < end && IsXmlSpace(text[begin])) ++begin;
+  while (end > begin && IsXmlSpace(text[end - 1])) --end;
+  return text.substr(begin, end - begin);
+}
+
+bool ParseDecimal(std::string_view text, std::uint64_t max, std::uint64_t* out) {
+  if (text.empty()) return false;
+  std::uint64_t value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return false;
+    value = value * 10 + static_cast<std::uint64_t>(c - '0');
+    if (value > max) return false;
+  }
+  *out = value;
+  return true;
+}
+
+bool DomReader::Fail(const xml::Element& el, const std::string& message) {
+  if (error_ != nullptr && error_->empty()) {
+    *error_ =
+        "SyncML error at byte " + std::to_string(el.offset) + " in <" + el.qname + ">: " + message;
+  }
+  return false;
+}
+
+bool DomReader::NoText(const xml::Element& el) {
+  if (!TrimXmlSpace(el.text).empty()) return Fail(el, "unexpected character data");
+  return true;
+}
+
+bool DomReader::OptionalChild(const xml::Element& parent, std::string_view name,
+                              const xml::Element** out) {
+  *out = nullptr;
+  for (std::size_t index : parent.children) {
+    const xml::Element& child = doc_.at(index);
+    if (child.name != name) continue;
+    if (*out != nullptr) return Fail(child, "more than one <" + std::string(name) + ">");
+    *out = &child;
+  }
+  return true;
+}
+
+bool DomReader::RequiredChild(const xml::Element& parent, std::string_view name,
+                              const xml::Element** out) {
+  if (!OptionalChild(parent, name, out)) return false;
+  if (*out == nullptr) return Fail(parent, "missing <" + std::string(name) + ">");
+  return true;
+}
+
+bool DomReader::OptionalLeaf(const xml::Element& parent, std::string_view name,
+                             std::optional<std::string>* out) {
+  out->reset();
+  const xml::Element* child = nullptr;
+  if (!OptionalChild(parent, name, &child)) return false;
+  if (child == nullptr) return true;
+  if (!child->children.empty()) return Fail(*child, "unexpected element inside");
+  *out = std::string(TrimXmlSpace(child->text));
+  return true;
+}
+
+std::string DomReader::DataValue(const xml::Element& data) const {
+  if (data.children.empty()) return data.text;
+  return std::string(source_.substr(data.inner_begin, data.inner_end - data.inner_begin));
+}
+
+bool DomReader::ReadMeta(const xml::Element& meta, Meta* out) {
+  return NoText(meta) && OptionalLeaf(meta, "Format", &out->format) &&
+         OptionalLeaf(meta, "Type", &out->type);
+}
+
+bool DomReader::ReadLocUri(const xml::Element& parent, std::string_view name,
+                           std::optional<std::string>* out) {
+  out->reset();
+  const xml::Element* holder = nullptr;
+  if (!OptionalChild(parent, name, &holder)) return false;
+  if (holder == nullptr) return true;
+  return NoText(*holder) && OptionalLeaf(*holder, "LocURI", out);
+}
+
+bool DomReader::ReadItem(const xml::Element& item, Item* out) {
+  *out = Item();
+  if (!NoText(item) || !ReadLocUri(item, "Target", &out->target) ||
+      !ReadLocUri(item, "Source", &out->source)) {
+    return false;
+  }
+  const xml::Element* meta = nullptr;
+  if (!OptionalChild(item, "Meta", &meta)) return false;
+  if (meta != nullptr && !ReadMeta(*meta, &out->meta)) return false;
+  const xml::Element* data = nullptr;
+  if (!OptionalChild(item, "Data", &data)) return false;
+  if (data != nullptr) out->data = DataValue(*data);
+  return true;
+}
+
+void AppendLeaf(std::string* out, std::string_view name, std::string_view text) {
+  out->push_back('<');
+  out->append(name);
+  out->push_back('>');
+  xml::AppendEscaped(out, text);
+  out->append("</");
+  out->append(name);
+  out->push_back('>');
+}
+
+void AppendMeta(std::string* out, const std::optional<std::string>& format,
+                const std::optional<std::string>& type) {
+  if (!format && !type) return;
+  out->append("<Meta>");
+  if (format) {
+    out->append("<Format xmlns=\"syncml:metinf\">");
+    xml::AppendEscaped(out, *format);
+    out->append("</Format>");
+  }
+  if (type) {
+    out->append("<Type xmlns=\"syncml:metinf\">");
+    xml::AppendEscaped(out, *type);
+    out->append("</Type>");
+  }
+  out->append("</Meta>");
+}
+
+}  // namespace internal
+}  // namespace wdm::syncml
