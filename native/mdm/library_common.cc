@@ -11,9 +11,10 @@ namespace {
 // The one deliberate mutable static of the addon. Every environment (main thread and each
 // worker_thread) has its own LibraryHandles, but mdmlocalmanagement.dll (and the emulator) keep
 // process-wide state and are not re-entrant, so all calls in the process take turns here.
+// Never destroyed: at process exit a pool thread may still be inside a call holding it.
 std::mutex& ProcessMdmMutex() {
-  static std::mutex mutex;
-  return mutex;
+  static std::mutex* const mutex = new std::mutex();
+  return *mutex;
 }
 
 }  // namespace
