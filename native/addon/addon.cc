@@ -6,6 +6,7 @@
 #include <napi.h>
 
 #include "addon/mdm_session.h"
+#include "emulator/emulator_abi.h"
 
 namespace wdm::addon {
 namespace {
@@ -40,6 +41,8 @@ Napi::Object BuildInfo(Napi::Env env) {
   info.Set("napiVersion", Napi::Number::New(env, NAPI_VERSION));
   info.Set("platform", kPlatform);
   info.Set("arch", kArch);
+  // The CSP emulator ABI this addon expects (checked against MdmEmulatorAbiVersion on load).
+  info.Set("emulatorAbi", Napi::Number::New(env, MDM_EMULATOR_ABI_VERSION));
   info.Freeze();
   return info;
 }

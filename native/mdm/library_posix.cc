@@ -7,15 +7,20 @@
 #include <string>
 #include <utility>
 
+#include "emulator/emulator_abi.h"
 #include "mdm/library.h"
 
 namespace wdm::mdm {
 namespace {
 
-// The ABI: HRESULT and BOOL are 32-bit ints, strings are NUL-terminated char16_t.
-using RegisterFn = std::int32_t (*)(std::int32_t* already_registered);
-using ApplyFn = std::int32_t (*)(const char16_t* request, char16_t** result);
-using FreeFn = void (*)(void* p);
+// The pointer types come from the emulator's header, so an ABI change there breaks this build
+// instead of the process. The functions are never called directly: the library is dlopen()ed.
+using RegisterFn = decltype(&RegisterDeviceWithLocalManagement);
+using ApplyFn = decltype(&ApplyLocalManagementSyncML);
+using FreeFn = decltype(&MdmEmulatorFree);
+using AbiVersionFn = decltype(&MdmEmulatorAbiVersion);
+static_assert(static_cast<std::uint32_t>(MDM_EMULATOR_E_NOT_REGISTERED) == kHresultNotRegistered,
+              "the emulator's 'not registered' HRESULT is the one LibraryHandle retries on");
 
 constexpr const char* kAdvice =
     "Set WINDOWS_IOT_DM_MDM_LIBRARY or pass libraryPath to the CSP emulator library (build it "
@@ -50,7 +55,7 @@ class PosixLibrary final : public MdmLibrary {
     }
     if (!Resolve("RegisterDeviceWithLocalManagement", &register_, error) ||
         !Resolve("ApplyLocalManagementSyncML", &apply_, error) ||
-        !Resolve("MdmEmulatorFree", &free_, error)) {
+        !Resolve("MdmEmulatorFree", &free_, error) || !CheckAbiVersion(error)) {
       Unload();
       return false;
     }
@@ -89,6 +94,21 @@ class PosixLibrary final : public MdmLibrary {
     }
     *out = reinterpret_cast<Fn>(symbol);
     return true;
+  }
+
+  // MdmEmulatorAbiVersion is optional (another library with the same three exports may lack
+  // it); when present it must match the header this addon was built with.
+  bool CheckAbiVersion(LoadError* error) {
+    void* symbol = dlsym(handle_, "MdmEmulatorAbiVersion");
+    if (symbol == nullptr) return true;
+    const std::int32_t version = reinterpret_cast<AbiVersionFn>(symbol)();
+    if (version == MDM_EMULATOR_ABI_VERSION) return true;
+    error->symbol = "MdmEmulatorAbiVersion";
+    error->message = "The CSP emulator library '" + path_ + "' has ABI version " +
+                     std::to_string(version) + ", but this addon was built for version " +
+                     std::to_string(MDM_EMULATOR_ABI_VERSION) +
+                     "; rebuild both with `npm run build:native`.";
+    return false;
   }
 
   void Unload() {
