@@ -5,6 +5,9 @@
 // return a Promise. The SyncML work runs on the libuv pool in an AsyncWorker; calls for one
 // library in one environment go through one FIFO CallQueue, and the next call is queued only
 // when the previous one has completed, so at most one pool thread per queue is ever busy.
+// apply() resolves with [{ status, items: [{ uri, data?, format?, type? }] }], one per op;
+// apply([]) resolves with [] without touching the library. rawSyncML() resolves with the
+// library's UTF-16 answer exactly as returned (not decoded, not validated).
 #pragma once
 
 #include <map>
