@@ -4,8 +4,8 @@
 //
 //   node scripts/build-native.mjs [--if-needed]
 //
-// --if-needed: do nothing when every output exists and is newer than every file under native/
-// and binding.gyp.
+// --if-needed: do nothing when every output exists and is newer than binding.gyp and every file
+// under native/ (native tests excluded).
 //
 // It runs the node-gyp from node_modules with an explicit --nodedir and never downloads:
 //   1. the running Node's own headers (<prefix>/include/node with common.gypi and node_api.h,
@@ -64,11 +64,15 @@ function findEmulator() {
 
 function newestInput() {
   let newest = fs.statSync(path.join(root, 'binding.gyp')).mtimeMs;
+  // Native tests (native/test/, *.test.*) are not inputs of binding.gyp.
   const walk = (dir) => {
     for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
       const full = path.join(dir, entry.name);
-      if (entry.isDirectory()) walk(full);
-      else newest = Math.max(newest, fs.statSync(full).mtimeMs);
+      if (entry.isDirectory()) {
+        if (full !== path.join(root, 'native', 'test')) walk(full);
+      } else if (!entry.name.includes('.test.')) {
+        newest = Math.max(newest, fs.statSync(full).mtimeMs);
+      }
     }
   };
   walk(path.join(root, 'native'));
