@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Builds and runs the standalone native tests (codec + CSP emulator) with AddressSanitizer and
+# UndefinedBehaviorSanitizer, compiling the sources directly (no node-gyp, no Node headers).
+#
+#   scripts/native-tests.sh            build into $NATIVE_TEST_OUT (default: a temp dir) and run
+#
+# If build/Release/mdm_emulator.so exists it also checks that the library exports the ABI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CXX="${CXX:-g++}"
+OUT="${NATIVE_TEST_OUT:-$(mktemp -d "${TMPDIR:-/tmp}/wdm-native-tests.XXXXXX")}"
+mkdir -p "$OUT"
+FLAGS=(-std=c++17 -g -O1 -Wall -Wextra -Werror -fno-exceptions -fno-omit-frame-pointer
+  -fsanitize=address,undefined -fno-sanitize-recover=all -Inative -pthread)
+
+CODEC=(native/common/xml_escape.cc native/common/xml_reader.cc native/syncml/codec_common.cc
+  native/syncml/codec_client.cc native/syncml/codec_device.cc)
+EMULATOR=(native/emulator/exports.cc native/emulator/engine.cc native/emulator/node_ops.cc
+  native/emulator/node_tree.cc native/emulator/seed.cc native/emulator/uri.cc
+  native/emulator/utf16_text.cc native/emulator/value_check.cc)
+
+echo "native-tests: building in $OUT"
+"$CXX" "${FLAGS[@]}" -o "$OUT/codec_test" native/test/codec_test.cc "${CODEC[@]}" &
+"$CXX" "${FLAGS[@]}" -o "$OUT/emulator_test" native/test/emulator_test.cc "${CODEC[@]}" \
+  "${EMULATOR[@]}" &
+wait %1
+wait %2
+
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+"$OUT/codec_test"
+"$OUT/emulator_test"
+
+SO=build/Release/mdm_emulator.so
+if [ -f "$SO" ]; then
+  missing=0
+  for sym in RegisterDeviceWithLocalManagement ApplyLocalManagementSyncML \
+    UnregisterDeviceWithLocalManagement MdmEmulatorFree MdmEmulatorReset MdmEmulatorAbiVersion \
+    MdmEmulatorExecCount MdmEmulatorExecLog; do
+    if ! nm -D --defined-only "$SO" | grep -qw "T $sym"; then
+      echo "native-tests: $SO does not export $sym" >&2
+      missing=1
+    fi
+  done
+  extra=$(nm -D --defined-only "$SO" | awk '$2 == "T" {print $3}' |
+    grep -v -E '^(RegisterDeviceWithLocalManagement|ApplyLocalManagementSyncML|UnregisterDeviceWithLocalManagement|MdmEmulator[A-Za-z]+|_init|_fini)$' || true)
+  if [ -n "$extra" ]; then
+    echo "native-tests: $SO exports more than the ABI:" >&2
+    echo "$extra" >&2
+    missing=1
+  fi
+  [ "$missing" = 0 ] && echo "native-tests: $SO exports exactly the emulator ABI"
+  exit "$missing"
+else
+  echo "native-tests: $SO not built; skipped the export check"
+fi
