@@ -18,17 +18,29 @@ export async function benchCspOps(samples = 31): Promise<string> {
   for (const verb of ['get', 'replace'] as const) {
     for (const size of [1, 10, 100]) {
       const ops: CspOp[] = Array.from({ length: size }, (_, i) =>
-        verb === 'get' ? { verb, uri: GET_URI } : { verb, uri: SET_URI, format: 'int', data: String(i % 24) },
+        verb === 'get'
+          ? { verb, uri: GET_URI }
+          : { verb, uri: SET_URI, format: 'int', data: String(i % 24) },
       );
       const viaNative = median(
-        await sample(async () => {
-          const results = await native.apply(ops);
-          if (results.some((r) => r.status !== 200)) throw new Error(`bench op failed: ${JSON.stringify(results[0])}`);
-        }, samples, 5),
+        await sample(
+          async () => {
+            const results = await native.apply(ops);
+            if (results.some((r) => r.status !== 200))
+              throw new Error(`bench op failed: ${JSON.stringify(results[0])}`);
+          },
+          samples,
+          5,
+        ),
       );
       const viaCsp = median(
         await sample(
-          () => Promise.all(ops.map((op) => (verb === 'get' ? csp.get(op.uri) : csp.replace(op.uri, Number(op.data))))),
+          () =>
+            Promise.all(
+              ops.map((op) =>
+                verb === 'get' ? csp.get(op.uri) : csp.replace(op.uri, Number(op.data)),
+              ),
+            ),
           samples,
           5,
         ),
@@ -37,7 +49,14 @@ export async function benchCspOps(samples = 31): Promise<string> {
         ['AddonMdm.apply', viaNative],
         ['Csp (batched)', viaCsp],
       ] as const) {
-        rows.push([verb, size, layer, ms.toFixed(3), ((ms * 1000) / size).toFixed(1), Math.round((size * 1000) / ms)]);
+        rows.push([
+          verb,
+          size,
+          layer,
+          ms.toFixed(3),
+          ((ms * 1000) / size).toFixed(1),
+          Math.round((size * 1000) / ms),
+        ]);
       }
     }
   }

@@ -4,7 +4,9 @@ import { benchCspOps } from './csp-ops';
 
 async function main(): Promise<void> {
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
-  console.log(`# windows-iot-dm benchmarks\n\nNode ${process.version}, ${process.platform}-${process.arch}, ${cpus().length} × ${cpu}\n`);
+  console.log(
+    `# windows-iot-dm benchmarks\n\nNode ${process.version}, ${process.platform}-${process.arch}, ${cpus().length} × ${cpu}\n`,
+  );
   console.log('## CSP ops through addon + emulator library (median of 31 samples)\n');
   console.log(await benchCspOps());
 }

@@ -2,11 +2,17 @@
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
-  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  return sorted.length % 2
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 /** Runs `fn` `samples` times (after `warmup` runs) and returns each run's duration in ms. */
-export async function sample(fn: () => Promise<unknown>, samples: number, warmup: number): Promise<number[]> {
+export async function sample(
+  fn: () => Promise<unknown>,
+  samples: number,
+  warmup: number,
+): Promise<number[]> {
   for (let i = 0; i < warmup; i++) await fn();
   const out: number[] = [];
   for (let i = 0; i < samples; i++) {

@@ -3,7 +3,14 @@
  * facts, sets a policy, runs an atomic transaction that rolls back, and shows batching. On
  * Linux it talks to the CSP emulator library through the real addon.
  */
-import { Csp, CspError, CspTransactionError, defaultNativeMdm, type CspOp, type NativeMdm } from '../lib';
+import {
+  Csp,
+  CspError,
+  CspTransactionError,
+  defaultNativeMdm,
+  type CspOp,
+  type NativeMdm,
+} from '../lib';
 
 /** Counts native round trips, to show batching at work. */
 function counting(native: NativeMdm): NativeMdm & { messages: number } {
@@ -44,7 +51,9 @@ async function main(): Promise<void> {
   } catch (err) {
     if (!(err instanceof CspTransactionError)) throw err;
     console.log(`atomic transaction refused: ${err.message}`);
-    console.log(`  statuses ${err.results.map((r) => r.status).join(', ')}; policy still ${String(await csp.get(policy))}`);
+    console.log(
+      `  statuses ${err.results.map((r) => r.status).join(', ')}; policy still ${String(await csp.get(policy))}`,
+    );
   }
 
   try {
@@ -54,7 +63,9 @@ async function main(): Promise<void> {
   }
 
   const children = await csp.get('./DevDetail');
-  console.log(`./DevDetail has ${(children as string[]).length} children: ${(children as string[]).join(', ')}`);
+  console.log(
+    `./DevDetail has ${(children as string[]).length} children: ${(children as string[]).join(', ')}`,
+  );
   await csp.delete(policy);
 }
 

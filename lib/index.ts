@@ -2,7 +2,13 @@
  * windows-iot-dm: Windows IoT device management from Node.js. Importing this module loads no
  * native code; the addon is loaded on the first CSP operation.
  */
-export { Csp, CspTransaction, type CspOptions, type WriteOptions, type CspReadValue } from './csp/csp';
+export {
+  Csp,
+  CspTransaction,
+  type CspOptions,
+  type WriteOptions,
+  type CspReadValue,
+} from './csp/csp';
 export { parseCspUri, assertCspUri, cspUri, CSP_ROOTS, type ParsedUri } from './csp/uri';
 export { type CspValue } from './csp/values';
 export type {

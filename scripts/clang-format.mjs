@@ -22,7 +22,13 @@ function walk(dir) {
   });
 }
 
-const binary = join(require.resolve('clang-format/package.json'), '..', 'bin', `${process.platform}_${process.arch}`, 'clang-format');
+const binary = join(
+  require.resolve('clang-format/package.json'),
+  '..',
+  'bin',
+  `${process.platform}_${process.arch}`,
+  'clang-format',
+);
 const files = walk(join(root, 'native'));
 const args = mode === '--fix' ? ['-i', ...files] : ['--dry-run', '--Werror', ...files];
 try {
@@ -31,4 +37,6 @@ try {
   console.error(`clang-format: some files under native/ are not formatted; run "npm run format"`);
   process.exit(1);
 }
-console.log(`clang-format: ${files.length} files ${mode === '--fix' ? 'formatted' : 'clean'} (${relative(root, join(root, 'native'))}/)`);
+console.log(
+  `clang-format: ${files.length} files ${mode === '--fix' ? 'formatted' : 'clean'} (${relative(root, join(root, 'native'))}/)`,
+);

@@ -62,7 +62,14 @@ export async function runCsp(argv: string[], io: CliIo, native?: NativeMdm): Pro
   }
   const [verb, target, ...extra] = positionals;
   if (verb === undefined || !VERBS.has(verb) || target === undefined || extra.length > 0) {
-    const why = verb === undefined ? 'missing verb' : !VERBS.has(verb) ? `unknown verb "${verb}"` : target === undefined ? 'missing <uri>' : `unexpected argument "${extra[0]}"`;
+    const why =
+      verb === undefined
+        ? 'missing verb'
+        : !VERBS.has(verb)
+          ? `unknown verb "${verb}"`
+          : target === undefined
+            ? 'missing <uri>'
+            : `unexpected argument "${extra[0]}"`;
     io.err(`iotdm csp: ${why}\n\n${CSP_HELP}`);
     return EXIT.usage;
   }
@@ -71,7 +78,8 @@ export async function runCsp(argv: string[], io: CliIo, native?: NativeMdm): Pro
     return EXIT.usage;
   }
   const format = values.format as CspFormat | undefined;
-  const mdm = native ?? new AddonMdm(values.library === undefined ? {} : { libraryPath: values.library });
+  const mdm =
+    native ?? new AddonMdm(values.library === undefined ? {} : { libraryPath: values.library });
   const csp = new Csp(mdm);
   try {
     if (verb === 'syncml') {
@@ -83,7 +91,9 @@ export async function runCsp(argv: string[], io: CliIo, native?: NativeMdm): Pro
     if (verb === 'list') {
       const items = await csp.list(target);
       if (values.json) io.out(JSON.stringify({ status: 200, items }, null, 2));
-      else for (const item of items) io.out(`${item.uri}${item.data !== undefined ? ` = ${item.data}` : ''}`);
+      else
+        for (const item of items)
+          io.out(`${item.uri}${item.data !== undefined ? ` = ${item.data}` : ''}`);
       return EXIT.ok;
     }
     const value: CspValue | undefined = values.data;
@@ -130,7 +140,10 @@ function printResult(io: CliIo, verb: string, uri: string, result: CspResult, js
     return;
   }
   if (verb === 'get') {
-    const shown = result.format === 'node' ? (result.data ?? '').split('/').filter(Boolean).join('\n') : (result.data ?? '');
+    const shown =
+      result.format === 'node'
+        ? (result.data ?? '').split('/').filter(Boolean).join('\n')
+        : (result.data ?? '');
     io.out(shown);
     return;
   }

@@ -4,7 +4,14 @@
  */
 import { CspError, CspTransactionError, InvalidArgumentError, isOmaSuccess } from '../errors';
 import { defaultNativeMdm } from '../native/addon-mdm';
-import type { CspFormat, CspOp, CspResult, CspResultItem, CspVerb, NativeMdm } from '../native/contract';
+import type {
+  CspFormat,
+  CspOp,
+  CspResult,
+  CspResultItem,
+  CspVerb,
+  NativeMdm,
+} from '../native/contract';
 import { Batcher } from './batcher';
 import { parseCspUri } from './uri';
 import { decodeValue, encodeValue, inferFormat, type CspValue } from './values';
@@ -27,7 +34,12 @@ export type CspReadValue = CspValue | string[] | null;
 const FORMATS: ReadonlySet<string> = new Set(['chr', 'int', 'bool', 'b64', 'xml', 'node', 'null']);
 
 /** Builds one validated op (shared by direct calls and transactions). */
-export function buildOp(verb: CspVerb, uri: string, value?: CspValue, options: WriteOptions = {}): CspOp {
+export function buildOp(
+  verb: CspVerb,
+  uri: string,
+  value?: CspValue,
+  options: WriteOptions = {},
+): CspOp {
   const parsed = parseCspUri(uri);
   if (parsed.list !== undefined && verb !== 'get') {
     throw new InvalidArgumentError('uri', `no ?list= query on ${verb}`, uri);
@@ -40,7 +52,8 @@ export function buildOp(verb: CspVerb, uri: string, value?: CspValue, options: W
   }
   const op: CspOp = { verb, uri };
   if (value === undefined || value === null) {
-    if (verb === 'replace') throw new InvalidArgumentError('value', 'a value to replace with', value);
+    if (verb === 'replace')
+      throw new InvalidArgumentError('value', 'a value to replace with', value);
     if (options.format !== undefined) op.format = options.format;
   } else {
     if (verb === 'get' || verb === 'delete') {
@@ -184,7 +197,8 @@ export class CspTransaction {
   }
 
   #push(op: CspOp): this {
-    if (!this.#ops) throw new InvalidArgumentError('transaction', 'an open transaction', 'a closed one');
+    if (!this.#ops)
+      throw new InvalidArgumentError('transaction', 'an open transaction', 'a closed one');
     this.#ops.push(op);
     return this;
   }

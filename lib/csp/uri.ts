@@ -51,7 +51,10 @@ export function parseCspUri(uri: unknown): ParsedUri {
   if (BAD_ESCAPE.test(path)) throw new InvalidUriError(uri, 'it has a malformed %-escape');
   if (query === undefined) return { path };
   if (!LIST_QUERIES.has(query)) {
-    throw new InvalidUriError(uri, 'the only queries allowed are ?list=Struct and ?list=StructData');
+    throw new InvalidUriError(
+      uri,
+      'the only queries allowed are ?list=Struct and ?list=StructData',
+    );
   }
   return { path, list: query === 'list=Struct' ? 'Struct' : 'StructData' };
 }
@@ -69,7 +72,10 @@ export function assertCspUri(uri: unknown): string {
 export function cspUri(base: string, ...segments: string[]): string {
   const escaped = segments.map((s) => {
     if (s === '' || s === '.' || s === '..') throw new InvalidUriError(s, 'not a segment name');
-    return encodeURIComponent(s).replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
+    return encodeURIComponent(s).replace(
+      /[!'()*]/g,
+      (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase(),
+    );
   });
   return assertCspUri([base, ...escaped].join('/'));
 }

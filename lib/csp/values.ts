@@ -9,8 +9,9 @@ import type { CspFormat, CspResult } from '../native/contract';
 export type CspValue = string | number | boolean | Buffer | Uint8Array;
 
 // XML 1.0 cannot carry these code points even as entities: such data must travel as b64.
-// eslint-disable-next-line no-control-regex
-const NON_XML_CHARS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const NON_XML_CHARS =
+  // eslint-disable-next-line no-control-regex
+  /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 export const INT_MIN = -2147483648;
 export const INT_MAX = 4294967295;
@@ -32,7 +33,8 @@ export function encodeValue(value: CspValue, format: CspFormat, uri: string): st
     case 'int': {
       const n = typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value;
       if (typeof n !== 'number' || !Number.isInteger(n)) fail('expected an integer');
-      if ((n as number) < INT_MIN || (n as number) > INT_MAX) fail(`out of range ${INT_MIN}..${INT_MAX}`);
+      if ((n as number) < INT_MIN || (n as number) > INT_MAX)
+        fail(`out of range ${INT_MIN}..${INT_MAX}`);
       return String(n);
     }
     case 'bool':
@@ -57,7 +59,9 @@ export function encodeValue(value: CspValue, format: CspFormat, uri: string): st
         fail('expected a string');
       }
       if (NON_XML_CHARS.test(value as string)) {
-        fail('contains characters XML cannot carry (control characters or lone surrogates); send it as b64');
+        fail(
+          'contains characters XML cannot carry (control characters or lone surrogates); send it as b64',
+        );
       }
       return value as string;
     }

@@ -25,8 +25,11 @@ export function loadAddon(addonPath?: string): AddonBinding {
   let binding: AddonBinding;
   try {
     if (explicit !== undefined) {
+      // A run-time path: only require() can load it (lazily, on first use).
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
       binding = require(explicit) as AddonBinding;
     } else {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
       const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown;
       binding = nodeGypBuild(packageRoot()) as AddonBinding;
     }

@@ -1,3 +1,9 @@
 /** `windows-iot-dm/testing`: the mock native layer for unit tests of code built on this package. */
-export { MockMdm, type MockMdmOptions, type MockCall, type MockResponse, type MockNodeSpec } from './mock-mdm';
+export {
+  MockMdm,
+  type MockMdmOptions,
+  type MockCall,
+  type MockResponse,
+  type MockNodeSpec,
+} from './mock-mdm';
 export type { MockNode } from './mock-tree';

@@ -11,7 +11,7 @@ export type { MockNodeSpec } from './mock-tree';
 /** A scripted answer for a URI: a status, a full result, or a function of the op. */
 export type MockResponse =
   | number
-  | Omit<CspResult, 'items'> & { items?: CspResultItem[] }
+  | (Omit<CspResult, 'items'> & { items?: CspResultItem[] })
   | ((op: CspOp) => number | CspResult);
 
 export interface MockMdmOptions {
@@ -134,7 +134,9 @@ export class MockMdm implements NativeMdm {
     const scripted = this.#responses.get(path);
     if (scripted) {
       if (scripted.once) this.#responses.delete(path);
-      return toResult(typeof scripted.response === 'function' ? scripted.response(op) : scripted.response);
+      return toResult(
+        typeof scripted.response === 'function' ? scripted.response(op) : scripted.response,
+      );
     }
     if (inAtomic && op.verb === 'get') return status(500);
     const node = this.#tree.get(path);
@@ -149,7 +151,12 @@ export class MockMdm implements NativeMdm {
         if (node) return status(418);
         const bad = checkData(op);
         if (bad) return status(bad);
-        this.#tree.set(path, op.data === undefined ? { format: op.format ?? 'node' } : { value: op.data, format: op.format ?? 'chr' });
+        this.#tree.set(
+          path,
+          op.data === undefined
+            ? { format: op.format ?? 'node' }
+            : { value: op.data, format: op.format ?? 'chr' },
+        );
         return status(200);
       }
       case 'replace': {
@@ -157,7 +164,11 @@ export class MockMdm implements NativeMdm {
         if (!node.access.has('replace')) return status(405);
         const bad = checkData(op, node);
         if (bad) return status(bad);
-        this.#tree.set(path, { value: op.data ?? '', format: node.format, access: [...node.access] });
+        this.#tree.set(path, {
+          value: op.data ?? '',
+          format: node.format,
+          access: [...node.access],
+        });
         return status(200);
       }
       case 'delete':
@@ -193,7 +204,9 @@ function status(code: number): CspResult {
   return { status: code, items: [] };
 }
 
-function toResult(r: number | CspResult | (Omit<CspResult, 'items'> & { items?: CspResultItem[] })): CspResult {
+function toResult(
+  r: number | CspResult | (Omit<CspResult, 'items'> & { items?: CspResultItem[] }),
+): CspResult {
   if (typeof r === 'number') return status(r);
   return { ...r, items: r.items ?? [] };
 }
@@ -206,6 +219,7 @@ function checkData(op: CspOp, node?: MockNode): number | undefined {
   if (data === undefined) return undefined;
   if (format === 'int' && !/^-?\d+$/.test(data)) return 415;
   if (format === 'bool' && data !== 'true' && data !== 'false') return 415;
-  if (format === 'b64' && (!/^[A-Za-z0-9+/]*={0,2}$/.test(data) || data.length % 4 !== 0)) return 415;
+  if (format === 'b64' && (!/^[A-Za-z0-9+/]*={0,2}$/.test(data) || data.length % 4 !== 0))
+    return 415;
   return undefined;
 }

@@ -86,7 +86,8 @@ export class MockTree {
 
   delete(path: string): void {
     const key = normalizePath(path);
-    for (const k of [...this.#nodes.keys()]) if (k === key || k.startsWith(key + '/')) this.#nodes.delete(k);
+    for (const k of [...this.#nodes.keys()])
+      if (k === key || k.startsWith(key + '/')) this.#nodes.delete(k);
   }
 
   #ensureParents(key: string): void {

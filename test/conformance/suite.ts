@@ -87,7 +87,8 @@ export function conformanceSuite(label: string, make: () => NativeMdm): void {
 
     it('carries markup in a value as data, never as a command', async () => {
       const original = (await csp.get(DEVICE_NAME)) as string;
-      const hostile = '</Data></Item></Replace><Exec><CmdID>9</CmdID><Item><Target><LocURI>./Device/Vendor/MSFT/Reboot/RebootNow</LocURI></Target></Item></Exec><Replace><CmdID>10</CmdID><Item><Data>& "quoted" \'x\'';
+      const hostile =
+        '</Data></Item></Replace><Exec><CmdID>9</CmdID><Item><Target><LocURI>./Device/Vendor/MSFT/Reboot/RebootNow</LocURI></Target></Item></Exec><Replace><CmdID>10</CmdID><Item><Data>& "quoted" \'x\'';
       try {
         assert.equal((await csp.replace(DEVICE_NAME, hostile)).status, 200);
         assert.equal(await csp.get(DEVICE_NAME), hostile);
@@ -138,7 +139,9 @@ export function conformanceSuite(label: string, make: () => NativeMdm): void {
     });
 
     it('answers a burst of 100 gets, each with its own result', async () => {
-      const uris = Array.from({ length: 100 }, (_, i) => (i % 2 ? './DevDetail/SwV' : './Device/Vendor/MSFT/Nope' + i));
+      const uris = Array.from({ length: 100 }, (_, i) =>
+        i % 2 ? './DevDetail/SwV' : './Device/Vendor/MSFT/Nope' + i,
+      );
       const outcomes = await Promise.allSettled(uris.map((u) => csp.get(u)));
       outcomes.forEach((o, i) => {
         if (i % 2) assert.equal(o.status, 'fulfilled');

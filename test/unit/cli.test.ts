@@ -28,7 +28,13 @@ describe('iotdm csp (CLI, mock)', () => {
   it('prints JSON with --json', async () => {
     const c = capture();
     assert.equal(await runCsp(['get', './DevDetail/SwV', '--json'], c.io, mock), EXIT.ok);
-    assert.deepEqual(JSON.parse(c.out.join('')), { uri: './DevDetail/SwV', verb: 'get', status: 200, value: '10.0.26100.1', format: 'chr' });
+    assert.deepEqual(JSON.parse(c.out.join('')), {
+      uri: './DevDetail/SwV',
+      verb: 'get',
+      status: 200,
+      value: '10.0.26100.1',
+      format: 'chr',
+    });
   });
 
   it('sets, adds, deletes and execs with readable output', async () => {
@@ -38,7 +44,10 @@ describe('iotdm csp (CLI, mock)', () => {
     assert.equal(await runCsp(['set', uri, '--format', 'int', '--data', '9'], c.io, mock), EXIT.ok);
     assert.equal(mock.node(uri)?.value, '9');
     assert.equal(await runCsp(['delete', uri], c.io, mock), EXIT.ok);
-    assert.equal(await runCsp(['exec', './Device/Vendor/MSFT/Reboot/RebootNow'], c.io, mock), EXIT.ok);
+    assert.equal(
+      await runCsp(['exec', './Device/Vendor/MSFT/Reboot/RebootNow'], c.io, mock),
+      EXIT.ok,
+    );
     assert.match(c.out[0] as string, /^200 command completed successfully: add /);
     assert.equal(mock.execLog.length, 1);
   });
@@ -51,10 +60,16 @@ describe('iotdm csp (CLI, mock)', () => {
 
   it('exits 1 on a CSP failure status, with the status in the message', async () => {
     const c = capture();
-    assert.equal(await runCsp(['set', './DevDetail/SwV', '--data', 'x'], c.io, mock), EXIT.cspFailed);
+    assert.equal(
+      await runCsp(['set', './DevDetail/SwV', '--data', 'x'], c.io, mock),
+      EXIT.cspFailed,
+    );
     assert.match(c.err.join(''), /405 command not allowed/);
     const j = capture();
-    assert.equal(await runCsp(['get', './Device/Vendor/MSFT/Nope', '--json'], j.io, mock), EXIT.cspFailed);
+    assert.equal(
+      await runCsp(['get', './Device/Vendor/MSFT/Nope', '--json'], j.io, mock),
+      EXIT.cspFailed,
+    );
     assert.deepEqual(JSON.parse(j.err.join('')).error.status, 404);
   });
 
@@ -68,7 +83,10 @@ describe('iotdm csp (CLI, mock)', () => {
       [['get', './DevDetail', '--format', 'float'], /--format must be one of/],
       [['set', './DevDetail/SwV'], /needs --data/],
       [['get', 'DevDetail/SwV'], /invalid CSP URI/],
-      [['set', './Device/Vendor/MSFT/X', '--format', 'int', '--data', 'abc'], /expected an integer/],
+      [
+        ['set', './Device/Vendor/MSFT/X', '--format', 'int', '--data', 'abc'],
+        /expected an integer/,
+      ],
     ];
     for (const [argv, why] of cases) {
       const c = capture();

@@ -1,5 +1,11 @@
 import assert from 'node:assert/strict';
-import { Csp, CspError, InvalidArgumentError, InvalidUriError, MdmUnavailableError } from '../../lib';
+import {
+  Csp,
+  CspError,
+  InvalidArgumentError,
+  InvalidUriError,
+  MdmUnavailableError,
+} from '../../lib';
 import { MockMdm } from '../../lib/testing';
 import { SEED_NODES } from '../fixtures/seed-nodes';
 
@@ -59,20 +65,29 @@ describe('Csp batching and errors (mock)', () => {
     assert.equal((b as PromiseRejectedResult).reason.uri, './DevDetail/OEM');
     assert.equal((b as PromiseRejectedResult).reason.verb, 'get');
     assert.equal((b as PromiseRejectedResult).reason.code, 'ERR_CSP_STATUS');
-    assert.match((b as PromiseRejectedResult).reason.message, /get \.\/DevDetail\/OEM failed: 500 command failed/);
+    assert.match(
+      (b as PromiseRejectedResult).reason.message,
+      /get \.\/DevDetail\/OEM failed: 500 command failed/,
+    );
     assert.ok(c.status === 'rejected' && (c.reason as CspError).status === 405);
   });
 
   it('rejects every caller of a message when native code fails', async () => {
     const unavailable = new MdmUnavailableError('no MDM here');
     mock.throwNext(unavailable);
-    const outcomes = await Promise.allSettled([csp.get('./DevDetail/SwV'), csp.get('./DevInfo/DevId')]);
+    const outcomes = await Promise.allSettled([
+      csp.get('./DevDetail/SwV'),
+      csp.get('./DevInfo/DevId'),
+    ]);
     for (const o of outcomes) assert.ok(o.status === 'rejected' && o.reason === unavailable);
   });
 
   it('validates before anything reaches native code', async () => {
     await assert.rejects(csp.get('../etc/passwd'), InvalidUriError);
-    await assert.rejects(csp.replace('./DevDetail/SwV', undefined as unknown as string), InvalidArgumentError);
+    await assert.rejects(
+      csp.replace('./DevDetail/SwV', undefined as unknown as string),
+      InvalidArgumentError,
+    );
     await assert.rejects(csp.delete('./DevDetail?list=StructData'), InvalidArgumentError);
     await assert.rejects(csp.add('./X', 1), InvalidUriError);
     await assert.rejects(csp.replace('./DevDetail/SwV', 1.5), /integer/);
@@ -82,7 +97,11 @@ describe('Csp batching and errors (mock)', () => {
   it('keeps queue order between single ops and transactions', async () => {
     const order: string[] = [];
     const p1 = csp.get('./DevDetail/SwV').then(() => order.push('get1'));
-    const p2 = csp.transaction((tx) => void tx.add('./Device/Vendor/MSFT/Policy/Config/Update/ActiveHoursEnd', 17)).then(() => order.push('tx'));
+    const p2 = csp
+      .transaction(
+        (tx) => void tx.add('./Device/Vendor/MSFT/Policy/Config/Update/ActiveHoursEnd', 17),
+      )
+      .then(() => order.push('tx'));
     const p3 = csp.get('./DevInfo/DevId').then(() => order.push('get2'));
     await Promise.all([p1, p2, p3]);
     assert.deepEqual(

@@ -19,16 +19,27 @@ describe('error mapping', () => {
     assert.equal(mapped.cause, unavailable);
 
     const hr = fromNativeError(
-      Object.assign(new Error('x'), { code: 'ERR_MDM_HRESULT', hresult: 0x80070005, api: 'ApplyLocalManagementSyncML' }),
+      Object.assign(new Error('x'), {
+        code: 'ERR_MDM_HRESULT',
+        hresult: 0x80070005,
+        api: 'ApplyLocalManagementSyncML',
+      }),
     );
     assert.ok(hr instanceof MdmApiError);
     assert.equal(hr.hresult, 0x80070005);
-    assert.match(hr.message, /ApplyLocalManagementSyncML failed with HRESULT 0x80070005: access denied/);
+    assert.match(
+      hr.message,
+      /ApplyLocalManagementSyncML failed with HRESULT 0x80070005: access denied/,
+    );
 
-    const neg = fromNativeError(Object.assign(new Error('x'), { code: 'ERR_MDM_HRESULT', hresult: -2147024891 }));
+    const neg = fromNativeError(
+      Object.assign(new Error('x'), { code: 'ERR_MDM_HRESULT', hresult: -2147024891 }),
+    );
     assert.equal(neg.hresult, 0x80070005, 'signed HRESULTs are normalized to unsigned');
 
-    const bad = fromNativeError(Object.assign(new Error('x'), { code: 'ERR_SYNCML_MALFORMED', detail: 'unclosed <Status>' }));
+    const bad = fromNativeError(
+      Object.assign(new Error('x'), { code: 'ERR_SYNCML_MALFORMED', detail: 'unclosed <Status>' }),
+    );
     assert.ok(bad instanceof SyncMLError);
     assert.match(bad.message, /unclosed <Status>/);
 

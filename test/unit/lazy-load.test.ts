@@ -35,14 +35,21 @@ describe('lazy load with no addon', function () {
         });`;
     const env = { ...process.env };
     delete env.WINDOWS_IOT_DM_ADDON;
-    const stdout = execFileSync(process.execPath, ['-r', 'tsx/cjs', '-e', script], { cwd: dir, env, encoding: 'utf8' });
+    const stdout = execFileSync(process.execPath, ['-r', 'tsx/cjs', '-e', script], {
+      cwd: dir,
+      env,
+      encoding: 'utf8',
+    });
     const out = JSON.parse(stdout.trim().split('\n').pop() as string);
     assert.equal(out.imported, true);
     assert.equal(out.nativeAfterImport, false);
     assert.equal(out.code, 'ERR_MDM_UNAVAILABLE');
     assert.equal(out.name, 'MdmUnavailableError');
     assert.equal(out.isIotDm, true);
-    assert.match(out.message, /Could not load the windows-iot-dm native addon for the \w+-\w+ runtime/);
+    assert.match(
+      out.message,
+      /Could not load the windows-iot-dm native addon for the \w+-\w+ runtime/,
+    );
     assert.match(out.message, /npm run build:native/);
     assert.match(out.message, /windows-iot-dm\/testing/);
   });

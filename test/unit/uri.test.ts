@@ -48,7 +48,8 @@ describe('CSP URI validation', () => {
     it(`rejects ${JSON.stringify(uri)?.slice(0, 60)}`, () => {
       assert.throws(
         () => parseCspUri(uri),
-        (err: unknown) => err instanceof InvalidUriError && err.code === 'ERR_INVALID_URI' && why.test(err.message),
+        (err: unknown) =>
+          err instanceof InvalidUriError && err.code === 'ERR_INVALID_URI' && why.test(err.message),
       );
     });
   }

@@ -37,7 +37,8 @@ describe('CSP values', () => {
     it(`rejects ${JSON.stringify(value)} as ${format}`, () => {
       assert.throws(
         () => encodeValue(value as string, format as 'chr', './X'),
-        (e: unknown) => e instanceof InvalidValueError && why.test(e.message) && e.message.includes('./X'),
+        (e: unknown) =>
+          e instanceof InvalidValueError && why.test(e.message) && e.message.includes('./X'),
       );
     });
   }
@@ -49,8 +50,14 @@ describe('CSP values', () => {
   it('decodes by the reported format', () => {
     assert.equal(decodeValue({ status: 200, items: [], data: '8', format: 'int' }), 8);
     assert.equal(decodeValue({ status: 200, items: [], data: 'true', format: 'bool' }), true);
-    assert.deepEqual(decodeValue({ status: 200, items: [], data: 'AQL/', format: 'b64' }), Buffer.from([1, 2, 255]));
-    assert.deepEqual(decodeValue({ status: 200, items: [], data: 'A/B', format: 'node' }), ['A', 'B']);
+    assert.deepEqual(
+      decodeValue({ status: 200, items: [], data: 'AQL/', format: 'b64' }),
+      Buffer.from([1, 2, 255]),
+    );
+    assert.deepEqual(decodeValue({ status: 200, items: [], data: 'A/B', format: 'node' }), [
+      'A',
+      'B',
+    ]);
     assert.deepEqual(decodeValue({ status: 200, items: [], format: 'node' }), []);
     assert.equal(decodeValue({ status: 200, items: [], format: 'null' }), null);
     assert.equal(decodeValue({ status: 200, items: [], data: 'x' }), 'x');
