@@ -34,6 +34,13 @@ inline bool Report(bool ok, const char* file, int line, const std::string& what)
   return ok;
 }
 
+// Evaluates each side once (arguments may have side effects).
+template <typename A, typename B>
+bool CheckEq(const A& a, const B& b, const char* file, int line, const char* expr) {
+  if (a == b) return Report(true, file, line, expr);
+  return Report(false, file, line, std::string(expr) + " (" + Show(a) + " vs " + Show(b) + ")");
+}
+
 inline int Finish(const char* program) {
   const Counters& c = counters();
   std::printf("%s: %d cases, %d checks, %d failures\n", program, c.cases, c.checks, c.failures);
@@ -43,9 +50,6 @@ inline int Finish(const char* program) {
 }  // namespace wdm::test
 
 #define CHECK(cond) ::wdm::test::Report(static_cast<bool>(cond), __FILE__, __LINE__, #cond)
-#define CHECK_EQ(a, b)                \
-  ::wdm::test::Report(                \
-      (a) == (b), __FILE__, __LINE__, \
-      std::string(#a " == " #b " (") + ::wdm::test::Show(a) + " vs " + ::wdm::test::Show(b) + ")")
+#define CHECK_EQ(a, b) ::wdm::test::CheckEq((a), (b), __FILE__, __LINE__, #a " == " #b)
 // Runs one test function from main().
 #define RUN(fn) (++::wdm::test::counters().cases, fn())

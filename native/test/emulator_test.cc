@@ -1,0 +1,725 @@
+// Tests of the CSP emulator through its exported C ABI (linked directly), plus its schema loader
+// and value checks. Requests are built with EncodeOps and answers read with DecodeOpResults, so
+// every call also round-trips the codec against real engine output.
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/xml_reader.h"
+#include "emulator/emulator_abi.h"
+#include "emulator/node_tree.h"
+#include "emulator/seed.h"
+#include "emulator/utf16_text.h"
+#include "emulator/value_check.h"
+#include "syncml/codec.h"
+#include "test/test_util.h"
+
+namespace {
+
+using wdm::emulator::Format;
+using wdm::emulator::IsValidValue;
+using wdm::syncml::Op;
+using wdm::syncml::OpResult;
+using wdm::syncml::Verb;
+
+constexpr int32_t kInvalidArg = static_cast<int32_t>(0x80070057u);
+
+const std::string kDevName = "./DevDetail/Ext/Microsoft/DeviceName";
+const std::string kSingle = "./Device/Vendor/MSFT/Reboot/Schedule/Single";
+const std::string kDaily = "./Vendor/MSFT/Reboot/Schedule/DailyRecurrent";
+const std::string kRebootNow = "./Vendor/MSFT/Reboot/RebootNow";
+const std::string kStart = "./Device/Vendor/MSFT/Policy/Config/Update/ActiveHoursStart";
+const std::string kRoot = "./Device/Vendor/MSFT/RootCATrustedCertificates/Root";
+
+Op MakeOp(Verb verb, std::string uri, std::string format = "",
+          std::optional<std::string> data = std::nullopt) {
+  Op op;
+  op.verb = verb;
+  op.uri = std::move(uri);
+  op.format = std::move(format);
+  op.data = std::move(data);
+  return op;
+}
+Op Get(std::string uri) { return MakeOp(Verb::kGet, std::move(uri)); }
+
+// Sends UTF-8 text through the C ABI; returns the HRESULT and the UTF-8 answer.
+int32_t ApplyRaw(const std::string& request, std::string* response) {
+  char16_t* wide = wdm::emulator::NewUtf16(request);
+  char16_t* result = reinterpret_cast<char16_t*>(1);  // must be reset to null or a string
+  const int32_t hr = ApplyLocalManagementSyncML(wide, &result);
+  std::free(wide);
+  response->clear();
+  if (hr == 0) {
+    CHECK(result != nullptr);
+    if (result != nullptr) CHECK(wdm::emulator::Utf16ToUtf8(result, response));
+  } else {
+    CHECK(result == nullptr);
+  }
+  MdmEmulatorFree(result);
+  return hr;
+}
+
+std::string ApplyOk(const std::string& request) {
+  std::string response;
+  CHECK_EQ(ApplyRaw(request, &response), 0);
+  return response;
+}
+
+// EncodeOps -> emulator -> DecodeOpResults (which must succeed).
+std::vector<OpResult> Run(const std::vector<Op>& ops, bool atomic = false) {
+  const std::string response = ApplyOk(wdm::syncml::EncodeOps(ops, atomic));
+  std::vector<OpResult> results;
+  std::string error;
+  if (!CHECK(wdm::syncml::DecodeOpResults(response, ops, atomic, &results, &error))) {
+    std::fprintf(stderr, "  decode error: %s\n  response: %s\n", error.c_str(), response.c_str());
+    results.resize(ops.size());
+  }
+  return results;
+}
+
+int Status(const Op& op) { return Run({op})[0].status; }
+
+// The single-item value of a Get, or "<status N>".
+std::string Value(const std::string& uri) {
+  const OpResult r = Run({Get(uri)})[0];
+  if (r.status != 200) return "<status " + std::to_string(r.status) + ">";
+  if (r.items.size() != 1) return "<" + std::to_string(r.items.size()) + " items>";
+  return r.items[0].data.value_or("<no data>");
+}
+
+struct RawStatus {
+  std::string cmd_ref;
+  std::string cmd;
+  std::string code;
+  std::vector<std::string> target_refs;
+};
+
+// "CmdRef:Cmd:code" for every Status of a response (SyncHdr included), and Results counts.
+std::vector<RawStatus> Statuses(const std::string& response, int* results_count = nullptr) {
+  wdm::xml::Document doc;
+  std::string error;
+  std::vector<RawStatus> out;
+  if (!CHECK(wdm::xml::Parse(response, &doc, &error))) return out;
+  if (results_count != nullptr) *results_count = 0;
+  for (std::size_t body_index : doc.root().children) {
+    const auto& body = doc.at(body_index);
+    if (body.name != "SyncBody") continue;
+    for (std::size_t index : body.children) {
+      const auto& el = doc.at(index);
+      if (el.name == "Results" && results_count != nullptr) ++*results_count;
+      if (el.name != "Status") continue;
+      RawStatus s;
+      for (std::size_t f : el.children) {
+        const auto& field = doc.at(f);
+        if (field.name == "CmdRef") s.cmd_ref = field.text;
+        if (field.name == "Cmd") s.cmd = field.text;
+        if (field.name == "Data") s.code = field.text;
+        if (field.name == "TargetRef") s.target_refs.push_back(field.text);
+      }
+      out.push_back(s);
+    }
+  }
+  return out;
+}
+
+std::string Summary(const std::vector<RawStatus>& statuses) {
+  std::string out;
+  for (const RawStatus& s : statuses) {
+    if (!out.empty()) out += " ";
+    out += s.cmd_ref + ":" + s.cmd + ":" + s.code;
+  }
+  return out;
+}
+
+std::string ExecLog() {
+  char16_t* wide = nullptr;
+  CHECK_EQ(MdmEmulatorExecLog(&wide), 0);
+  std::string out;
+  if (wide != nullptr) CHECK(wdm::emulator::Utf16ToUtf8(wide, &out));
+  MdmEmulatorFree(wide);
+  return out;
+}
+
+void Fresh() {
+  CHECK_EQ(MdmEmulatorReset(), 0);
+  int32_t already = 7;
+  CHECK_EQ(RegisterDeviceWithLocalManagement(&already), 0);
+  CHECK_EQ(already, 0);
+}
+
+// ---- tests
+// ---------------------------------------------------------------------------------------
+
+void TestRegistration() {
+  CHECK_EQ(MdmEmulatorAbiVersion(), 1);
+  CHECK_EQ(MdmEmulatorReset(), 0);
+  std::string response;
+  CHECK_EQ(ApplyRaw("<SyncBody/>", &response), MDM_EMULATOR_E_NOT_REGISTERED);
+  CHECK_EQ(static_cast<uint32_t>(MDM_EMULATOR_E_NOT_REGISTERED), 0x80070490u);
+  int32_t already = 7;
+  CHECK_EQ(RegisterDeviceWithLocalManagement(&already), 0);
+  CHECK_EQ(already, 0);
+  CHECK_EQ(RegisterDeviceWithLocalManagement(&already), 1 - 1);
+  CHECK_EQ(already, 1);
+  CHECK_EQ(RegisterDeviceWithLocalManagement(nullptr), 0);
+  CHECK_EQ(ApplyRaw("<SyncBody/>", &response), 0);
+  char16_t* result = reinterpret_cast<char16_t*>(1);
+  CHECK_EQ(ApplyLocalManagementSyncML(nullptr, &result), kInvalidArg);
+  CHECK(result == nullptr);
+  const char16_t body[] = u"<SyncBody/>";
+  CHECK_EQ(ApplyLocalManagementSyncML(body, nullptr), kInvalidArg);
+  CHECK_EQ(MdmEmulatorExecLog(nullptr), kInvalidArg);
+  CHECK_EQ(UnregisterDeviceWithLocalManagement(), 0);
+  CHECK_EQ(ApplyRaw("<SyncBody/>", &response), MDM_EMULATOR_E_NOT_REGISTERED);
+  CHECK_EQ(UnregisterDeviceWithLocalManagement(), 0);
+  MdmEmulatorFree(nullptr);
+}
+
+void TestGet() {
+  Fresh();
+  const std::vector<OpResult> r =
+      Run({Get("./DevDetail/SwV"), Get("./DevDetail"), Get("."), Get("./Device/Vendor/MSFT"),
+           Get(kRebootNow), Get("./DevInfo/DevId"), Get("DevInfo/Lang")});
+  CHECK_EQ(r[0].status, 200);
+  if (CHECK_EQ(r[0].items.size(), std::size_t{1})) {
+    CHECK_EQ(r[0].items[0].uri, std::string("./DevDetail/SwV"));
+    CHECK(r[0].items[0].format == std::optional<std::string>("chr"));
+    CHECK(r[0].items[0].type == std::optional<std::string>("text/plain"));
+    CHECK(r[0].items[0].data == std::optional<std::string>("10.0.19044.1288"));
+  }
+  if (CHECK_EQ(r[1].items.size(), std::size_t{1})) {
+    CHECK(r[1].items[0].format == std::optional<std::string>("node"));
+    CHECK(r[1].items[0].data ==
+          std::optional<std::string>("DevTyp/Ext/FwV/HwV/LrgObj/OEM/SwV/URI"));
+  }
+  CHECK(r[2].items.size() == 1 &&
+        r[2].items[0].data == std::optional<std::string>("DevDetail/DevInfo/Device"));
+  CHECK(r[3].items.size() == 1 &&
+        r[3].items[0].data ==
+            std::optional<std::string>("Policy/Reboot/RootCATrustedCertificates"));
+  if (CHECK_EQ(r[4].items.size(), std::size_t{1})) {
+    CHECK_EQ(r[4].items[0].uri, kRebootNow);  // echoed as written (alias kept)
+    CHECK(r[4].items[0].format == std::optional<std::string>("null"));
+    CHECK(!r[4].items[0].data);
+  }
+  CHECK(r[5].status == 200 && r[5].items.size() == 1);
+  CHECK_EQ(Value("DevInfo/Lang"), std::string("en-US"));
+  CHECK_EQ(Value("./DevDetail/Ext/Microsoft/TotalRAM"), std::string("4096"));
+  CHECK_EQ(Run({Get("./DevDetail/Ext/Microsoft/TotalRAM")})[0].items[0].format.value_or(""),
+           std::string("int"));
+}
+
+void TestNotFoundAndNotAllowed() {
+  Fresh();
+  CHECK_EQ(Status(Get("./DevDetail/Nope")), 404);
+  CHECK_EQ(Status(Get("./Nope")), 404);
+  CHECK_EQ(Status(Get("./devdetail/SwV")), 404);  // case-sensitive
+  CHECK_EQ(Status(Get("./DevDetail/SwV/Deeper")), 404);
+  CHECK_EQ(Status(Get("./User/Vendor/MSFT/Policy")), 404);
+  CHECK_EQ(Status(MakeOp(Verb::kReplace, "./DevDetail/SwV", "chr", "x")), 405);
+  CHECK_EQ(Status(MakeOp(Verb::kAdd, "./DevDetail/SwV", "chr", "x")), 405);
+  CHECK_EQ(Status(MakeOp(Verb::kDelete, "./DevInfo")), 405);
+  CHECK_EQ(Status(MakeOp(Verb::kExec, "./DevDetail/SwV")), 405);
+  CHECK_EQ(Status(MakeOp(Verb::kExec, kSingle)), 405);
+  // Known to the schema but never added.
+  CHECK_EQ(Status(Get(kStart)), 404);
+  CHECK_EQ(Status(MakeOp(Verb::kReplace, kStart, "int", "8")), 404);
+  CHECK_EQ(Status(MakeOp(Verb::kDelete, kStart)), 404);
+  CHECK_EQ(Status(Get(kSingle)), 404);
+  // Malformed URIs.
+  CHECK_EQ(Status(Get("")), 400);
+  CHECK_EQ(Status(Get("/DevDetail/SwV")), 400);
+  CHECK_EQ(Status(Get("./DevDetail//SwV")), 400);
+  CHECK_EQ(Status(Get("./DevDetail/SwV/")), 400);
+  CHECK_EQ(Status(Get("./DevDetail/../DevInfo")), 400);
+  CHECK_EQ(Status(Get("./DevDetail/%zz")), 400);
+  CHECK_EQ(Status(Get("./DevDetail/%4")), 400);
+  CHECK_EQ(Status(Get("./DevDetail/%00")), 400);
+  CHECK_EQ(Status(Get("./DevDetail/%FF")), 400);
+  CHECK_EQ(Status(Get("./DevDetail/S%77V")), 200);  // %77 = 'w'
+}
+
+void TestReplaceAndFormats() {
+  Fresh();
+  CHECK_EQ(Status(MakeOp(Verb::kReplace, kDevName, "chr", "NEW <name> & \xC3\xBC")), 200);
+  CHECK_EQ(Value(kDevName), std::string("NEW <name> & \xC3\xBC"));
+  CHECK_EQ(Status(MakeOp(Verb::kReplace, kDevName, "int", "5")), 415);
+  CHECK_EQ(Status(MakeOp(Verb::kReplace, kDevName, "", "no format")), 200);
+  CHECK_EQ(Value(kDevName), std::string("no format"));
+  // int policy
+  CHECK_EQ(Status(MakeOp(Verb::kAdd, kStart, "int", "abc")), 415);
+  CHECK_EQ(Status(MakeOp(Verb::kAdd, kStart, "chr", "8")), 415);
+  CHECK_EQ(Status(MakeOp(Verb::kAdd, kStart, "int", "")), 415);
+  CHECK_EQ(Status(MakeOp(Verb::kAdd, kStart, "int", "4294967296")), 415);
+  CHECK_EQ(Status(MakeOp(Verb::kAdd, kStart, "int", "-2147483649")), 415);
+  CHECK_EQ(Status(MakeOp(Verb::kAdd, kStart, "int", " 8")), 415);
+  CHECK_EQ(Status(MakeOp(Verb::kAdd, kStart, "int")), 415);  // no Data
+  // Failed Adds leave no trace (not even the implicit parents).
+  CHECK_EQ(Status(Get("./Device/Vendor/MSFT/Policy/Config")), 404);
+  CHECK_EQ(Status(MakeOp(Verb::kAdd, kStart, "int", "8")), 200);
+  CHECK_EQ(Status(MakeOp(Verb::kAdd, kStart, "int", "9")), 418);
+  const OpResult got = Run({Get(kStart)})[0];
+  CHECK(got.status == 200 && got.items.size() == 1 &&
+        got.items[0].format == std::optional<std::string>("int") &&
+        got.items[0].data == std::optional<std::string>("8"));
+  CHECK_EQ(Value("./Device/Vendor/MSFT/Policy/Config"), std::string("Update"));
+  CHECK_EQ(Value("./Device/Vendor/MSFT/Policy/Config/Update"), std::string("ActiveHoursStart"));
+  CHECK_EQ(Status(MakeOp(Verb::kReplace, kStart, "", "-5")), 200);  // range not enforced yet
+  CHECK_EQ(Status(MakeOp(Verb::kReplace, kStart, "int", "x")), 415);
+  CHECK_EQ(Value(kStart), std::string("-5"));
+  CHECK_EQ(Status(MakeOp(Verb::kReplace, "./Device/Vendor/MSFT/Policy/Config", "node")), 405);
+  CHECK_EQ(Status(MakeOp(Verb::kDelete, "./Device/Vendor/MSFT/Policy/Config")), 200);
+  CHECK_EQ(Status(Get(kStart)), 404);
+  CHECK_EQ(Status(MakeOp(Verb::kAdd, "./Device/Vendor/MSFT/Policy/Config", "node")), 200);
+  CHECK_EQ(Value("./Device/Vendor/MSFT/Policy/Config"), std::string("Update"));
+}
+
+void TestAddDelete() {
+  Fresh();
+  CHECK_EQ(Status(MakeOp(Verb::kAdd, kSingle, "chr", "2024-01-01T02:00:00")), 200);
+  CHECK_EQ(Status(MakeOp(Verb::kAdd, kSingle, "chr", "again")), 418);
+  CHECK_EQ(Value(kSingle), std::string("2024-01-01T02:00:00"));
+  CHECK_EQ(Value("./Vendor/MSFT/Reboot/Schedule/Single"), std::string("2024-01-01T02:00:00"));
+  CHECK_EQ(Status(MakeOp(Verb::kReplace, kSingle, "chr", "later")), 200);
+  CHECK_EQ(Value(kSingle), std::string("later"));
+  CHECK_EQ(Status(MakeOp(Verb::kDelete, kSingle)), 200);
+  CHECK_EQ(Status(Get(kSingle)), 404);
+  CHECK_EQ(Status(MakeOp(Verb::kReplace, kSingle, "chr", "x")), 404);
+  CHECK_EQ(Status(MakeOp(Verb::kDelete, kSingle)), 404);
+  CHECK_EQ(Status(MakeOp(Verb::kAdd, kDaily, "chr", "daily")), 200);
+  CHECK_EQ(Value("./Device/Vendor/MSFT/Reboot/Schedule/DailyRecurrent"), std::string("daily"));
+  CHECK_EQ(Value("./Device/Vendor/MSFT/Reboot/Schedule"), std::string("DailyRecurrent"));
+}
+
+void TestDynamicNodes() {
+  Fresh();
+  const std::string abc = kRoot + "/ABC";
+  CHECK_EQ(Value(kRoot), std::string(""));
+  CHECK_EQ(Status(MakeOp(Verb::kAdd, abc, "node")), 405);  // <x> itself has no Add
+  CHECK_EQ(Status(MakeOp(Verb::kAdd, abc + "/EncodedCertificate", "b64", "not base64!")), 415);
+  CHECK_EQ(Status(MakeOp(Verb::kAdd, abc + "/EncodedCertificate", "b64", "QUJ")), 415);
+  CHECK_EQ(Value(kRoot), std::string(""));
+  CHECK_EQ(Status(MakeOp(Verb::kAdd, abc + "/EncodedCertificate", "b64", "QUJD\r\nREVG")), 200);
+  CHECK_EQ(Value(kRoot), std::string("ABC"));
+  CHECK_EQ(Value(abc), std::string("EncodedCertificate/IssuedBy/IssuedTo/TemplateName/ValidFrom/"
+                                   "ValidTo"));
+  CHECK_EQ(Value(abc + "/IssuedBy"), std::string(""));
+  CHECK_EQ(Value(abc + "/EncodedCertificate"), std::string("QUJD\r\nREVG"));
+  CHECK_EQ(Status(MakeOp(Verb::kAdd, abc + "/EncodedCertificate", "b64", "QUJD")), 418);
+  CHECK_EQ(Status(MakeOp(Verb::kReplace, abc + "/EncodedCertificate", "b64", "R0hJ")), 200);
+  CHECK_EQ(Status(MakeOp(Verb::kReplace, abc + "/IssuedBy", "chr", "me")), 405);
+  CHECK_EQ(Status(MakeOp(Verb::kDelete, abc + "/EncodedCertificate")), 405);
+  CHECK_EQ(Status(MakeOp(Verb::kAdd, kRoot + "/DEF/EncodedCertificate", "b64", "")), 200);
+  CHECK_EQ(Value(kRoot), std::string("ABC/DEF"));
+  CHECK_EQ(Status(MakeOp(Verb::kDelete, abc)), 200);
+  CHECK_EQ(Value(kRoot), std::string("DEF"));
+  CHECK_EQ(Status(Get(abc)), 404);
+  CHECK_EQ(Status(Get(abc + "/IssuedBy")), 404);
+  // Percent-encoded names: decoded per segment, listed encoded.
+  CHECK_EQ(Status(MakeOp(Verb::kAdd, kRoot + "/a%2Fb%20c%7B%E2%82%AC/EncodedCertificate", "b64",
+                         "QUJD")),
+           200);
+  CHECK_EQ(Value(kRoot), std::string("DEF/a%2Fb%20c%7B%E2%82%AC"));
+  CHECK_EQ(Value(kRoot + "/a%2fb%20c{\xE2\x82\xAC/EncodedCertificate"), std::string("QUJD"));
+  CHECK_EQ(Status(Get(kRoot + "/a/b c/EncodedCertificate")), 404);
+}
+
+void TestStructData() {
+  Fresh();
+  CHECK_EQ(Status(MakeOp(Verb::kAdd, kSingle, "chr", "s")), 200);
+  const OpResult r = Run({Get("./Vendor/MSFT/Reboot?list=StructData")})[0];
+  CHECK_EQ(r.status, 200);
+  const char* want[][3] = {{"./Vendor/MSFT/Reboot", "node", nullptr},
+                           {"./Vendor/MSFT/Reboot/RebootNow", "null", nullptr},
+                           {"./Vendor/MSFT/Reboot/Schedule", "node", nullptr},
+                           {"./Vendor/MSFT/Reboot/Schedule/Single", "chr", "s"}};
+  if (CHECK_EQ(r.items.size(), std::size_t{4})) {
+    for (std::size_t i = 0; i < 4; ++i) {
+      CHECK_EQ(r.items[i].uri, std::string(want[i][0]));
+      CHECK(r.items[i].format == std::optional<std::string>(want[i][1]));
+      CHECK(r.items[i].data ==
+            (want[i][2] ? std::optional<std::string>(want[i][2]) : std::nullopt));
+    }
+  }
+  const OpResult s = Run({Get("./Device/Vendor/MSFT/Reboot/Schedule?list=Struct")})[0];
+  if (CHECK_EQ(s.items.size(), std::size_t{2})) {
+    CHECK_EQ(s.items[1].uri, std::string("./Device/Vendor/MSFT/Reboot/Schedule/Single"));
+    CHECK(!s.items[0].data && !s.items[1].data);
+  }
+  const OpResult leaf = Run({Get(kSingle + "?list=StructData")})[0];
+  CHECK(leaf.items.size() == 1 && leaf.items[0].data == std::optional<std::string>("s"));
+  CHECK_EQ(Status(Get("./Vendor/MSFT/Reboot?list=Bogus")), 406);
+  CHECK_EQ(Status(Get("./Vendor/MSFT/Reboot?")), 406);
+  CHECK_EQ(Status(MakeOp(Verb::kReplace, kSingle + "?list=Struct", "chr", "x")), 400);
+  CHECK_EQ(Status(Get("./Vendor/MSFT/Nope?list=Struct")), 404);
+}
+
+void TestExec() {
+  Fresh();
+  CHECK_EQ(MdmEmulatorExecCount(), 0);
+  CHECK_EQ(ExecLog(), std::string("[]"));
+  CHECK_EQ(Status(MakeOp(Verb::kExec, kRebootNow)), 200);
+  CHECK_EQ(Status(MakeOp(Verb::kExec, "./Device/Vendor/MSFT/Reboot/RebootNow", "chr", "a\"b\\c\n")),
+           200);
+  CHECK_EQ(MdmEmulatorExecCount(), 2);
+  CHECK_EQ(ExecLog(), std::string("[{\"uri\":\"./Device/Vendor/MSFT/Reboot/RebootNow\",\"data\":"
+                                  "null},{\"uri\":\"./Device/Vendor/MSFT/Reboot/RebootNow\","
+                                  "\"data\":\"a\\\"b\\\\c\\u000a\"}]"));
+}
+
+void TestRawCommands() {
+  Fresh();
+  std::string response = ApplyOk(
+      "<SyncBody><Get><Item><Target><LocURI>./DevDetail/SwV</LocURI></Target></Item></Get>"
+      "<Foo><CmdID>3</CmdID></Foo><Get><CmdID>4</CmdID></Get>"
+      "<Get><CmdID>5</CmdID><Item><Target><LocURI>./DevDetail/SwV</LocURI></Target></Item>"
+      "<Item><Target><LocURI>./DevDetail/Nope</LocURI></Target></Item>"
+      "<Item><Source><LocURI>./DevDetail/HwV</LocURI></Source></Item></Get>"
+      "<Final/></SyncBody>");
+  int results = 0;
+  std::vector<RawStatus> st = Statuses(response, &results);
+  CHECK_EQ(Summary(st), std::string("0:SyncHdr:200 :Get:400 3:Foo:400 4:Get:400 5:Get:200 "
+                                    "5:Get:404 5:Get:400"));
+  CHECK_EQ(results, 1);
+  if (st.size() == 7) {
+    CHECK(st[4].target_refs == std::vector<std::string>{"./DevDetail/SwV"});
+    CHECK(st[5].target_refs == std::vector<std::string>{"./DevDetail/Nope"});
+    CHECK(st[6].target_refs.empty());
+  }
+  CHECK(response.find("<CmdRef></CmdRef><Cmd>Get</Cmd>") != std::string::npos);
+  // Full SyncML message form, Meta at command level.
+  response = ApplyOk(
+      "<SyncML xmlns='SYNCML:SYNCML1.2'><SyncHdr><VerDTD>1.2</VerDTD></SyncHdr><SyncBody>"
+      "<Replace><CmdID>1</CmdID><Meta><Format xmlns='syncml:metinf'>int</Format></Meta><Item>"
+      "<Target><LocURI>" +
+      kDevName + "</LocURI></Target><Data>x</Data></Item></Replace><Final/></SyncBody></SyncML>");
+  CHECK_EQ(Summary(Statuses(response)), std::string("0:SyncHdr:200 1:Replace:415"));
+  // CDATA data reaches the node verbatim.
+  response = ApplyOk("<SyncBody><Replace><CmdID>1</CmdID><Item><Target><LocURI>" + kDevName +
+                     "</LocURI></Target><Data><![CDATA[<b>&amp;</b>]]></Data></Item></Replace>"
+                     "</SyncBody>");
+  CHECK_EQ(Summary(Statuses(response)), std::string("0:SyncHdr:200 1:Replace:200"));
+  CHECK_EQ(Value(kDevName), std::string("<b>&amp;</b>"));
+}
+
+void ExpectRejected(const std::string& request) {
+  std::string response;
+  CHECK_EQ(ApplyRaw(request, &response), 0);
+  CHECK_EQ(Summary(Statuses(response)), std::string("0:SyncHdr:400"));
+  std::vector<OpResult> results;
+  std::string error;
+  CHECK(!wdm::syncml::DecodeOpResults(response, 1, false, &results, &error));
+  CHECK(error.find("SyncHdr status 400") != std::string::npos);
+}
+
+void TestMalformedRequests() {
+  Fresh();
+  ExpectRejected("");
+  ExpectRejected("<SyncBody><Get>");
+  ExpectRejected("<SyncBody></SyncBody><x/>");
+  ExpectRejected("<SyncML/>");
+  ExpectRejected("<Get/>");
+  ExpectRejected("<!DOCTYPE x><SyncBody/>");
+  ExpectRejected("<SyncBody><Get><CmdID>1</CmdID><CmdID>2</CmdID></Get></SyncBody>");
+  // An unpaired surrogate in the UTF-16 request.
+  const char16_t lone[] = {u'<', u'S', u'y', u'n', u'c', u'B', u'o', u'd', u'y', u'>', 0xD800, u'<',
+                           u'/', u'S', u'y', u'n', u'c', u'B', u'o', u'd', u'y', u'>', 0};
+  char16_t* result = nullptr;
+  CHECK_EQ(ApplyLocalManagementSyncML(lone, &result), 0);
+  std::string response;
+  CHECK(result != nullptr && wdm::emulator::Utf16ToUtf8(result, &response));
+  MdmEmulatorFree(result);
+  CHECK_EQ(Summary(Statuses(response)), std::string("0:SyncHdr:400"));
+  // The device state is untouched by rejected messages.
+  CHECK_EQ(Value(kDevName), std::string("EMULATOR"));
+}
+
+void TestAtomic() {
+  Fresh();
+  // A failing command rolls back the ones before it.
+  std::vector<Op> ops{MakeOp(Verb::kAdd, kSingle, "chr", "s"), MakeOp(Verb::kExec, kRebootNow),
+                      MakeOp(Verb::kReplace, "./DevDetail/SwV", "chr", "x"),
+                      MakeOp(Verb::kAdd, kDaily, "chr", "d")};
+  std::string response = ApplyOk(wdm::syncml::EncodeOps(ops, true));
+  CHECK_EQ(Summary(Statuses(response)),
+           std::string("0:SyncHdr:200 5:Atomic:507 1:Add:216 2:Exec:216 3:Replace:405 4:Add:216"));
+  std::vector<OpResult> r = Run(ops, true);
+  CHECK(r[0].status == 216 && r[1].status == 216 && r[2].status == 405 && r[3].status == 216);
+  CHECK_EQ(Status(Get(kSingle)), 404);
+  CHECK_EQ(Status(Get(kDaily)), 404);
+  CHECK_EQ(MdmEmulatorExecCount(), 0);
+
+  // Get inside an Atomic is not allowed.
+  ops = {MakeOp(Verb::kAdd, kSingle, "chr", "s"), Get("./DevDetail/SwV")};
+  response = ApplyOk(wdm::syncml::EncodeOps(ops, true));
+  CHECK_EQ(Summary(Statuses(response)),
+           std::string("0:SyncHdr:200 3:Atomic:507 1:Add:216 2:Get:500"));
+  CHECK_EQ(Status(Get(kSingle)), 404);
+
+  // All succeed: committed.
+  ops = {MakeOp(Verb::kAdd, kSingle, "chr", "s"), MakeOp(Verb::kAdd, kDaily, "chr", "d"),
+         MakeOp(Verb::kExec, kRebootNow), MakeOp(Verb::kAdd, kStart, "int", "7")};
+  r = Run(ops, true);
+  CHECK(r[0].status == 200 && r[1].status == 200 && r[2].status == 200 && r[3].status == 200);
+  CHECK_EQ(Value(kSingle), std::string("s"));
+  CHECK_EQ(Value(kStart), std::string("7"));
+  CHECK_EQ(MdmEmulatorExecCount(), 1);
+
+  // A failure with 415 keeps that code; the atomic restores Replace'd values.
+  ops = {MakeOp(Verb::kReplace, kSingle, "chr", "changed"), MakeOp(Verb::kDelete, kDaily),
+         MakeOp(Verb::kReplace, kStart, "int", "seven")};
+  r = Run(ops, true);
+  CHECK(r[0].status == 216 && r[1].status == 216 && r[2].status == 415);
+  CHECK_EQ(Value(kSingle), std::string("s"));
+  CHECK_EQ(Value(kDaily), std::string("d"));
+  CHECK_EQ(Value(kStart), std::string("7"));
+}
+
+void TestNestedAtomicAndSequence() {
+  Fresh();
+  auto add = [](const std::string& id, const std::string& uri, const std::string& data) {
+    return "<Add><CmdID>" + id + "</CmdID><Item><Target><LocURI>" + uri +
+           "</LocURI></Target><Data>" + data + "</Data></Item></Add>";
+  };
+  std::string response = ApplyOk("<SyncBody><Atomic><CmdID>1</CmdID>" + add("2", kSingle, "s") +
+                                 "<Atomic><CmdID>3</CmdID>" + add("4", kDaily, "d") + "</Atomic>" +
+                                 add("5", kStart, "1") + "</Atomic></SyncBody>");
+  CHECK_EQ(Summary(Statuses(response)),
+           std::string("0:SyncHdr:200 1:Atomic:507 2:Add:216 3:Atomic:500 4:Add:216 5:Add:216"));
+  CHECK_EQ(Status(Get(kSingle)), 404);
+
+  int results = 0;
+  response = ApplyOk(
+      "<SyncBody><Sequence><CmdID>1</CmdID>" + add("2", kSingle, "s") +
+      "<Replace><CmdID>3</CmdID><Item><Target><LocURI>./DevDetail/SwV</LocURI></Target><Data>x"
+      "</Data></Item></Replace><Get><CmdID>4</CmdID><Item><Target><LocURI>" +
+      kSingle + "</LocURI></Target></Item></Get></Sequence></SyncBody>");
+  CHECK_EQ(Summary(Statuses(response, &results)),
+           std::string("0:SyncHdr:200 1:Sequence:200 2:Add:200 3:Replace:405 4:Get:200"));
+  CHECK_EQ(results, 1);
+  CHECK_EQ(Value(kSingle), std::string("s"));
+
+  // A Sequence inside a failing Atomic.
+  response = ApplyOk("<SyncBody><Atomic><CmdID>1</CmdID>" + add("2", kDaily, "d") +
+                     "<Sequence><CmdID>3</CmdID>" + add("4", kStart, "1") +
+                     add("5", kSingle, "again") + add("6", kStart, "2") + "</Sequence>" +
+                     add("7", "./Device/Vendor/MSFT/Policy/Config/Update/ActiveHoursEnd", "3") +
+                     "</Atomic></SyncBody>");
+  CHECK_EQ(Summary(Statuses(response)),
+           std::string("0:SyncHdr:200 1:Atomic:507 2:Add:216 3:Sequence:216 4:Add:216 5:Add:418 "
+                       "6:Add:216 7:Add:216"));
+  CHECK_EQ(Status(Get(kDaily)), 404);
+  CHECK_EQ(Status(Get(kStart)), 404);
+
+  // Containers without CmdID: 400, nothing inside runs.
+  response = ApplyOk("<SyncBody><Atomic>" + add("2", kDaily, "d") + "</Atomic><Sequence>" +
+                     add("4", kDaily, "d") + "</Sequence></SyncBody>");
+  CHECK_EQ(Summary(Statuses(response)),
+           std::string("0:SyncHdr:200 :Atomic:400 2:Add:215 :Sequence:400 4:Add:215"));
+  CHECK_EQ(Status(Get(kDaily)), 404);
+  // Unknown command and missing CmdID inside an Atomic fail it.
+  response = ApplyOk("<SyncBody><Atomic><CmdID>1</CmdID>" + add("2", kDaily, "d") +
+                     "<Copy><CmdID>3</CmdID></Copy></Atomic><Atomic><CmdID>4</CmdID>"
+                     "<Add><Item><Target><LocURI>" +
+                     kStart + "</LocURI></Target><Data>1</Data></Item></Add></Atomic></SyncBody>");
+  CHECK_EQ(Summary(Statuses(response)),
+           std::string("0:SyncHdr:200 1:Atomic:507 2:Add:216 3:Copy:400 4:Atomic:507 :Add:400"));
+  // An empty Atomic succeeds.
+  response = ApplyOk("<SyncBody><Atomic><CmdID>1</CmdID></Atomic></SyncBody>");
+  CHECK_EQ(Summary(Statuses(response)), std::string("0:SyncHdr:200 1:Atomic:200"));
+}
+
+void TestReset() {
+  Fresh();
+  CHECK_EQ(Status(MakeOp(Verb::kReplace, kDevName, "chr", "changed")), 200);
+  CHECK_EQ(Status(MakeOp(Verb::kAdd, kSingle, "chr", "s")), 200);
+  CHECK_EQ(Status(MakeOp(Verb::kExec, kRebootNow)), 200);
+  CHECK_EQ(MdmEmulatorReset(), 0);
+  std::string response;
+  CHECK_EQ(ApplyRaw("<SyncBody/>", &response), MDM_EMULATOR_E_NOT_REGISTERED);
+  CHECK_EQ(MdmEmulatorExecCount(), 0);
+  int32_t already = 1;
+  CHECK_EQ(RegisterDeviceWithLocalManagement(&already), 0);
+  CHECK_EQ(already, 0);
+  CHECK_EQ(Value(kDevName), std::string("EMULATOR"));
+  CHECK_EQ(Status(Get(kSingle)), 404);
+  // Unregister keeps the tree.
+  CHECK_EQ(Status(MakeOp(Verb::kReplace, kDevName, "chr", "kept")), 200);
+  CHECK_EQ(UnregisterDeviceWithLocalManagement(), 0);
+  CHECK_EQ(RegisterDeviceWithLocalManagement(nullptr), 0);
+  CHECK_EQ(Value(kDevName), std::string("kept"));
+}
+
+void TestUtf16() {
+  Fresh();
+  const std::string name = "\xF0\x9F\x98\x80 \xE2\x82\xAC \xC3\xA9 \xEF\xBF\xBD";
+  CHECK_EQ(Status(MakeOp(Verb::kReplace, kDevName, "chr", name)), 200);
+  CHECK_EQ(Value(kDevName), name);
+  std::string out;
+  const char16_t pair[] = {0xD83D, 0xDE00, 0};
+  CHECK(wdm::emulator::Utf16ToUtf8(pair, &out) && out == "\xF0\x9F\x98\x80");
+  const char16_t low_first[] = {0xDE00, 0xD83D, 0};
+  CHECK(!wdm::emulator::Utf16ToUtf8(low_first, &out));
+  const char16_t high_last[] = {u'a', 0xD83D, 0};
+  CHECK(!wdm::emulator::Utf16ToUtf8(high_last, &out));
+  char16_t* wide = wdm::emulator::NewUtf16(
+      "a\xFF"
+      "b");
+  CHECK(wide != nullptr && wide[0] == u'a' && wide[1] == 0xFFFD && wide[2] == u'b' && wide[3] == 0);
+  std::free(wide);
+}
+
+void TestThreads() {
+  Fresh();
+  std::vector<std::thread> threads;
+  std::vector<int> failures(8, 0);
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([t, &failures] {
+      for (int i = 0; i < 100; ++i) {
+        const std::string body = wdm::syncml::EncodeOps(
+            {MakeOp(Verb::kReplace, kDevName, "chr", "T" + std::to_string(t)),
+             MakeOp(Verb::kGet, kDevName)},
+            false);
+        char16_t* wide = wdm::emulator::NewUtf16(body);
+        char16_t* result = nullptr;
+        if (ApplyLocalManagementSyncML(wide, &result) != 0 || result == nullptr) ++failures[t];
+        std::string response;
+        if (result != nullptr && !wdm::emulator::Utf16ToUtf8(result, &response)) ++failures[t];
+        MdmEmulatorFree(result);
+        std::free(wide);
+        std::vector<OpResult> r;
+        std::string error;
+        if (!wdm::syncml::DecodeOpResults(response, 2, false, &r, &error) || r[0].status != 200 ||
+            r[1].items.size() != 1 ||
+            r[1].items[0].data != std::optional<std::string>("T" + std::to_string(t))) {
+          ++failures[t];  // Replace+Get in one message is atomic with respect to other threads
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  for (int f : failures) CHECK_EQ(f, 0);
+}
+
+void TestValueCheck() {
+  CHECK(IsValidValue(Format::kInt, "0") && IsValidValue(Format::kInt, "-2147483648") &&
+        IsValidValue(Format::kInt, "4294967295") && IsValidValue(Format::kInt, "007"));
+  CHECK(!IsValidValue(Format::kInt, "-") && !IsValidValue(Format::kInt, "+1") &&
+        !IsValidValue(Format::kInt, "1.5") && !IsValidValue(Format::kInt, "0x10") &&
+        !IsValidValue(Format::kInt, "99999999999999999999999"));
+  CHECK(IsValidValue(Format::kBool, "true") && IsValidValue(Format::kBool, "false"));
+  CHECK(!IsValidValue(Format::kBool, "True") && !IsValidValue(Format::kBool, "1") &&
+        !IsValidValue(Format::kBool, ""));
+  CHECK(IsValidValue(Format::kB64, "") && IsValidValue(Format::kB64, "QQ==") &&
+        IsValidValue(Format::kB64, "QUI=") && IsValidValue(Format::kB64, "Q U\tI =\n"));
+  CHECK(!IsValidValue(Format::kB64, "Q===") && !IsValidValue(Format::kB64, "====") &&
+        !IsValidValue(Format::kB64, "QQ=A") && !IsValidValue(Format::kB64, "QQ-_") &&
+        !IsValidValue(Format::kB64, "Q"));
+  CHECK(IsValidValue(Format::kXml, "") && IsValidValue(Format::kXml, "<a/><b x='1'>t</b>") &&
+        IsValidValue(Format::kXml, "<?xml version='1.0'?><root/>") &&
+        IsValidValue(Format::kXml, "text &amp; more"));
+  CHECK(!IsValidValue(Format::kXml, "<a>") && !IsValidValue(Format::kXml, "</v><v>") &&
+        !IsValidValue(Format::kXml, "a & b") && !IsValidValue(Format::kXml, "<!DOCTYPE a><a/>"));
+  CHECK(IsValidValue(Format::kNull, "") && !IsValidValue(Format::kNull, "x"));
+  CHECK(!IsValidValue(Format::kNode, ""));
+  CHECK(IsValidValue(Format::kChr, "anything <&>"));
+}
+
+bool BuildFails(const std::vector<wdm::emulator::NodeFact>& facts,
+                const std::vector<wdm::emulator::NodeValue>& values, const std::string& fragment) {
+  std::unique_ptr<wdm::emulator::Schema> schema;
+  std::string error;
+  const bool ok = wdm::emulator::Schema::Build(facts.data(), facts.size(), values.data(),
+                                               values.size(), &schema, &error);
+  if (ok || error.find(fragment) == std::string::npos) {
+    std::fprintf(stderr, "  build: ok=%d error=%s (wanted '%s')\n", ok, error.c_str(),
+                 fragment.c_str());
+    return false;
+  }
+  return schema == nullptr;
+}
+
+void TestSchemaLoader() {
+  using wdm::emulator::NodeFact;
+  std::unique_ptr<wdm::emulator::Schema> seed;
+  std::string error;
+  CHECK(wdm::emulator::BuildSeedSchema(&seed, &error));
+  CHECK(error.empty());
+
+  const NodeFact leaf{"./A/B", "chr", "Get", "One", "Permanent", nullptr, nullptr, nullptr};
+  const NodeFact node{"./A", "node", "Get", "One", "Permanent", nullptr, nullptr, nullptr};
+  CHECK(BuildFails({leaf, leaf}, {}, "row 1 (./A/B): duplicate row"));
+  CHECK(BuildFails({{"./A", "str", "Get", "One", "Permanent", nullptr, nullptr, nullptr}}, {},
+                   "unknown format"));
+  CHECK(BuildFails({{"./A", "chr", "Get,", "One", "Permanent", nullptr, nullptr, nullptr}}, {},
+                   "unknown access"));
+  CHECK(BuildFails({{"./A", "chr", "get", "One", "Permanent", nullptr, nullptr, nullptr}}, {},
+                   "unknown access"));
+  CHECK(BuildFails({{"./A", "chr", "Get", "Many", "Permanent", nullptr, nullptr, nullptr}}, {},
+                   "unknown occurrence"));
+  CHECK(BuildFails({{"./A", "chr", "Get", "One", "Forever", nullptr, nullptr, nullptr}}, {},
+                   "unknown scope"));
+  CHECK(BuildFails({{"A/B", "chr", "Get", "One", "Permanent", nullptr, nullptr, nullptr}}, {},
+                   "path must look like"));
+  CHECK(BuildFails({{"./A//B", "chr", "Get", "One", "Permanent", nullptr, nullptr, nullptr}}, {},
+                   "path must look like"));
+  CHECK(BuildFails({{".", "node", "Get", "One", "Permanent", nullptr, nullptr, nullptr}}, {},
+                   "path must look like"));
+  CHECK(BuildFails({{"./A", "chr", "Get", "One", "Permanent", nullptr, nullptr, nullptr}, leaf}, {},
+                   "an ancestor is a leaf"));
+  CHECK(BuildFails({leaf, {"./A", "chr", "Get", "One", "Permanent", nullptr, nullptr, nullptr}}, {},
+                   "a leaf row follows rows for its children"));
+  CHECK(BuildFails({node, leaf}, {{"./A/C", "x"}}, "value for an unknown node"));
+  CHECK(BuildFails({node, leaf}, {{"./A", "x"}}, "value for an interior node"));
+  CHECK(BuildFails({node, {"./A/B", "int", "Get", "One", "Permanent", nullptr, nullptr, nullptr}},
+                   {{"./A/B", "x"}}, "does not fit"));
+
+  // Rows in any order; dynamic and named siblings; synthesized ancestors.
+  const std::vector<NodeFact> facts{
+      {"./V/M/C/<x>/Leaf", "int", "Add,Get", "One", "Dynamic", "5", nullptr, nullptr},
+      {"./V/M/C/<x>", "node", "Delete,Get", "ZeroOrMore", "Dynamic", nullptr, nullptr, nullptr},
+      {"./V/M/C/Fixed", "chr", "Get", "One", "Permanent", "dflt", nullptr, "text/x"},
+  };
+  std::unique_ptr<wdm::emulator::Schema> schema;
+  CHECK(wdm::emulator::Schema::Build(facts.data(), facts.size(), nullptr, 0, &schema, &error));
+  if (!schema) return;
+  const auto* fixed = schema->Resolve({"V", "M", "C", "Fixed"});
+  const auto* dyn_leaf = schema->Resolve({"V", "M", "C", "anything", "Leaf"});
+  const auto* synthesized = schema->Resolve({"V", "M"});
+  CHECK(fixed != nullptr && fixed->mime == "text/x" && fixed->StartValue() == "dflt");
+  CHECK(dyn_leaf != nullptr && dyn_leaf->format == Format::kInt &&
+        dyn_leaf->default_value == std::optional<std::string>("5"));
+  CHECK(synthesized != nullptr && synthesized->is_interior() && synthesized->synthesized &&
+        synthesized->access == wdm::emulator::kAccessGet);
+  CHECK(schema->Resolve({"V", "M", "C", "x", "Nope"}) == nullptr);
+  wdm::emulator::NodeTree tree(*schema);
+  CHECK(tree.Find({"V", "M", "C", "Fixed"}) != nullptr);
+  CHECK(tree.Find({"V", "M", "C", "Fixed"})->value == "dflt");
+  CHECK(tree.ChildNames({"V", "M", "C"}) == std::vector<std::string>{"Fixed"});
+}
+
+}  // namespace
+
+int main() {
+  RUN(TestRegistration);
+  RUN(TestGet);
+  RUN(TestNotFoundAndNotAllowed);
+  RUN(TestReplaceAndFormats);
+  RUN(TestAddDelete);
+  RUN(TestDynamicNodes);
+  RUN(TestStructData);
+  RUN(TestExec);
+  RUN(TestRawCommands);
+  RUN(TestMalformedRequests);
+  RUN(TestAtomic);
+  RUN(TestNestedAtomicAndSequence);
+  RUN(TestReset);
+  RUN(TestUtf16);
+  RUN(TestThreads);
+  RUN(TestValueCheck);
+  RUN(TestSchemaLoader);
+  return wdm::test::Finish("emulator_test");
+}
