@@ -40,7 +40,7 @@ struct ResultItem {
   std::string uri;  // Source/LocURI (or Target/LocURI if no Source)
   std::optional<std::string> format;
   std::optional<std::string> type;
-  std::optional<std::string> data;
+  std::optional<std::string> data;  // decoded like Item::data
 };
 
 // The outcome of one Op, in request order.
@@ -75,7 +75,9 @@ struct Item {
   std::optional<std::string> target;  // Target/LocURI
   std::optional<std::string> source;  // Source/LocURI
   Meta meta;
-  std::optional<std::string> data;  // entity-decoded text, CDATA contents kept verbatim
+  // Entity-decoded text, CDATA contents kept verbatim; when <Data> contains elements (an
+  // unescaped xml value), its raw inner markup as written.
+  std::optional<std::string> data;
 };
 
 // A command in a request body. `name` is the element name as written (Get, Add, Replace, Delete,

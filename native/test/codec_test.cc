@@ -684,6 +684,62 @@ void TestDecodeAccepts() {
         results[0].items[0].data == std::optional<std::string>(""));
 }
 
+// Mutated responses: DecodeOpResults either fails with a message or returns one well-formed
+// result per op; it never crashes (ASan/UBSan watch this).
+void TestDecodeFuzz() {
+  Response response = MakeResponse();
+  Response::Entry atomic;
+  atomic.status.cmd_id = "6";
+  atomic.status.cmd_ref = "4";
+  atomic.status.cmd = "Atomic";
+  atomic.status.code = 507;
+  response.entries.push_back(atomic);
+  const std::string seed = wdm::syncml::EncodeResponse(response);
+  const std::string body = wdm::syncml::EncodeOps(
+      {MakeOp(Verb::kAdd, "./a", "chr", "v&<"), MakeOp(Verb::kGet, "./b")}, true);
+  std::uint32_t state = 777;
+  auto next = [&state]() {
+    state = state * 1664525u + 1013904223u;
+    return state >> 8;
+  };
+  const std::string pieces[] = {"<",        ">",         "/",        "<Status>", "</Status>",
+                                "<CmdRef>", "</CmdRef>", "1",        "2",        "4",
+                                "<Data>",   "</Data>",   "200",      "&amp;",    "<Results>",
+                                "<Item>",   "</Item>",   "<Final/>", " ",        "&#"};
+  int decoded = 0;
+  for (int round = 0; round < 20000; ++round) {
+    std::string text = round % 2 == 0 ? seed : body;
+    const int edits = 1 + next() % 3;
+    for (int e = 0; e < edits; ++e) {
+      const std::size_t pos = next() % (text.size() + 1);
+      if (next() % 2 == 0) {
+        if (pos < text.size()) text.erase(pos, 1 + next() % 8);
+      } else {
+        text.insert(pos, pieces[next() % (sizeof(pieces) / sizeof(pieces[0]))]);
+      }
+    }
+    if (round % 2 == 0) {
+      std::vector<OpResult> results;
+      std::string error;
+      if (wdm::syncml::DecodeOpResults(text, 3, true, &results, &error)) {
+        ++decoded;
+        bool sane = results.size() == 3;
+        for (const OpResult& r : results) sane = sane && r.status >= 100 && r.status <= 599;
+        CHECK(sane);
+      } else {
+        CHECK(!error.empty() && results.empty());
+      }
+    } else {
+      std::vector<Command> commands;
+      std::string error;
+      if (!wdm::syncml::ParseRequest(text, &commands, &error)) {
+        CHECK(!error.empty() && commands.empty());
+      }
+    }
+  }
+  CHECK(decoded > 0);
+}
+
 }  // namespace
 
 int main() {
@@ -702,5 +758,6 @@ int main() {
   RUN(TestTruncation);
   RUN(TestDecodeErrors);
   RUN(TestDecodeAccepts);
+  RUN(TestDecodeFuzz);
   return wdm::test::Finish("codec_test");
 }

@@ -701,6 +701,46 @@ void TestSchemaLoader() {
   CHECK(tree.ChildNames({"V", "M", "C"}) == std::vector<std::string>{"Fixed"});
 }
 
+// Mutated requests: the emulator always answers S_OK with a well-formed document whose first
+// status is the SyncHdr's, and never crashes (ASan/UBSan watch this).
+void TestFuzzRequests() {
+  Fresh();
+  const std::string seed = wdm::syncml::EncodeOps(
+      {MakeOp(Verb::kAdd, kSingle, "chr", "s"), MakeOp(Verb::kReplace, kStart, "int", "5"),
+       MakeOp(Verb::kAdd, kRoot + "/X/EncodedCertificate", "b64", "QUJD"),
+       MakeOp(Verb::kExec, kRebootNow), MakeOp(Verb::kDelete, kRoot + "/X"),
+       Get("./Vendor/MSFT?list=StructData")},
+      false);
+  std::uint32_t state = 4242;
+  auto next = [&state]() {
+    state = state * 1664525u + 1013904223u;
+    return state >> 8;
+  };
+  const std::string pieces[] = {"<Atomic>",         "</Atomic>", "<Sequence>",    "</Sequence>",
+                                "<CmdID>9</CmdID>", "<Get>",     "</Get>",        "<Item>",
+                                "</Item>",          "%2F",       "?list=Struct",  "/",
+                                "<Final/>",         "&amp;",     "<Data>x</Data>"};
+  for (int round = 0; round < 3000; ++round) {
+    std::string text = seed;
+    const int edits = 1 + next() % 4;
+    for (int e = 0; e < edits; ++e) {
+      const std::size_t pos = next() % (text.size() + 1);
+      if (next() % 3 == 0) {
+        if (pos < text.size()) text.erase(pos, 1 + next() % 10);
+      } else {
+        text.insert(pos, pieces[next() % (sizeof(pieces) / sizeof(pieces[0]))]);
+      }
+    }
+    std::string response;
+    if (ApplyRaw(text, &response) != 0) {
+      CHECK(false);
+      continue;
+    }
+    const std::vector<RawStatus> statuses = Statuses(response);
+    if (!CHECK(!statuses.empty() && statuses[0].cmd_ref == "0")) break;
+  }
+}
+
 }  // namespace
 
 int main() {
@@ -721,5 +761,6 @@ int main() {
   RUN(TestThreads);
   RUN(TestValueCheck);
   RUN(TestSchemaLoader);
+  RUN(TestFuzzRequests);
   return wdm::test::Finish("emulator_test");
 }
