@@ -120,7 +120,7 @@ class SyncMLWorker final : public Napi::AsyncWorker {
       failure_ = Failure::kMalformed;
       return;
     }
-    if (!syncml::DecodeOpResults(response, call_.ops.size(), call_.atomic, &results_, &detail_)) {
+    if (!syncml::DecodeOpResults(response, call_.ops, call_.atomic, &results_, &detail_)) {
       failure_ = Failure::kMalformed;
     }
   }
