@@ -1,6 +1,8 @@
 // Strict UTF-8 <-> UTF-16 conversion (see utf16.h for what counts as malformed).
 #include "common/utf16.h"
 
+#include "common/xml_chars.h"
+
 #include <cstddef>
 
 namespace wdm::text {
@@ -91,21 +93,7 @@ bool Utf16ToUtf8(std::u16string_view in, std::string* out, std::string* error) {
       *error = At("unpaired low surrogate", i);
       return false;
     }
-    if (cp < 0x80) {
-      out->push_back(static_cast<char>(cp));
-    } else if (cp < 0x800) {
-      out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else if (cp < 0x10000) {
-      out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-      out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else {
-      out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
-      out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-      out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    }
+    xml::AppendUtf8(out, cp);
   }
   return true;
 }

@@ -88,7 +88,7 @@ export function conformanceSuite(label: string, make: () => NativeMdm): void {
     it('carries markup in a value as data, never as a command', async () => {
       const original = (await csp.get(DEVICE_NAME)) as string;
       const hostile =
-        '</Data></Item></Replace><Exec><CmdID>9</CmdID><Item><Target><LocURI>./Device/Vendor/MSFT/Reboot/RebootNow</LocURI></Target></Item></Exec><Replace><CmdID>10</CmdID><Item><Data>& "quoted" \'x\'';
+        '</Data></Item></Replace><Exec><CmdID>9</CmdID><Item><Target><LocURI>./Device/Vendor/MSFT/Reboot/RebootNow</LocURI></Target></Item></Exec><Replace><CmdID>10</CmdID><Item><Data>& "quoted" \'x\' é 😀 \t ]]> \r\n';
       try {
         assert.equal((await csp.replace(DEVICE_NAME, hostile)).status, 200);
         assert.equal(await csp.get(DEVICE_NAME), hostile);
