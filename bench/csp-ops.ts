@@ -61,5 +61,35 @@ export async function benchCspOps(samples = 31): Promise<string> {
     }
   }
   await native.apply([{ verb: 'delete', uri: SET_URI }]);
+  rows.push(...(await batchingRatio(native, samples)));
   return table(['verb', 'ops/message', 'layer', 'median ms/message', 'µs/op', 'ops/s'], rows);
+}
+
+/** 100 gets as one message vs as 100 sequential messages: what batching saves. */
+async function batchingRatio(
+  native: AddonMdm,
+  samples: number,
+): Promise<Array<Array<string | number>>> {
+  const ops: CspOp[] = Array.from({ length: 100 }, () => ({ verb: 'get', uri: GET_URI }));
+  const one = median(await sample(() => native.apply(ops), samples, 5));
+  const many = median(
+    await sample(
+      async () => {
+        for (const op of ops) await native.apply([op]);
+      },
+      samples,
+      5,
+    ),
+  );
+  return [
+    [
+      'get',
+      '100 × 1 (unbatched)',
+      'AddonMdm.apply',
+      many.toFixed(3),
+      ((many * 1000) / 100).toFixed(1),
+      Math.round(100000 / many),
+    ],
+    ['get', `batching speed-up ${(many / one).toFixed(1)}×`, '', '', '', ''],
+  ];
 }
