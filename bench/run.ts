@@ -1,6 +1,7 @@
 /** `npm run bench`: every benchmark, side by side in one run, medians in markdown tables. */
 import { cpus } from 'node:os';
 import { benchCspOps } from './csp-ops';
+import { benchEmulatorMemory } from './emulator-memory';
 
 async function main(): Promise<void> {
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
@@ -9,6 +10,8 @@ async function main(): Promise<void> {
   );
   console.log('## CSP ops through addon + emulator library (median of 31 samples)\n');
   console.log(await benchCspOps());
+  console.log('\n## Resident memory: emulator loaded vs bare Node (median of 5 fresh processes)\n');
+  console.log(benchEmulatorMemory());
 }
 
 main().catch((err: unknown) => {

@@ -173,7 +173,11 @@ describe('CSP emulator semantics (real addon)', () => {
       await statusOf({ verb: 'exec', uri: './Device/Vendor/MSFT/Reboot/RebootNow' }),
       200,
     );
-    assert.equal(await statusOf({ verb: 'exec', uri: POLICY }), 405, 'the AccessType is checked before existence');
+    assert.equal(
+      await statusOf({ verb: 'exec', uri: POLICY }),
+      405,
+      'the AccessType is checked before existence',
+    );
   });
 
   it('serves 100 concurrent callers, each its own answer', async () => {
