@@ -47,6 +47,9 @@
       "sources": [
         "<@(codec_sources)",
         "native/emulator/exports.cc",
+        "native/emulator/allowed_values.cc",
+        "native/emulator/ddf_facts.cc",
+        "native/emulator/generated/ddf_facts.inc",
         "native/emulator/engine.cc",
         "native/emulator/node_ops.cc",
         "native/emulator/node_tree.cc",

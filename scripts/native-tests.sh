@@ -16,7 +16,8 @@ FLAGS=(-std=c++17 -g -O1 -Wall -Wextra -Werror -fno-exceptions -fno-omit-frame-p
 
 CODEC=(native/common/xml_escape.cc native/common/xml_reader.cc native/syncml/codec_common.cc
   native/syncml/codec_client.cc native/syncml/codec_device.cc)
-EMULATOR=(native/emulator/exports.cc native/emulator/engine.cc native/emulator/node_ops.cc
+EMULATOR=(native/emulator/exports.cc native/emulator/allowed_values.cc native/emulator/ddf_facts.cc
+  native/emulator/engine.cc native/emulator/node_ops.cc
   native/emulator/node_tree.cc native/emulator/seed.cc native/emulator/uri.cc
   native/emulator/utf16_text.cc native/emulator/value_check.cc)
 

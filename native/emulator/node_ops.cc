@@ -71,11 +71,13 @@ int Get(const NodeUri& uri, const NodeTree& tree, const Instance& node,
   return 200;
 }
 
-// 415 unless the data (and the Meta/Format, when given) fit the node.
+// 415 unless the data (and the Meta/Format, when given) fit the node; then 400 unless the data
+// is one of the node's allowed values (allowed_values.h).
 int CheckValue(const SchemaNode& node, const syncml::Meta& meta, const std::string& data) {
   if (meta.format && *meta.format != FormatName(node.format)) return 415;
   if (node.is_interior()) return 200;  // an interior node's Add carries no value
-  return IsValidValue(node.format, data) ? 200 : 415;
+  if (!IsValidValue(node.format, data)) return 415;
+  return node.allowed_values.Accepts(data) ? 200 : 400;
 }
 
 int Add(const NodeUri& uri, const Schema& schema, const SchemaNode& node, const syncml::Meta& meta,

@@ -10,6 +10,8 @@
 //   418  Add of a node that exists
 //   415  Add/Replace whose Meta/Format differs from the node's format (when given) or whose data
 //        does not fit it (see value_check.h); missing Data counts as ""
+//   400  Add/Replace whose data is outside the node's MSFT:AllowedValues (Range, ENUM, RegEx;
+//        see allowed_values.h)
 //   406  Replace of an interior node
 //   200  otherwise. Add creates missing interior ancestors (e.g. a dynamic <x> instance) and the
 //        CSP-provided nodes under each new interior node. Delete removes the subtree. Exec

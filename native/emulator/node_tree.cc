@@ -170,23 +170,21 @@ bool Schema::Build(const NodeFact* facts, std::size_t fact_count, const NodeValu
     if (fact.scope == nullptr || !ScopeFromText(fact.scope, &parsed.scope)) {
       return RowError(error, row, fact.path, "unknown scope");
     }
+    if (fact.case_sense != nullptr && std::string_view(fact.case_sense) != "CS" &&
+        std::string_view(fact.case_sense) != "CIS") {
+      return RowError(error, row, fact.path, "unknown case sense");
+    }
     SchemaNode* node = &schema->root_;
-    for (std::size_t i = 0; i < path.size(); ++i) {
-      if (!node->is_interior()) {
-        return RowError(error, row, fact.path, "an ancestor is a leaf, not an interior node");
-      }
-      node = FindOrAddChild(node, path[i]);
-    }
+    for (const std::string& segment : path) node = FindOrAddChild(node, segment);
     if (!node->synthesized) return RowError(error, row, fact.path, "duplicate row");
-    if (!parsed.is_interior() && !node->children.empty()) {
-      return RowError(error, row, fact.path, "a leaf row follows rows for its children");
-    }
     node->format = parsed.format;
     node->access = parsed.access;
     node->occurrence = parsed.occurrence;
     node->scope = parsed.scope;
     if (fact.default_value != nullptr) node->default_value = std::string(fact.default_value);
     if (fact.allowed != nullptr) node->allowed = fact.allowed;
+    node->allowed_values = AllowedValues::Parse(fact.allowed, fact.list_delimiter, fact.format);
+    if (fact.case_sense != nullptr) node->case_sense = fact.case_sense;
     if (fact.mime != nullptr) node->mime = fact.mime;
     node->synthesized = false;
   }

@@ -20,6 +20,8 @@
 #include <string_view>
 #include <vector>
 
+#include "emulator/allowed_values.h"
+
 namespace wdm::emulator {
 
 enum class Format { kChr, kInt, kBool, kB64, kXml, kNode, kNull, kBin, kDate, kTime, kFloat };
@@ -41,14 +43,17 @@ enum class Scope { kPermanent, kDynamic };
 
 // One DDF node, as a row of plain strings so that a generated table is just data.
 struct NodeFact {
-  const char* path;           // full URI, "<x>" for a dynamic segment: "./Device/Vendor/MSFT/X"
-  const char* format;         // DFFormat: chr int bool b64 xml node null bin date time float
-  const char* access;         // AccessType: comma-separated Add,Copy,Delete,Exec,Get,Replace or ""
-  const char* occurrence;     // One ZeroOrOne ZeroOrMore OneOrMore ZeroOrN OneOrN
-  const char* scope;          // Permanent or Dynamic
-  const char* default_value;  // DefaultValue, or nullptr
-  const char* allowed;        // MSFT:AllowedValues as "ValueType:text" ("Range:[0-23]"), or nullptr
-  const char* mime;           // DFType MIME, or nullptr (leaves then report text/plain)
+  const char* path;            // full URI, "<x>" for a dynamic segment: "./Device/Vendor/MSFT/X"
+  const char* format;          // DFFormat: chr int bool b64 xml node null bin date time float
+  const char* access;          // AccessType: comma-separated Add,Copy,Delete,Exec,Get,Replace or ""
+  const char* occurrence;      // One ZeroOrOne ZeroOrMore OneOrMore ZeroOrN OneOrN
+  const char* scope;           // Permanent or Dynamic
+  const char* default_value;   // DefaultValue, or nullptr
+  const char* allowed;         // MSFT:AllowedValues: "ValueType:" + values separated by \037
+                               // ("Range:[0-23]", "ENUM:0\0371"), or nullptr; see allowed_values.h
+  const char* mime;            // DFType MIME, or nullptr (leaves then report text/plain)
+  const char* case_sense;      // CaseSense "CS" or "CIS", or nullptr (recorded, not used)
+  const char* list_delimiter;  // MSFT:List Delimiter of the allowed values, or nullptr
 };
 
 // The value a present leaf of the emulated device holds initially (device facts, not DDF facts).
@@ -64,7 +69,9 @@ struct SchemaNode {
   Occurrence occurrence = Occurrence::kOne;
   Scope scope = Scope::kPermanent;
   std::optional<std::string> default_value;
-  std::string allowed;  // kept for a later step; not enforced yet
+  std::string allowed;           // the row's text
+  AllowedValues allowed_values;  // parsed from it once; Add/Replace outside them answer 400
+  std::string case_sense;
   std::string mime;
   std::optional<std::string> initial_value;
   bool synthesized = true;  // an implied ancestor no row defined (yet)
@@ -88,8 +95,10 @@ using Path = std::vector<std::string>;  // decoded segments below "."; empty = t
 class Schema {
  public:
   // Builds the schema; false with `error` naming the row for an unknown format/access/scope/
-  // occurrence, a malformed path, a duplicate row, a child under a leaf, or a value for a path
-  // that is not a leaf of the table or does not fit its format.
+  // occurrence/case sense, a malformed path, a duplicate row, or a value for a path that is not
+  // a leaf of the table or does not fit its format. Rows may come in any order, and a row may
+  // sit below a non-node row: the DDF has one (Defender/Health/DeviceControl is chr and has a
+  // child State); such a node keeps its format and value and has children too.
   static bool Build(const NodeFact* facts, std::size_t fact_count, const NodeValue* values,
                     std::size_t value_count, std::unique_ptr<Schema>* out, std::string* error);
 

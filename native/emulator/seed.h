@@ -1,7 +1,5 @@
-// The emulator's built-in device: a modest subset of Microsoft's DDF node facts (DevDetail,
-// DevInfo, Reboot, Policy/Config/Update active hours, RootCATrustedCertificates for the device)
-// and the values of its read-only nodes. A table generated from the full DDF set can replace
-// SeedFacts() and go through the same Schema::Build.
+// The emulator's built-in device: the node facts generated from Microsoft's DDF files
+// (SeedFacts() = DdfFacts(), see ddf_facts.h) and the values of its read-only nodes.
 #pragma once
 
 #include <cstddef>

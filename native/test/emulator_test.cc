@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/xml_reader.h"
+#include "emulator/allowed_values.h"
 #include "emulator/emulator_abi.h"
 #include "emulator/node_tree.h"
 #include "emulator/seed.h"
@@ -196,10 +197,14 @@ void TestGet() {
           std::optional<std::string>("DevTyp/Ext/FwV/HwV/LrgObj/OEM/SwV/URI"));
   }
   CHECK(r[2].items.size() == 1 &&
-        r[2].items[0].data == std::optional<std::string>("DevDetail/DevInfo/Device"));
-  CHECK(r[3].items.size() == 1 &&
-        r[3].items[0].data ==
-            std::optional<std::string>("Policy/Reboot/RootCATrustedCertificates"));
+        r[2].items[0].data == std::optional<std::string>("DevDetail/DevInfo/Device/SyncML/User"));
+  if (CHECK_EQ(r[3].items.size(), std::size_t{1})) {
+    const std::string csps = "/" + r[3].items[0].data.value_or("") + "/";
+    for (const char* csp : {"/Policy/", "/Reboot/", "/RootCATrustedCertificates/", "/WiFi/",
+                            "/DeviceStatus/", "/Update/", "/Defender/"}) {
+      CHECK(csps.find(csp) != std::string::npos);
+    }
+  }
   if (CHECK_EQ(r[4].items.size(), std::size_t{1})) {
     CHECK_EQ(r[4].items[0].uri, kRebootNow);  // echoed as written (alias kept)
     CHECK(r[4].items[0].format == std::optional<std::string>("null"));
@@ -218,7 +223,8 @@ void TestNotFoundAndNotAllowed() {
   CHECK_EQ(Status(Get("./Nope")), 404);
   CHECK_EQ(Status(Get("./devdetail/SwV")), 404);  // case-sensitive
   CHECK_EQ(Status(Get("./DevDetail/SwV/Deeper")), 404);
-  CHECK_EQ(Status(Get("./User/Vendor/MSFT/Policy")), 404);
+  CHECK_EQ(Status(Get("./User/Vendor/MSFT/Reboot")), 404);  // no user root in the Reboot DDF
+  CHECK_EQ(Status(Get("./User/Vendor/MSFT/Policy")), 200);
   CHECK_EQ(Status(MakeOp(Verb::kReplace, "./DevDetail/SwV", "chr", "x")), 405);
   CHECK_EQ(Status(MakeOp(Verb::kAdd, "./DevDetail/SwV", "chr", "x")), 405);
   CHECK_EQ(Status(MakeOp(Verb::kDelete, "./DevInfo")), 405);
@@ -265,16 +271,22 @@ void TestReplaceAndFormats() {
   CHECK(got.status == 200 && got.items.size() == 1 &&
         got.items[0].format == std::optional<std::string>("int") &&
         got.items[0].data == std::optional<std::string>("8"));
-  CHECK_EQ(Value("./Device/Vendor/MSFT/Policy/Config"), std::string("Update"));
+  // The area nodes are Permanent in the DDF: they all come with Config.
+  const std::string areas = "/" + Value("./Device/Vendor/MSFT/Policy/Config") + "/";
+  CHECK(areas.find("/Update/") != std::string::npos &&
+        areas.find("/TimeLanguageSettings/") != std::string::npos &&
+        areas.find("/ADMX_AppCompat/") != std::string::npos);
   CHECK_EQ(Value("./Device/Vendor/MSFT/Policy/Config/Update"), std::string("ActiveHoursStart"));
-  CHECK_EQ(Status(MakeOp(Verb::kReplace, kStart, "", "-5")), 200);  // range not enforced yet
+  CHECK_EQ(Status(MakeOp(Verb::kReplace, kStart, "", "-5")), 400);  // Range [0-23]
   CHECK_EQ(Status(MakeOp(Verb::kReplace, kStart, "int", "x")), 415);
-  CHECK_EQ(Value(kStart), std::string("-5"));
+  CHECK_EQ(Status(MakeOp(Verb::kReplace, kStart, "", "23")), 200);
+  CHECK_EQ(Value(kStart), std::string("23"));
   CHECK_EQ(Status(MakeOp(Verb::kReplace, "./Device/Vendor/MSFT/Policy/Config", "node")), 405);
   CHECK_EQ(Status(MakeOp(Verb::kDelete, "./Device/Vendor/MSFT/Policy/Config")), 200);
   CHECK_EQ(Status(Get(kStart)), 404);
   CHECK_EQ(Status(MakeOp(Verb::kAdd, "./Device/Vendor/MSFT/Policy/Config", "node")), 200);
-  CHECK_EQ(Value("./Device/Vendor/MSFT/Policy/Config"), std::string("Update"));
+  CHECK_EQ(Value("./Device/Vendor/MSFT/Policy/Config"), areas.substr(1, areas.size() - 2));
+  CHECK_EQ(Value("./Device/Vendor/MSFT/Policy/Config/Update"), std::string(""));
 }
 
 void TestAddDelete() {
@@ -628,6 +640,104 @@ void TestValueCheck() {
   CHECK(IsValidValue(Format::kChr, "anything <&>"));
 }
 
+void TestAllowedValues() {
+  using wdm::emulator::AllowedValues;
+  using Kind = AllowedValues::Kind;
+  const AllowedValues hours = AllowedValues::Parse("Range:[0-23]", nullptr, "int");
+  CHECK(hours.kind() == Kind::kRange);
+  CHECK(hours.Accepts("0") && hours.Accepts("23") && hours.Accepts("007"));
+  CHECK(!hours.Accepts("24") && !hours.Accepts("-1") && !hours.Accepts("x"));
+  const AllowedValues wide = AllowedValues::Parse("Range:[(-1)-4294967295]", nullptr, "int");
+  CHECK(wide.Accepts("-1") && wide.Accepts("4294967295") && !wide.Accepts("-2"));
+  const AllowedValues two = AllowedValues::Parse("Range:[1-5]\037[10-20]", nullptr, "int");
+  CHECK(two.Accepts("5") && two.Accepts("15") && !two.Accepts("7"));
+  CHECK(AllowedValues::Parse("Range:[(-1)-2147483647]", nullptr, "chr").kind() == Kind::kAny);
+  CHECK(AllowedValues::Parse("Range:[a-b]", nullptr, "int").kind() == Kind::kAny);
+  CHECK(AllowedValues::Parse("Range:[5-1]", nullptr, "int").note() == "Range text [5-1]");
+
+  const AllowedValues int_enum = AllowedValues::Parse("ENUM:0\0371\0372", nullptr, "int");
+  CHECK(int_enum.kind() == Kind::kIntEnum);
+  CHECK(int_enum.Accepts("1") && int_enum.Accepts("02") && !int_enum.Accepts("3"));
+  const AllowedValues text_enum = AllowedValues::Parse("ENUM:Days\037Months", nullptr, "chr");
+  CHECK(text_enum.kind() == Kind::kTextEnum);
+  CHECK(text_enum.Accepts("Days") && !text_enum.Accepts("days") && !text_enum.Accepts(""));
+  const AllowedValues list_enum = AllowedValues::Parse("ENUM:Lan\037Wireless\037All", ",", "chr");
+  CHECK(list_enum.Accepts("Lan") && list_enum.Accepts("Lan,Wireless"));
+  CHECK(!list_enum.Accepts("Lan,Foo") && !list_enum.Accepts("Lan,") && !list_enum.Accepts(""));
+  const AllowedValues private_use =
+      AllowedValues::Parse("ENUM:a\037b", "0xF000", "chr");  // U+F000 written as text
+  CHECK(private_use.Accepts("a\xEF\x80\x80"
+                            "b") &&
+        !private_use.Accepts("a,b"));
+  CHECK(AllowedValues::Parse("ENUM:0\0371", nullptr, "bool").kind() == Kind::kAny);
+
+  const AllowedValues name30 = AllowedValues::Parse("RegEx:^.{1,30}$", nullptr, "chr");
+  CHECK(name30.kind() == Kind::kRegex);
+  CHECK(name30.Accepts(std::string(30, 'x')) && !name30.Accepts(std::string(31, 'x')) &&
+        !name30.Accepts(""));
+  CHECK(name30.Accepts(std::string(AllowedValues::kMaxCheckedValue + 1, 'x')));  // not checked
+  const AllowedValues ports = AllowedValues::Parse("RegEx:^[0-9-]+$", ",", "chr");
+  CHECK(ports.Accepts("80,443-450") && !ports.Accepts("80,x"));
+  const AllowedValues literal = AllowedValues::Parse("RegEx:/^a+$/", nullptr, "chr");
+  CHECK(literal.kind() == Kind::kRegex && literal.Accepts("aa") && !literal.Accepts("/aa/"));
+  const AllowedValues brace = AllowedValues::Parse("RegEx:{[0-9]{2}\\}", nullptr, "chr");
+  CHECK(brace.Accepts("{12}") && !brace.Accepts("12"));
+  const AllowedValues search = AllowedValues::Parse("RegEx:[0-9]{3}", nullptr, "chr");
+  CHECK(search.Accepts("ab123cd") && !search.Accepts("12"));  // regex_search semantics
+  CHECK(AllowedValues::Parse("RegEx:^(?i)a$", nullptr, "chr").kind() == Kind::kAny);
+  CHECK(AllowedValues::Parse("RegEx:^(a+)+$", nullptr, "chr").kind() == Kind::kAny);
+  CHECK(AllowedValues::Parse("RegEx:^[^/]*$", nullptr, "node").kind() == Kind::kAny);
+  CHECK(AllowedValues::Parse("RegEx:", nullptr, "chr").kind() == Kind::kAny);
+  for (const char* type : {"None:", "ADMX:", "XSD:", "JSON:", "SDDL:", "Flag:1\0372"}) {
+    const AllowedValues any = AllowedValues::Parse(type, nullptr, "chr");
+    CHECK(any.kind() == Kind::kAny && any.Accepts("anything") && !any.note().empty());
+  }
+  CHECK(AllowedValues::Parse(nullptr, nullptr, "int").Accepts("-7"));
+
+  std::string out;
+  std::string why;
+  for (const char* bad : {"(a)\\1", "[z-a]", "a**", "(?=a)", "(?<n>a)", "\\x41", "[]", "(a", "a)",
+                          "*a", "^*", "a{2000}", "[\\b]", "/a/i", "\\"}) {
+    if (!CHECK(!wdm::emulator::NormalizeDdfRegex(bad, &out, &why))) {
+      std::fprintf(stderr, "  accepted: %s -> %s\n", bad, out.c_str());
+    }
+  }
+  CHECK(!wdm::emulator::NormalizeDdfRegex(std::string(AllowedValues::kMaxPattern + 1, 'a'), &out,
+                                          &why));
+  CHECK(wdm::emulator::NormalizeDdfRegex("[-a-z0-9,-]{1,4}", &out, &why) &&
+        out == "[\\-a-z0-9,\\-]{1,4}");
+  CHECK(wdm::emulator::NormalizeDdfRegex("a{x}b}", &out, &why) && out == "a\\{x\\}b\\}");
+
+  // Through the C ABI: format errors (415) come before allowed values (400); a refused value
+  // leaves no trace.
+  Fresh();
+  CHECK_EQ(Status(MakeOp(Verb::kAdd, kStart, "int", "24")), 400);
+  CHECK_EQ(Status(MakeOp(Verb::kAdd, kStart, "int", "-1")), 400);
+  CHECK_EQ(Status(MakeOp(Verb::kAdd, kStart, "chr", "99")), 415);
+  CHECK_EQ(Status(MakeOp(Verb::kAdd, kStart, "int", "abc")), 415);
+  CHECK_EQ(Status(Get("./Device/Vendor/MSFT/Policy/Config")), 404);
+  CHECK_EQ(Status(MakeOp(Verb::kAdd, kStart, "int", "23")), 200);
+  CHECK_EQ(Status(MakeOp(Verb::kReplace, kStart, "int", "99")), 400);
+  CHECK_EQ(Value(kStart), std::string("23"));
+  const std::string no_reboot =
+      "./Device/Vendor/MSFT/Policy/Config/Update/ConfigureDeadlineNoAutoReboot";
+  CHECK_EQ(Status(MakeOp(Verb::kAdd, no_reboot, "int", "2")), 400);
+  CHECK_EQ(Status(MakeOp(Verb::kAdd, no_reboot, "int", "1")), 200);
+  const std::string company = "./Vendor/MSFT/Personalization/CompanyName";
+  CHECK_EQ(Status(MakeOp(Verb::kAdd, company, "chr", std::string(31, 'c'))), 400);
+  CHECK_EQ(Status(MakeOp(Verb::kAdd, company, "chr", "Contoso")), 200);
+  const std::string when_full = "./Vendor/MSFT/DiagnosticLog/Policy/Channels/App/ActionWhenFull";
+  CHECK_EQ(Status(MakeOp(Verb::kAdd, when_full, "chr", "truncate")), 400);
+  CHECK_EQ(Status(Get("./Vendor/MSFT/DiagnosticLog/Policy/Channels/App")), 404);
+  CHECK_EQ(Status(MakeOp(Verb::kAdd, when_full, "chr", "Truncate")), 200);
+  // Atomic: a 400 fails the block like any other code.
+  const std::vector<OpResult> r =
+      Run({MakeOp(Verb::kReplace, kStart, "int", "5"), MakeOp(Verb::kReplace, kStart, "int", "50")},
+          true);
+  CHECK(r.size() == 2 && r[0].status == 216 && r[1].status == 400);
+  CHECK_EQ(Value(kStart), std::string("23"));
+}
+
 bool BuildFails(const std::vector<wdm::emulator::NodeFact>& facts,
                 const std::vector<wdm::emulator::NodeValue>& values, const std::string& fragment) {
   std::unique_ptr<wdm::emulator::Schema> schema;
@@ -649,39 +759,70 @@ void TestSchemaLoader() {
   CHECK(wdm::emulator::BuildSeedSchema(&seed, &error));
   CHECK(error.empty());
 
-  const NodeFact leaf{"./A/B", "chr", "Get", "One", "Permanent", nullptr, nullptr, nullptr};
-  const NodeFact node{"./A", "node", "Get", "One", "Permanent", nullptr, nullptr, nullptr};
+  const NodeFact leaf{"./A/B", "chr",   "Get",   "One",   "Permanent",
+                      nullptr, nullptr, nullptr, nullptr, nullptr};
+  const NodeFact node{"./A",   "node",  "Get",   "One",   "Permanent",
+                      nullptr, nullptr, nullptr, nullptr, nullptr};
   CHECK(BuildFails({leaf, leaf}, {}, "row 1 (./A/B): duplicate row"));
-  CHECK(BuildFails({{"./A", "str", "Get", "One", "Permanent", nullptr, nullptr, nullptr}}, {},
-                   "unknown format"));
-  CHECK(BuildFails({{"./A", "chr", "Get,", "One", "Permanent", nullptr, nullptr, nullptr}}, {},
-                   "unknown access"));
-  CHECK(BuildFails({{"./A", "chr", "get", "One", "Permanent", nullptr, nullptr, nullptr}}, {},
-                   "unknown access"));
-  CHECK(BuildFails({{"./A", "chr", "Get", "Many", "Permanent", nullptr, nullptr, nullptr}}, {},
-                   "unknown occurrence"));
-  CHECK(BuildFails({{"./A", "chr", "Get", "One", "Forever", nullptr, nullptr, nullptr}}, {},
-                   "unknown scope"));
-  CHECK(BuildFails({{"A/B", "chr", "Get", "One", "Permanent", nullptr, nullptr, nullptr}}, {},
-                   "path must look like"));
-  CHECK(BuildFails({{"./A//B", "chr", "Get", "One", "Permanent", nullptr, nullptr, nullptr}}, {},
-                   "path must look like"));
-  CHECK(BuildFails({{".", "node", "Get", "One", "Permanent", nullptr, nullptr, nullptr}}, {},
-                   "path must look like"));
-  CHECK(BuildFails({{"./A", "chr", "Get", "One", "Permanent", nullptr, nullptr, nullptr}, leaf}, {},
-                   "an ancestor is a leaf"));
-  CHECK(BuildFails({leaf, {"./A", "chr", "Get", "One", "Permanent", nullptr, nullptr, nullptr}}, {},
-                   "a leaf row follows rows for its children"));
+  CHECK(BuildFails(
+      {{"./A", "str", "Get", "One", "Permanent", nullptr, nullptr, nullptr, nullptr, nullptr}}, {},
+      "unknown format"));
+  CHECK(BuildFails(
+      {{"./A", "chr", "Get,", "One", "Permanent", nullptr, nullptr, nullptr, nullptr, nullptr}}, {},
+      "unknown access"));
+  CHECK(BuildFails(
+      {{"./A", "chr", "get", "One", "Permanent", nullptr, nullptr, nullptr, nullptr, nullptr}}, {},
+      "unknown access"));
+  CHECK(BuildFails(
+      {{"./A", "chr", "Get", "Many", "Permanent", nullptr, nullptr, nullptr, nullptr, nullptr}}, {},
+      "unknown occurrence"));
+  CHECK(BuildFails(
+      {{"./A", "chr", "Get", "One", "Forever", nullptr, nullptr, nullptr, nullptr, nullptr}}, {},
+      "unknown scope"));
+  CHECK(BuildFails(
+      {{"A/B", "chr", "Get", "One", "Permanent", nullptr, nullptr, nullptr, nullptr, nullptr}}, {},
+      "path must look like"));
+  CHECK(BuildFails(
+      {{"./A//B", "chr", "Get", "One", "Permanent", nullptr, nullptr, nullptr, nullptr, nullptr}},
+      {}, "path must look like"));
+  CHECK(BuildFails(
+      {{".", "node", "Get", "One", "Permanent", nullptr, nullptr, nullptr, nullptr, nullptr}}, {},
+      "path must look like"));
+  CHECK(BuildFails(
+      {{"./A", "chr", "Get", "One", "Permanent", nullptr, nullptr, nullptr, "cs", nullptr}}, {},
+      "unknown case sense"));
+  // A row below a leaf, in either order (the DDF has one: Defender/Health/DeviceControl).
+  const NodeFact chr_a{"./A", "chr",   "Get",   "One", "Permanent",
+                       "v",   nullptr, nullptr, "CIS", nullptr};
+  for (const std::vector<NodeFact>& rows :
+       {std::vector<NodeFact>{chr_a, leaf}, std::vector<NodeFact>{leaf, chr_a}}) {
+    std::unique_ptr<wdm::emulator::Schema> built;
+    if (!CHECK(
+            wdm::emulator::Schema::Build(rows.data(), rows.size(), nullptr, 0, &built, &error))) {
+      continue;
+    }
+    const auto* a = built->Resolve({"A"});
+    CHECK(a != nullptr && a->format == Format::kChr && a->children.size() == 1 &&
+          a->case_sense == "CIS");
+    wdm::emulator::NodeTree tree(*built);
+    CHECK(tree.Find({"A"}) != nullptr && tree.Find({"A"})->value == "v");
+    CHECK(tree.Find({"A", "B"}) != nullptr);
+  }
   CHECK(BuildFails({node, leaf}, {{"./A/C", "x"}}, "value for an unknown node"));
   CHECK(BuildFails({node, leaf}, {{"./A", "x"}}, "value for an interior node"));
-  CHECK(BuildFails({node, {"./A/B", "int", "Get", "One", "Permanent", nullptr, nullptr, nullptr}},
-                   {{"./A/B", "x"}}, "does not fit"));
+  CHECK(BuildFails(
+      {node,
+       {"./A/B", "int", "Get", "One", "Permanent", nullptr, nullptr, nullptr, nullptr, nullptr}},
+      {{"./A/B", "x"}}, "does not fit"));
 
   // Rows in any order; dynamic and named siblings; synthesized ancestors.
   const std::vector<NodeFact> facts{
-      {"./V/M/C/<x>/Leaf", "int", "Add,Get", "One", "Dynamic", "5", nullptr, nullptr},
-      {"./V/M/C/<x>", "node", "Delete,Get", "ZeroOrMore", "Dynamic", nullptr, nullptr, nullptr},
-      {"./V/M/C/Fixed", "chr", "Get", "One", "Permanent", "dflt", nullptr, "text/x"},
+      {"./V/M/C/<x>/Leaf", "int", "Add,Get", "One", "Dynamic", "5", nullptr, nullptr, nullptr,
+       nullptr},
+      {"./V/M/C/<x>", "node", "Delete,Get", "ZeroOrMore", "Dynamic", nullptr, nullptr, nullptr,
+       nullptr, nullptr},
+      {"./V/M/C/Fixed", "chr", "Get", "One", "Permanent", "dflt", nullptr, "text/x", nullptr,
+       nullptr},
   };
   std::unique_ptr<wdm::emulator::Schema> schema;
   CHECK(wdm::emulator::Schema::Build(facts.data(), facts.size(), nullptr, 0, &schema, &error));
@@ -760,6 +901,7 @@ int main() {
   RUN(TestUtf16);
   RUN(TestThreads);
   RUN(TestValueCheck);
+  RUN(TestAllowedValues);
   RUN(TestSchemaLoader);
   RUN(TestFuzzRequests);
   return wdm::test::Finish("emulator_test");
