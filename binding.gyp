@@ -46,6 +46,7 @@
       "type": "shared_library",
       "sources": [
         "<@(codec_sources)",
+        "native/common/json.cc",
         "native/emulator/exports.cc",
         "native/emulator/allowed_values.cc",
         "native/emulator/ddf_facts.cc",
@@ -53,7 +54,9 @@
         "native/emulator/engine.cc",
         "native/emulator/node_ops.cc",
         "native/emulator/node_tree.cc",
+        "native/emulator/profile.cc",
         "native/emulator/seed.cc",
+        "native/emulator/state_store.cc",
         "native/emulator/uri.cc",
         "native/emulator/utf16_text.cc",
         "native/emulator/value_check.cc"

@@ -20,18 +20,30 @@ EMULATOR=(native/emulator/exports.cc native/emulator/allowed_values.cc native/em
   native/emulator/engine.cc native/emulator/node_ops.cc
   native/emulator/node_tree.cc native/emulator/seed.cc native/emulator/uri.cc
   native/emulator/utf16_text.cc native/emulator/value_check.cc)
+EMULATOR+=(native/common/json.cc native/emulator/profile.cc native/emulator/state_store.cc)
 
 echo "native-tests: building in $OUT"
 "$CXX" "${FLAGS[@]}" -o "$OUT/codec_test" native/test/codec_test.cc "${CODEC[@]}" &
 "$CXX" "${FLAGS[@]}" -o "$OUT/emulator_test" native/test/emulator_test.cc "${CODEC[@]}" \
   "${EMULATOR[@]}" &
-wait %1
-wait %2
+"$CXX" "${FLAGS[@]}" -o "$OUT/json_test" native/test/json_test.cc native/common/json.cc &
+"$CXX" "${FLAGS[@]}" -o "$OUT/state_test" native/test/state_test.cc "${CODEC[@]}" \
+  "${EMULATOR[@]}" &
+for job in 1 2 3 4; do wait "%$job"; done
 
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 "$OUT/codec_test"
-"$OUT/emulator_test"
+"$OUT/json_test"
+# The emulator keeps its state in a file ($WINDOWS_IOT_DM_EMULATOR_STATE): never the user's own.
+# emulator_test runs on an empty device profile (its expectations predate the default profile's
+# inventory); state_test sets up its own files and profiles.
+STATE_DIR="$(mktemp -d "${TMPDIR:-/tmp}/wdm-native-state.XXXXXX")"
+printf '{"format": "windows-iot-dm/emulator-profile", "version": 1}\n' >"$STATE_DIR/empty.json"
+WINDOWS_IOT_DM_EMULATOR_STATE="$STATE_DIR/emulator-state.json" \
+  WINDOWS_IOT_DM_EMULATOR_PROFILE="$STATE_DIR/empty.json" "$OUT/emulator_test"
+WINDOWS_IOT_DM_TEST_TMP="$STATE_DIR" "$OUT/state_test"
+rm -rf "$STATE_DIR"
 
 SO=build/Release/mdm_emulator.so
 if [ -f "$SO" ]; then

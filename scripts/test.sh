@@ -5,6 +5,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The CSP emulator persists its device state (native/emulator/state_store.h). The whole run,
+# mocha's one process included, uses a fresh state file on the built-in default profile: never
+# the user's own ~/.local/state/windows-iot-dm/emulator-state.json.
+WDM_TEST_STATE_DIR="$(mktemp -d "${TMPDIR:-/tmp}/wdm-test-state.XXXXXX")"
+trap 'rm -rf "$WDM_TEST_STATE_DIR"' EXIT
+export WINDOWS_IOT_DM_EMULATOR_STATE="$WDM_TEST_STATE_DIR/emulator-state.json"
+unset WINDOWS_IOT_DM_EMULATOR_PROFILE
+
 step() { printf '\n== %s\n' "$*"; }
 
 step "native build"

@@ -8,6 +8,11 @@ const HRESULT_TEXT: Readonly<Record<number, string>> = {
   0x80010106: 'the MDM API must be called from a multithreaded (MTA) thread',
   0x80040154: 'the MDM API requires a 64-bit process',
   0x8000ffff: 'catastrophic failure inside the MDM stack',
+  // CSP emulator conventions (native/emulator/emulator_abi.h); the emulator's stderr says more.
+  0x8007064a: 'the CSP emulator does not start: its device profile or state location is unusable',
+  0x8007001d: 'the CSP emulator could not save its state file; the change was rolled back',
+  0x8007001e: 'the CSP emulator could not read its state file',
+  0x80070021: 'the CSP emulator could not lock its state file',
 };
 
 /** Formats an HRESULT as 0x%08X. */

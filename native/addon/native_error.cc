@@ -23,6 +23,18 @@ const char* HresultHint(std::uint32_t hresult) {
              "convention)";
     case 0x800705B4u:
       return "ERROR_TIMEOUT";
+    case 0x8007064Au:
+      return "ERROR_BAD_CONFIGURATION: the CSP emulator's device profile or state location is "
+             "unusable; its stderr line says why (emulator convention)";
+    case 0x8007001Du:
+      return "ERROR_WRITE_FAULT: the CSP emulator could not save its state file; the device state "
+             "was rolled back (emulator convention)";
+    case 0x8007001Eu:
+      return "ERROR_READ_FAULT: the CSP emulator could not read its state file (emulator "
+             "convention)";
+    case 0x80070021u:
+      return "ERROR_LOCK_VIOLATION: the CSP emulator could not lock its state file (emulator "
+             "convention)";
     default:
       return nullptr;
   }

@@ -5,6 +5,18 @@
  * controls. The library is one process-global emulated device: every function takes the same
  * internal mutex, so calls from any thread are serialized.
  *
+ * The device state persists (native/emulator/state_store.h): every process that loads the library
+ * shares one JSON state file, $WINDOWS_IOT_DM_EMULATOR_STATE, else
+ * $XDG_STATE_HOME/windows-iot-dm/emulator-state.json, else
+ * $HOME/.local/state/windows-iot-dm/emulator-state.json; the value ":memory:" keeps the state in
+ * the process (no file). Each Apply is one transaction under an flock on "<state>.lock": it
+ * reloads the file when another process replaced it, runs the request, and writes the file
+ * (temporary file, fsync, rename, directory fsync) only when the device state changed. A new
+ * state (first run, MdmEmulatorReset, a corrupt file) is seeded from the device profile
+ * (native/emulator/profile.h): $WINDOWS_IOT_DM_EMULATOR_PROFILE, else the built-in default. A
+ * corrupt state file is renamed "<state>.corrupt-<UTC time>" and reported in one stderr line;
+ * the new state records it in events.recovered. Registration and the exec log are per process.
+ *
  * HRESULT conventions (ours; real Windows codes for these cases are not documented):
  *   S_OK (0)                    success. Apply returns S_OK even when commands fail: failures
  *                               are OMA-DM status codes in the response XML.
@@ -14,6 +26,23 @@
  *                               registered").
  *   E_OUTOFMEMORY (0x8007000E)  the result string could not be allocated.
  *   E_FAIL (0x80004005)         the built-in node table failed to load (a bug).
+ *   0x8007064A                  HRESULT_FROM_WIN32(ERROR_BAD_CONFIGURATION): the device does not
+ *                               start: the profile is invalid (bad JSON, a node outside the
+ *                               schema, a value that does not fit its format) or unreadable, or no
+ *                               state file location can be derived. Apply and MdmEmulatorReset
+ *                               return it until MdmEmulatorReset finds a usable configuration;
+ *                               stderr says why (one line per setup). Nothing is half-loaded.
+ *   0x8007001D                  HRESULT_FROM_WIN32(ERROR_WRITE_FAULT): the state file (or its
+ *                               directory) could not be written: Apply returns no response, and
+ *                               the device state and exec log are rolled back to what the file
+ *                               holds. Exception: when only the final directory fsync failed, the
+ *                               new state is already in place and is kept. Also returned when a
+ *                               new state cannot be created (the Apply then runs nothing).
+ *   0x8007001E                  HRESULT_FROM_WIN32(ERROR_READ_FAULT): the state file exists but
+ *                               cannot be read, or is corrupt and cannot be moved aside.
+ *   0x80070021                  HRESULT_FROM_WIN32(ERROR_LOCK_VIOLATION): "<state>.lock" cannot be
+ *                               opened or locked.
+ * Each of these also prints one line starting "windows-iot-dm emulator: " on stderr.
  * A request that is not well-formed XML, or not UTF-16 (unpaired surrogate), or not a SyncML
  * body, still returns S_OK; the response then holds only the SyncHdr status (CmdRef 0, Cmd
  * SyncHdr) with code 400, which DecodeOpResults reports as "the device rejected the whole
@@ -55,7 +84,9 @@ MDM_EMULATOR_API int32_t UnregisterDeviceWithLocalManagement(void);
 /* Frees a string returned by this library (the stand-in for LocalFree). Null is ignored. */
 MDM_EMULATOR_API void MdmEmulatorFree(void* p);
 
-/* Test control: back to the seeded tree, empty exec log, unregistered. Returns S_OK. */
+/* Test control: reads $WINDOWS_IOT_DM_EMULATOR_STATE / _PROFILE again, puts the device back in
+ * the profile's initial state (empty events) and writes it; empty exec log, unregistered. S_OK, or
+ * 0x8007064A / 0x8007001D / 0x8007001E / 0x80070021 as above. */
 MDM_EMULATOR_API int32_t MdmEmulatorReset(void);
 
 /* MDM_EMULATOR_ABI_VERSION of the library. */

@@ -17,8 +17,9 @@ bool IsContainer(const Command& cmd) { return cmd.name == "Atomic" || cmd.name =
 // One request's execution; accumulates the response entries.
 class RequestRun {
  public:
-  RequestRun(const Schema& schema, NodeTree* tree, std::vector<ExecRecord>* exec_log)
-      : schema_(schema), tree_(tree), exec_log_(exec_log) {}
+  RequestRun(const Schema& schema, NodeTree* tree, std::vector<ExecRecord>* exec_log,
+             json::Value* events)
+      : schema_(schema), tree_(tree), exec_log_(exec_log), events_(events) {}
 
   // Runs `cmd`. Returns false only inside an Atomic when a command failed (the caller stops).
   bool Run(const Command& cmd, bool in_atomic);
@@ -41,6 +42,7 @@ class RequestRun {
   const Schema& schema_;
   NodeTree* tree_;
   std::vector<ExecRecord>* exec_log_;
+  json::Value* events_;
   syncml::Response response_;
   int next_cmd_id_ = 2;
   std::size_t failed_entry_ = kNone;
@@ -136,6 +138,7 @@ bool RequestRun::RunAtomic(const Command& cmd, bool in_atomic) {
   }
   const std::size_t atomic_entry = AddStatus(cmd, 200, std::nullopt);
   const NodeTree snapshot = *tree_;
+  const json::Value events_snapshot = *events_;
   const std::size_t exec_log_size = exec_log_->size();
   failed_entry_ = kNone;
   bool failed = false;
@@ -147,6 +150,7 @@ bool RequestRun::RunAtomic(const Command& cmd, bool in_atomic) {
   }
   if (!failed) return true;
   *tree_ = snapshot;
+  *events_ = events_snapshot;
   exec_log_->resize(exec_log_size);
   for (std::size_t i = atomic_entry + 1; i < response_.entries.size(); ++i) {
     syncml::Response::Entry& entry = response_.entries[i];
@@ -161,10 +165,11 @@ bool RequestRun::RunAtomic(const Command& cmd, bool in_atomic) {
 void Engine::Reset() {
   tree_.Reset();
   exec_log_.clear();
+  events_ = json::Value::Object();
 }
 
 syncml::Response Engine::Execute(const std::vector<Command>& commands) {
-  RequestRun run(schema_, &tree_, &exec_log_);
+  RequestRun run(schema_, &tree_, &exec_log_, &events_);
   for (const Command& cmd : commands) run.Run(cmd, false);
   return run.Take();
 }

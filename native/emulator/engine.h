@@ -21,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/json.h"
 #include "emulator/node_ops.h"
 #include "emulator/node_tree.h"
 #include "syncml/codec.h"
@@ -31,7 +32,7 @@ class Engine {
  public:
   explicit Engine(const Schema& schema) : schema_(schema), tree_(schema) {}
 
-  // Back to the initial tree; clears the exec log.
+  // Back to the initial tree; clears the exec log and the events.
   void Reset();
   // Runs one request (UTF-8 XML) and returns the response document (UTF-8 XML).
   std::string HandleRequest(std::string_view request);
@@ -41,12 +42,23 @@ class Engine {
   static std::string MalformedResponse();
 
   const std::vector<ExecRecord>& exec_log() const { return exec_log_; }
+  // Drops the exec log entries after the first `size` (an Apply whose state was not saved).
+  void TruncateExecLog(std::size_t size) {
+    if (size < exec_log_.size()) exec_log_.resize(size);
+  }
   const NodeTree& tree() const { return tree_; }
+  // The persisted device state (state_store.h loads and saves both): the tree, and the events,
+  // a free-form JSON object behaviours record facts in (reboot count, wipes, ...). A failed
+  // Atomic rolls both back.
+  NodeTree* mutable_tree() { return &tree_; }
+  const json::Value& events() const { return events_; }
+  json::Value* mutable_events() { return &events_; }
 
  private:
   const Schema& schema_;
   NodeTree tree_;
   std::vector<ExecRecord> exec_log_;
+  json::Value events_ = json::Value::Object();
 };
 
 }  // namespace wdm::emulator

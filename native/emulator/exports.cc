@@ -1,5 +1,6 @@
 // The emulator library's exported C functions (see emulator_abi.h) and its one global state.
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <mutex>
@@ -7,7 +8,9 @@
 
 #include "emulator/emulator_abi.h"
 #include "emulator/engine.h"
+#include "emulator/profile.h"
 #include "emulator/seed.h"
+#include "emulator/state_store.h"
 #include "emulator/utf16_text.h"
 
 namespace wdm::emulator {
@@ -24,6 +27,10 @@ struct EmulatorState {
   std::mutex mutex;
   std::unique_ptr<Schema> schema;
   std::unique_ptr<Engine> engine;  // null only if the seed table failed to load
+  // The state file and profile, set up from the environment on first use (and again by
+  // MdmEmulatorReset); null while store_error says why the device cannot start.
+  std::unique_ptr<StateStore> store;
+  int32_t store_error = 0;
   bool registered = false;
 };
 
@@ -41,6 +48,29 @@ EmulatorState* NewState() {
 EmulatorState& State() {
   static EmulatorState* const state = NewState();
   return *state;
+}
+
+// Sets up state.store from $WINDOWS_IOT_DM_EMULATOR_STATE and $WINDOWS_IOT_DM_EMULATOR_PROFILE
+// unless it is already set up (`reread`: always). A problem is reported on stderr once per setup
+// and remembered: the device does not start.
+int32_t EnsureStore(EmulatorState& state, bool reread) {
+  if (!reread && (state.store || state.store_error != 0)) return state.store_error;
+  state.store.reset();
+  std::string path;
+  std::string error;
+  Profile profile;
+  if (!StatePathFromEnv(&path, &error) || !Profile::Load(*state.schema, &profile, &error)) {
+    std::fprintf(stderr,
+                 "windows-iot-dm emulator: %s; the emulated device does not start (HRESULT "
+                 "0x8007064A)\n",
+                 error.c_str());
+    std::fflush(stderr);
+    state.store_error = kHresultBadConfiguration;
+    return state.store_error;
+  }
+  state.store_error = 0;
+  state.store = std::make_unique<StateStore>(*state.schema, std::move(path), std::move(profile));
+  return kOk;
 }
 
 void AppendJsonString(std::string* out, const std::string& text) {
@@ -85,10 +115,21 @@ MDM_EMULATOR_API int32_t ApplyLocalManagementSyncML(const char16_t* request, cha
   std::lock_guard<std::mutex> lock(state.mutex);
   if (!state.engine) return wdm::emulator::kFail;
   if (!state.registered) return MDM_EMULATOR_E_NOT_REGISTERED;
+  int32_t hr = wdm::emulator::EnsureStore(state, false);
+  if (hr != wdm::emulator::kOk) return hr;
+  wdm::emulator::Engine& engine = *state.engine;
+  hr = state.store->Begin(engine.mutable_tree(), engine.mutable_events());
+  if (hr != wdm::emulator::kOk) return hr;
+  const std::size_t exec_log_size = engine.exec_log().size();
   std::string utf8;
   const std::string response = wdm::emulator::Utf16ToUtf8(request, &utf8)
-                                   ? state.engine->HandleRequest(utf8)
+                                   ? engine.HandleRequest(utf8)
                                    : wdm::emulator::Engine::MalformedResponse();
+  hr = state.store->Commit(engine.mutable_tree(), engine.mutable_events());
+  if (hr != wdm::emulator::kOk) {  // not saved: the device state is what the file holds
+    engine.TruncateExecLog(exec_log_size);
+    return hr;
+  }
   *result = wdm::emulator::NewUtf16(response);
   return *result != nullptr ? wdm::emulator::kOk : wdm::emulator::kOutOfMemory;
 }
@@ -108,7 +149,9 @@ MDM_EMULATOR_API int32_t MdmEmulatorReset(void) {
   if (!state.engine) return wdm::emulator::kFail;
   state.engine->Reset();
   state.registered = false;
-  return wdm::emulator::kOk;
+  const int32_t hr = wdm::emulator::EnsureStore(state, true);
+  if (hr != wdm::emulator::kOk) return hr;
+  return state.store->Reset(state.engine->mutable_tree(), state.engine->mutable_events());
 }
 
 MDM_EMULATOR_API int32_t MdmEmulatorAbiVersion(void) { return MDM_EMULATOR_ABI_VERSION; }

@@ -1,6 +1,7 @@
 // Schema building from the facts table, and the instance tree (see node_tree.h).
 #include "emulator/node_tree.h"
 
+#include <atomic>
 #include <utility>
 
 #include "emulator/value_check.h"
@@ -222,6 +223,15 @@ const SchemaNode* Schema::Resolve(const Path& path) const {
   return node;
 }
 
+namespace {
+
+std::uint64_t NextVersion() {
+  static std::atomic<std::uint64_t> counter{0};
+  return ++counter;
+}
+
+}  // namespace
+
 void NodeTree::Reset() {
   nodes_.clear();
   Create(Path(), schema_->root(), std::string());
@@ -233,6 +243,7 @@ const Instance* NodeTree::Find(const Path& path) const {
 }
 
 void NodeTree::Create(const Path& path, const SchemaNode& schema, std::string value) {
+  version_ = NextVersion();
   nodes_[path] = Instance{&schema, std::move(value)};
   // The CSP-provided nodes below the new one (iterative: the work list holds pending parents).
   std::vector<std::pair<Path, const SchemaNode*>> pending{{path, &schema}};
@@ -249,9 +260,16 @@ void NodeTree::Create(const Path& path, const SchemaNode& schema, std::string va
   }
 }
 
+void NodeTree::Put(const Path& path, const SchemaNode& schema, std::string value) {
+  version_ = NextVersion();
+  nodes_[path] = Instance{&schema, std::move(value)};
+}
+
 void NodeTree::SetValue(const Path& path, std::string value) {
   const auto it = nodes_.find(path);
-  if (it != nodes_.end()) it->second.value = std::move(value);
+  if (it == nodes_.end()) return;
+  version_ = NextVersion();
+  it->second.value = std::move(value);
 }
 
 namespace {
@@ -267,6 +285,7 @@ bool HasPrefix(const Path& path, const Path& prefix) {
 }  // namespace
 
 void NodeTree::Erase(const Path& path) {
+  version_ = NextVersion();
   auto it = nodes_.lower_bound(path);
   while (it != nodes_.end() && HasPrefix(it->first, path)) it = nodes_.erase(it);
 }

@@ -126,6 +126,8 @@ class NodeTree {
   const Instance* Find(const Path& path) const;
   // Adds an instance (its parent must exist) and the CSP-provided nodes below it.
   void Create(const Path& path, const SchemaNode& schema, std::string value);
+  // Adds exactly one instance, nothing below it (the state store rebuilding a saved tree).
+  void Put(const Path& path, const SchemaNode& schema, std::string value);
   void SetValue(const Path& path, std::string value);
   // Removes the node and its subtree.
   void Erase(const Path& path);
@@ -133,10 +135,14 @@ class NodeTree {
   std::vector<std::string> ChildNames(const Path& path) const;
   // The node and all its descendants, parents first (pre-order, byte order).
   std::vector<std::pair<Path, const Instance*>> Subtree(const Path& path) const;
+  // A stamp that every change (Reset/Create/Put/SetValue/Erase) replaces with a new value unique
+  // in the process; copies keep it. Equal stamps = same content (the state store's dirty check).
+  std::uint64_t version() const { return version_; }
 
  private:
   const Schema* schema_;
   std::map<Path, Instance> nodes_;  // lexicographic order keeps every subtree contiguous
+  std::uint64_t version_ = 0;
 };
 
 }  // namespace wdm::emulator

@@ -1,0 +1,627 @@
+// The emulated device's state file (see state_store.h). POSIX only: the emulator library is not
+// built on Windows.
+#include "emulator/state_store.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <map>
+#include <utility>
+#include <vector>
+
+#include "emulator/uri.h"
+#include "emulator/value_check.h"
+
+namespace wdm::emulator {
+namespace {
+
+constexpr std::size_t kMaxStateBytes = std::size_t{64} << 20;
+
+int g_fault_step = 0;
+int g_fault_errno = 0;
+
+// True (with errno set) when the test hook asks `step` to fail; the fault is used up.
+bool Faulted(int step) {
+  if (g_fault_step != step) return false;
+  errno = g_fault_errno;
+  g_fault_step = 0;
+  g_fault_errno = 0;
+  return true;
+}
+
+void Report(const std::string& line) {
+  std::fprintf(stderr, "windows-iot-dm emulator: %s\n", line.c_str());
+  std::fflush(stderr);
+}
+
+std::string ErrnoText(int error_number) { return std::strerror(error_number); }
+
+// "2026-11-26T09:20:00Z", or "20261126T092000Z" when `compact`.
+std::string UtcNow(bool compact) {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buffer[32];
+  std::strftime(buffer, sizeof(buffer), compact ? "%Y%m%dT%H%M%SZ" : "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buffer;
+}
+
+std::string DirectoryOf(const std::string& path) {
+  const std::size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+// mkdir -p with mode 0700 for the directories it creates.
+bool MakeDirectories(const std::string& dir, std::string* error) {
+  std::string prefix;
+  std::size_t pos = 0;
+  while (pos <= dir.size()) {
+    const std::size_t slash = dir.find('/', pos);
+    const std::size_t end = slash == std::string::npos ? dir.size() : slash;
+    prefix = dir.substr(0, end);
+    pos = end + 1;
+    if (prefix.empty() || prefix == ".") continue;
+    if (mkdir(prefix.c_str(), 0700) != 0 && errno != EEXIST) {
+      *error = "cannot create directory " + prefix + ": " + ErrnoText(errno);
+      return false;
+    }
+  }
+  struct stat st;
+  if (stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    *error = dir + " is not a directory";
+    return false;
+  }
+  return true;
+}
+
+bool WriteAll(int fd, const std::string& text) {
+  std::size_t done = 0;
+  while (done < text.size()) {
+    if (Faulted(2)) return false;
+    const ssize_t n = write(fd, text.data() + done, text.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+// Reads the whole file behind `fd` (at most kMaxStateBytes + 1 bytes).
+bool ReadAll(int fd, std::string* text) {
+  text->clear();
+  char buffer[65536];
+  for (;;) {
+    const ssize_t n = read(fd, buffer, sizeof(buffer));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    if (n == 0) return true;
+    text->append(buffer, static_cast<std::size_t>(n));
+    if (text->size() > kMaxStateBytes) return true;  // the parser reports the size
+  }
+}
+
+void FsyncDirectory(const std::string& dir, int* error_number) {
+  *error_number = 0;
+  const int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    *error_number = errno;
+    return;
+  }
+  if (Faulted(5) || fsync(fd) != 0) *error_number = errno;
+  close(fd);
+}
+
+// A canonical path of the state file: a valid LocURI without query whose FormatPath is itself.
+bool ParseCanonical(const std::string& text, Path* path) {
+  NodeUri uri;
+  if (!ParseLocUri(text, &uri) || uri.has_query || uri.path.empty()) return false;
+  if (FormatPath(uri.path) != text) return false;
+  *path = std::move(uri.path);
+  return true;
+}
+
+Path ParentOf(const Path& path) { return Path(path.begin(), path.end() - 1); }
+
+std::int64_t MtimeNs(const struct stat& st) {
+#if defined(__APPLE__)
+  return static_cast<std::int64_t>(st.st_mtimespec.tv_sec) * 1000000000 + st.st_mtimespec.tv_nsec;
+#else
+  return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+#endif
+}
+
+}  // namespace
+
+bool StatePathFromEnv(std::string* path, std::string* error) {
+  const char* state = std::getenv(kStateEnv);
+  if (state != nullptr && *state != '\0') {
+    *path = state;
+    return true;
+  }
+  const char* xdg = std::getenv("XDG_STATE_HOME");
+  if (xdg != nullptr && xdg[0] == '/') {  // the XDG spec ignores relative paths
+    *path = std::string(xdg) + "/windows-iot-dm/emulator-state.json";
+    return true;
+  }
+  const char* home = std::getenv("HOME");
+  if (home != nullptr && *home != '\0') {
+    *path = std::string(home) + "/.local/state/windows-iot-dm/emulator-state.json";
+    return true;
+  }
+  *error = std::string("no place for the state file: set ") + kStateEnv +
+           " (a file path, or :memory:), XDG_STATE_HOME or HOME";
+  return false;
+}
+
+void SetStateWriteFaultForTest(int step, int error_number) {
+  g_fault_step = step;
+  g_fault_errno = error_number;
+}
+
+StateStore::StateStore(const Schema& schema, std::string path, Profile profile)
+    : schema_(schema),
+      path_(std::move(path)),
+      memory_(path_ == kStateMemory),
+      profile_(std::move(profile)),
+      initial_(schema) {}
+
+StateStore::~StateStore() {
+  if (held_fd_ >= 0) close(held_fd_);
+  if (lock_fd_ >= 0) close(lock_fd_);  // also releases a lock still held
+}
+
+void StateStore::Forget() {
+  loaded_ = false;
+  persisted_ = json::Value();
+  if (held_fd_ >= 0) close(held_fd_);
+  held_fd_ = -1;
+  file_id_ = FileId();
+}
+
+void StateStore::Seed(NodeTree* tree, json::Value* events) const {
+  *tree = initial_;
+  profile_.Apply(tree);
+  *events = json::Value::Object();
+}
+
+// ---- locking ------------------------------------------------------------------------------------
+
+std::int32_t StateStore::Lock() {
+  if (lock_fd_ >= 0 && lock_pid_ != getpid()) {
+    // Forked: the inherited descriptor shares the parent's lock; this process needs its own.
+    close(lock_fd_);
+    lock_fd_ = -1;
+  }
+  if (lock_fd_ < 0) {
+    std::string error;
+    if (!MakeDirectories(DirectoryOf(path_), &error)) {
+      Report("cannot create the state file's directory: " + error);
+      return kHresultWriteFault;
+    }
+    const std::string lock_path = path_ + ".lock";
+    lock_fd_ = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lock_fd_ < 0) {
+      Report("cannot open the lock file " + lock_path + ": " + ErrnoText(errno));
+      return kHresultLockViolation;
+    }
+    lock_pid_ = getpid();
+  }
+  while (flock(lock_fd_, LOCK_EX) != 0) {
+    if (errno == EINTR) continue;
+    Report("cannot lock " + path_ + ".lock: " + ErrnoText(errno));
+    return kHresultLockViolation;
+  }
+  locked_ = true;
+  return 0;
+}
+
+void StateStore::Unlock() {
+  if (!locked_) return;
+  flock(lock_fd_, LOCK_UN);
+  locked_ = false;
+}
+
+// ---- documents ----------------------------------------------------------------------------------
+
+bool StateStore::BuildDocument(const NodeTree& tree, const json::Value& events, json::Value* doc,
+                               std::string* error) const {
+  json::Value nodes = json::Value::Object();
+  json::Value deleted = json::Value::Array();
+  const auto current = tree.Subtree(Path());
+  const auto initial = initial_.Subtree(Path());
+  std::size_t i = 0;
+  std::size_t j = 0;
+  while (i < initial.size() || j < current.size()) {
+    if (i < initial.size() && j < current.size() && initial[i].first == current[j].first) {
+      if (initial[i].second->value != current[j].second->value) {
+        nodes.Set(FormatPath(current[j].first), json::Value::String(current[j].second->value));
+      }
+      ++i;
+      ++j;
+    } else if (j == current.size() || (i < initial.size() && initial[i].first < current[j].first)) {
+      // In the initial tree, gone now: record only the top of each deleted subtree.
+      const Path& path = initial[i].first;
+      if (!path.empty() && tree.Find(ParentOf(path)) != nullptr) {
+        deleted.Append(json::Value::String(FormatPath(path)));
+      }
+      ++i;
+    } else {
+      nodes.Set(FormatPath(current[j].first), json::Value::String(current[j].second->value));
+      ++j;
+    }
+  }
+  if (!events.is_object()) {
+    *error = "the events are not a JSON object";
+    return false;
+  }
+  *doc = json::Value::Object();
+  doc->Set("format", json::Value::String(kStateFormat));
+  doc->Set("version", json::Value::Int(1));
+  doc->Set("nodes", std::move(nodes));
+  doc->Set("deleted", std::move(deleted));
+  doc->Set("events", events);
+  return true;
+}
+
+bool StateStore::LoadDocument(const json::Value& doc, NodeTree* tree, json::Value* events,
+                              std::string* reason) const {
+  if (!doc.is_object()) {
+    *reason = "the top level is not an object";
+    return false;
+  }
+  static const char* const kKeys[] = {"created", "deleted", "events",  "format", "generation",
+                                      "nodes",   "profile", "updated", "version"};
+  for (const json::Value::Member& member : doc.members()) {
+    bool known = false;
+    for (const char* key : kKeys) known = known || member.first == key;
+    if (!known) {
+      *reason = "unknown member \"" + member.first + "\"";
+      return false;
+    }
+  }
+  const json::Value* format = doc.Find("format");
+  if (format == nullptr || format->string_value() != kStateFormat) {
+    *reason = std::string("\"format\" is not \"") + kStateFormat + "\"";
+    return false;
+  }
+  const json::Value* version = doc.Find("version");
+  if (version == nullptr || !version->is_int() || version->int_value() != 1) {
+    *reason = "unsupported \"version\" (this library reads version 1)";
+    return false;
+  }
+  const json::Value* generation = doc.Find("generation");
+  if (generation == nullptr || !generation->is_int() || generation->int_value() < 0) {
+    *reason = "\"generation\" is not a non-negative integer";
+    return false;
+  }
+  for (const char* key : {"created", "updated", "profile"}) {
+    const json::Value* value = doc.Find(key);
+    if (value != nullptr && !value->is_string()) {
+      *reason = std::string("\"") + key + "\" is not a string";
+      return false;
+    }
+  }
+  const json::Value* nodes = doc.Find("nodes");
+  const json::Value* deleted = doc.Find("deleted");
+  const json::Value* events_in = doc.Find("events");
+  if (nodes == nullptr || !nodes->is_object()) {
+    *reason = "\"nodes\" is not an object";
+    return false;
+  }
+  if (deleted == nullptr || !deleted->is_array()) {
+    *reason = "\"deleted\" is not an array";
+    return false;
+  }
+  if (events_in == nullptr || !events_in->is_object()) {
+    *reason = "\"events\" is not an object";
+    return false;
+  }
+
+  NodeTree built = initial_;
+  for (const json::Value& item : deleted->items()) {
+    Path path;
+    if (!item.is_string() || !ParseCanonical(item.string_value(), &path)) {
+      *reason = "\"deleted\" holds something that is not a canonical node path";
+      return false;
+    }
+    if (initial_.Find(path) == nullptr || built.Find(path) == nullptr) {
+      *reason = "deleted node " + item.string_value() + " is not in the initial tree";
+      return false;
+    }
+    built.Erase(path);
+  }
+  std::map<Path, const std::string*> entries;  // parents before children
+  for (const json::Value::Member& member : nodes->members()) {
+    Path path;
+    if (!ParseCanonical(member.first, &path)) {
+      *reason = "node path " + member.first + " is not a canonical node path";
+      return false;
+    }
+    if (!member.second.is_string()) {
+      *reason = "node " + member.first + " does not hold a string";
+      return false;
+    }
+    entries.emplace(std::move(path), &member.second.string_value());
+  }
+  for (const auto& [path, value] : entries) {
+    const std::string shown = FormatPath(path);
+    const SchemaNode* node = schema_.Resolve(path);
+    if (node == nullptr) {
+      *reason = "node " + shown + " is not a node of the schema";
+      return false;
+    }
+    if (built.Find(ParentOf(path)) == nullptr) {
+      *reason = "node " + shown + " has no parent node";
+      return false;
+    }
+    if (node->is_interior() ? !value->empty()
+                            : !IsValidValue(node->format, *value) && *value != node->StartValue()) {
+      *reason = "the value of node " + shown + " does not fit its format (" +
+                FormatName(node->format) + ")";
+      return false;
+    }
+    if (built.Find(path) != nullptr) {
+      built.SetValue(path, *value);
+    } else {
+      built.Put(path, *node, *value);
+    }
+  }
+  *tree = std::move(built);
+  *events = *events_in;
+  return true;
+}
+
+std::string StateStore::MoveAside() {
+  const std::string base = path_ + ".corrupt-" + UtcNow(true);
+  std::string target = base;
+  struct stat st;
+  for (int n = 1; lstat(target.c_str(), &st) == 0; ++n) target = base + "-" + std::to_string(n);
+  if (rename(path_.c_str(), target.c_str()) != 0) return std::string();
+  int error_number = 0;
+  FsyncDirectory(DirectoryOf(path_), &error_number);
+  return target;
+}
+
+// ---- writing ------------------------------------------------------------------------------------
+
+std::int32_t StateStore::WriteDocument(json::Value doc, const NodeTree& tree, bool* landed) {
+  *landed = false;
+  const std::uint64_t generation = generation_ + 1;
+  doc.Set("generation", json::Value::Int(static_cast<std::int64_t>(generation)));
+  doc.Set("updated", json::Value::String(UtcNow(false)));
+  std::string text;
+  std::string error;
+  json::WriteOptions options;
+  options.pretty = true;
+  if (!json::Write(doc, &text, &error, options)) {
+    Report("cannot write the state file " + path_ + ": " + error);
+    return kHresultWriteFault;
+  }
+  text.push_back('\n');
+
+  const std::string dir = DirectoryOf(path_);
+  std::string temp = path_ + ".tmp-XXXXXX";
+  std::string step;
+  int fd = -1;
+  if (!MakeDirectories(dir, &error)) {
+    Report("cannot write the state file " + path_ + ": " + error);
+    return kHresultWriteFault;
+  }
+  if (Faulted(1) || (fd = mkostemp(temp.data(), O_CLOEXEC)) < 0) {
+    step = "cannot create a temporary file in " + dir;
+  } else if (!WriteAll(fd, text)) {
+    step = "cannot write " + temp;
+  } else if (Faulted(3) || fsync(fd) != 0) {
+    step = "cannot flush " + temp;
+  } else if (Faulted(4) || rename(temp.c_str(), path_.c_str()) != 0) {
+    step = "cannot rename " + temp + " to " + path_;
+  }
+  if (!step.empty()) {
+    const int error_number = errno;
+    if (fd >= 0) {
+      close(fd);
+      unlink(temp.c_str());
+    }
+    Report("cannot write the state file " + path_ + ": " + step + ": " + ErrnoText(error_number) +
+           "; the Apply fails (HRESULT 0x8007001D) and the device keeps the state on disk");
+    return kHresultWriteFault;
+  }
+  // The new document is the state file now, whatever happens next.
+  struct stat st;
+  fstat(fd, &st);
+  if (held_fd_ >= 0) close(held_fd_);
+  held_fd_ = fd;
+  file_id_ = FileId{st.st_dev, st.st_ino, st.st_size, MtimeNs(st)};
+  persisted_ = std::move(doc);
+  generation_ = generation;
+  loaded_ = true;
+  *landed = true;
+  clean_version_ = tree.version();
+  int error_number = 0;
+  FsyncDirectory(dir, &error_number);
+  if (error_number != 0) {
+    Report("wrote the state file " + path_ + " but cannot flush its directory: " +
+           ErrnoText(error_number) + "; the Apply fails (HRESULT 0x8007001D)");
+    return kHresultWriteFault;
+  }
+  return 0;
+}
+
+// ---- transactions -------------------------------------------------------------------------------
+
+std::int32_t StateStore::Refresh(NodeTree* tree, json::Value* events, bool create_if_missing) {
+  struct stat st;
+  if (stat(path_.c_str(), &st) != 0) {
+    if (errno != ENOENT) {
+      Report("cannot read the state file " + path_ + ": " + ErrnoText(errno));
+      return kHresultReadFault;
+    }
+    Forget();
+    if (!create_if_missing) return 0;
+    Seed(tree, events);
+    json::Value doc;
+    std::string error;
+    if (!BuildDocument(*tree, *events, &doc, &error)) return kHresultWriteFault;
+    doc.Set("created", json::Value::String(UtcNow(false)));
+    doc.Set("profile", json::Value::String(profile_.source()));
+    bool landed = false;
+    return WriteDocument(std::move(doc), *tree, &landed);  // not landed: still not loaded_
+  }
+  const FileId id{st.st_dev, st.st_ino, st.st_size, MtimeNs(st)};
+  if (loaded_ && held_fd_ >= 0 && id == file_id_) return 0;  // nobody replaced it
+
+  const int fd = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  std::string text;
+  if (fd < 0 || !ReadAll(fd, &text)) {
+    Report("cannot read the state file " + path_ + ": " + ErrnoText(errno));
+    if (fd >= 0) close(fd);
+    return kHresultReadFault;
+  }
+  struct stat opened;
+  fstat(fd, &opened);
+  json::Value doc;
+  json::Error json_error;
+  std::string reason;
+  NodeTree loaded = initial_;
+  json::Value loaded_events;
+  if (!json::Parse(text, &doc, &json_error)) {
+    reason = "not valid JSON: " + json_error.ToString();
+  } else {
+    LoadDocument(doc, &loaded, &loaded_events, &reason);
+  }
+  if (reason.empty()) {
+    *tree = std::move(loaded);
+    *events = std::move(loaded_events);
+    if (held_fd_ >= 0) close(held_fd_);
+    held_fd_ = fd;
+    file_id_ = FileId{opened.st_dev, opened.st_ino, opened.st_size, MtimeNs(opened)};
+    generation_ = static_cast<std::uint64_t>(doc.Find("generation")->int_value());
+    persisted_ = std::move(doc);
+    loaded_ = true;
+    clean_version_ = tree->version();
+    return 0;
+  }
+  close(fd);
+
+  // Corrupt: keep it (renamed), report it, start a new state from the profile.
+  const std::string moved = MoveAside();
+  if (moved.empty()) {
+    Report("the state file " + path_ + " is corrupt (" + reason +
+           ") and cannot be moved aside: " + ErrnoText(errno) + "; the device does not start");
+    return kHresultReadFault;
+  }
+  Report("the state file " + path_ + " is corrupt (" + reason + "); moved it to " + moved +
+         " and started a new state from the device profile");
+  Forget();
+  Seed(tree, events);
+  json::Value recovered = json::Value::Object();
+  recovered.Set("file", json::Value::String(moved));
+  recovered.Set("reason", json::Value::String(reason));
+  recovered.Set("at", json::Value::String(UtcNow(false)));
+  events->Set("recovered", std::move(recovered));
+  json::Value new_doc;
+  std::string error;
+  if (!BuildDocument(*tree, *events, &new_doc, &error)) return kHresultWriteFault;
+  new_doc.Set("created", json::Value::String(UtcNow(false)));
+  new_doc.Set("profile", json::Value::String(profile_.source()));
+  bool landed = false;
+  return WriteDocument(std::move(new_doc), *tree, &landed);
+}
+
+std::int32_t StateStore::Begin(NodeTree* tree, json::Value* events) {
+  if (memory_) {
+    if (!loaded_) {
+      Seed(tree, events);
+      loaded_ = true;
+    }
+    return 0;
+  }
+  const std::int32_t hr = Lock();
+  if (hr != 0) return hr;
+  const std::int32_t refreshed = Refresh(tree, events, true);
+  if (refreshed != 0) Unlock();
+  return refreshed;
+}
+
+std::int32_t StateStore::Commit(NodeTree* tree, json::Value* events) {
+  if (memory_ || !locked_) return 0;
+  std::int32_t hr = 0;
+  bool rollback = true;
+  const json::Value* persisted_events = persisted_.Find("events");
+  const bool events_changed = persisted_events == nullptr || *persisted_events != *events;
+  if (loaded_ && (tree->version() != clean_version_ || events_changed)) {
+    json::Value doc;
+    std::string error;
+    if (!BuildDocument(*tree, *events, &doc, &error)) {
+      Report("cannot write the state file " + path_ + ": " + error);
+      hr = kHresultWriteFault;
+    } else if (*doc.Find("nodes") == *persisted_.Find("nodes") &&
+               *doc.Find("deleted") == *persisted_.Find("deleted") && !events_changed) {
+      clean_version_ = tree->version();  // changed and changed back: nothing to write
+    } else {
+      for (const char* key : {"created", "profile"}) {
+        if (const json::Value* value = persisted_.Find(key)) doc.Set(key, *value);
+      }
+      bool landed = false;
+      hr = WriteDocument(std::move(doc), *tree, &landed);
+      rollback = !landed;
+    }
+    if (hr != 0 && rollback) {
+      // Roll the device back to the file (persisted_ is what it holds).
+      std::string reason;
+      if (LoadDocument(persisted_, tree, events, &reason)) {
+        clean_version_ = tree->version();
+      } else {
+        Forget();  // cannot happen: persisted_ was read or written by this process
+      }
+    }
+  }
+  Unlock();
+  return hr;
+}
+
+std::int32_t StateStore::Reset(NodeTree* tree, json::Value* events) {
+  if (memory_) {
+    Seed(tree, events);
+    loaded_ = true;
+    return 0;
+  }
+  std::int32_t hr = Lock();
+  if (hr != 0) return hr;
+  hr = Refresh(tree, events, false);
+  if (hr == 0) {
+    Seed(tree, events);
+    json::Value doc;
+    std::string error;
+    BuildDocument(*tree, *events, &doc, &error);
+    doc.Set("created", json::Value::String(UtcNow(false)));
+    doc.Set("profile", json::Value::String(profile_.source()));
+    bool landed = false;
+    hr = WriteDocument(std::move(doc), *tree, &landed);
+    if (!landed) {
+      std::string reason;
+      if (!loaded_ || !LoadDocument(persisted_, tree, events, &reason)) {
+        Forget();  // the next Begin reads the file again
+      } else {
+        clean_version_ = tree->version();
+      }
+    }
+  }
+  Unlock();
+  return hr;
+}
+
+}  // namespace wdm::emulator
