@@ -18,8 +18,8 @@ bool IsContainer(const Command& cmd) { return cmd.name == "Atomic" || cmd.name =
 class RequestRun {
  public:
   RequestRun(const Schema& schema, NodeTree* tree, std::vector<ExecRecord>* exec_log,
-             json::Value* events)
-      : schema_(schema), tree_(tree), exec_log_(exec_log), events_(events) {}
+             json::Value* events, Behaviors* behaviors)
+      : schema_(schema), tree_(tree), exec_log_(exec_log), events_(events), behaviors_(behaviors) {}
 
   // Runs `cmd`. Returns false only inside an Atomic when a command failed (the caller stops).
   bool Run(const Command& cmd, bool in_atomic);
@@ -43,6 +43,7 @@ class RequestRun {
   NodeTree* tree_;
   std::vector<ExecRecord>* exec_log_;
   json::Value* events_;
+  Behaviors* behaviors_;
   syncml::Response response_;
   int next_cmd_id_ = 2;
   std::size_t failed_entry_ = kNone;
@@ -89,7 +90,8 @@ bool RequestRun::RunVerb(const Command& cmd, Verb verb, bool in_atomic) {
   for (std::size_t i = 0; i < cmd.items.size(); ++i) {
     const syncml::Item& item = cmd.items[i];
     std::vector<syncml::ResultItem> results;
-    const int code = ApplyItem(verb, item, cmd.meta, schema_, tree_, exec_log_, &results);
+    const int code =
+        ApplyItem(verb, item, cmd.meta, schema_, tree_, exec_log_, &results, behaviors_);
     const std::optional<std::string> ref = several ? item.target : std::nullopt;
     const std::size_t index = AddStatus(cmd, code, ref);
     if (verb == Verb::kGet && code == 200) {
@@ -162,6 +164,13 @@ bool RequestRun::RunAtomic(const Command& cmd, bool in_atomic) {
 
 }  // namespace
 
+Engine::Engine(const Schema& schema, std::unique_ptr<DeviceHost> host)
+    : schema_(schema),
+      tree_(schema),
+      behaviors_(host ? std::move(host) : NewSystemHost(), &events_) {
+  RegisterDeviceBehaviors(&behaviors_);
+}
+
 void Engine::Reset() {
   tree_.Reset();
   exec_log_.clear();
@@ -169,7 +178,7 @@ void Engine::Reset() {
 }
 
 syncml::Response Engine::Execute(const std::vector<Command>& commands) {
-  RequestRun run(schema_, &tree_, &exec_log_, &events_);
+  RequestRun run(schema_, &tree_, &exec_log_, &events_, &behaviors_);
   for (const Command& cmd : commands) run.Run(cmd, false);
   return run.Take();
 }

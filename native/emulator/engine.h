@@ -17,11 +17,13 @@
 //    Cmd SyncHdr) with 400 and no other entries.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/json.h"
+#include "emulator/behaviors.h"
 #include "emulator/node_ops.h"
 #include "emulator/node_tree.h"
 #include "syncml/codec.h"
@@ -30,7 +32,8 @@ namespace wdm::emulator {
 
 class Engine {
  public:
-  explicit Engine(const Schema& schema) : schema_(schema), tree_(schema) {}
+  // `host`: the machine behind the device-backed values (behaviors.h); null = the real one.
+  explicit Engine(const Schema& schema, std::unique_ptr<DeviceHost> host = nullptr);
 
   // Back to the initial tree; clears the exec log and the events.
   void Reset();
@@ -53,12 +56,14 @@ class Engine {
   NodeTree* mutable_tree() { return &tree_; }
   const json::Value& events() const { return events_; }
   json::Value* mutable_events() { return &events_; }
+  Behaviors& behaviors() { return behaviors_; }
 
  private:
   const Schema& schema_;
   NodeTree tree_;
   std::vector<ExecRecord> exec_log_;
   json::Value events_ = json::Value::Object();
+  Behaviors behaviors_;  // device-backed values and effects; its state lives in events_
 };
 
 }  // namespace wdm::emulator

@@ -1,6 +1,7 @@
 // Verbs on the node tree (see node_ops.h for the status rules).
 #include "emulator/node_ops.h"
 
+#include "emulator/behaviors.h"
 #include "emulator/uri.h"
 #include "emulator/value_check.h"
 
@@ -35,8 +36,9 @@ std::string JoinChildNames(const std::vector<std::string>& names) {
   return out;
 }
 
+// `value`: what a leaf answers (the tree's value, or its behaviour hook's).
 ResultItem Describe(std::string uri, const NodeTree& tree, const Path& path, const Instance& node,
-                    bool with_data) {
+                    bool with_data, const std::string& value) {
   ResultItem item;
   item.uri = std::move(uri);
   item.format = FormatName(node.schema->format);
@@ -45,15 +47,20 @@ ResultItem Describe(std::string uri, const NodeTree& tree, const Path& path, con
     if (with_data) item.data = JoinChildNames(tree.ChildNames(path));
   } else {
     item.type = node.schema->mime.empty() ? std::string("text/plain") : node.schema->mime;
-    if (with_data && node.schema->format != Format::kNull) item.data = node.value;
+    if (with_data && node.schema->format != Format::kNull) item.data = value;
   }
   return item;
 }
 
 int Get(const NodeUri& uri, const NodeTree& tree, const Instance& node,
-        std::vector<ResultItem>* results) {
+        std::vector<ResultItem>* results, Behaviors* behaviors) {
   if (!uri.has_query) {
-    results->push_back(Describe(uri.written, tree, uri.path, node, true));
+    std::string value = node.value;
+    if (behaviors != nullptr && !node.schema->is_interior()) {
+      const int code = behaviors->Get(uri.path, tree, &value);
+      if (code != 200) return code;
+    }
+    results->push_back(Describe(uri.written, tree, uri.path, node, true, value));
     return 200;
   }
   const bool with_data = uri.query == "list=StructData";
@@ -64,9 +71,12 @@ int Get(const NodeUri& uri, const NodeTree& tree, const Instance& node,
       item_uri.push_back('/');
       item_uri.append(EncodeSegment(path[i]));
     }
-    // Interior nodes of a listing carry no Data; leaves carry their value with StructData.
-    results->push_back(Describe(std::move(item_uri), tree, path, *instance,
-                                with_data && !instance->schema->is_interior()));
+    // Interior nodes of a listing carry no Data; leaves carry their value with StructData (a
+    // leaf whose behaviour hook has no value now is left out).
+    const bool leaf_data = with_data && !instance->schema->is_interior();
+    std::string value = instance->value;
+    if (leaf_data && behaviors != nullptr && behaviors->Get(path, tree, &value) != 200) continue;
+    results->push_back(Describe(std::move(item_uri), tree, path, *instance, leaf_data, value));
   }
   return 200;
 }
@@ -81,17 +91,21 @@ int CheckValue(const SchemaNode& node, const syncml::Meta& meta, const std::stri
 }
 
 int Add(const NodeUri& uri, const Schema& schema, const SchemaNode& node, const syncml::Meta& meta,
-        const std::string& data, NodeTree* tree) {
+        const std::string& data, NodeTree* tree, Behaviors* behaviors) {
   if (tree->Find(uri.path) != nullptr) return 418;
   const int check = CheckValue(node, meta, data);
   if (check != 200) return check;
+  std::string value = node.is_interior() ? std::string() : data;
+  if (behaviors != nullptr && !node.is_interior()) {
+    const int code = behaviors->Write(uri.path, *tree, &value);  // may refuse or rewrite
+    if (code != 200) return code;
+  }
   // Missing ancestors (all interior by construction of the schema) are created implicitly.
   Path path;
   for (std::size_t i = 0; i + 1 < uri.path.size(); ++i) {
     path.push_back(uri.path[i]);
     if (tree->Find(path) == nullptr) tree->Create(path, *schema.Resolve(path), std::string());
   }
-  const std::string value = node.is_interior() ? std::string() : data;
   if (tree->Find(uri.path) != nullptr) {
     tree->SetValue(uri.path, value);  // provided by the CSP along with a new ancestor
   } else {
@@ -104,7 +118,7 @@ int Add(const NodeUri& uri, const Schema& schema, const SchemaNode& node, const 
 
 int ApplyItem(Verb verb, const syncml::Item& item, const syncml::Meta& command_meta,
               const Schema& schema, NodeTree* tree, std::vector<ExecRecord>* exec_log,
-              std::vector<ResultItem>* results) {
+              std::vector<ResultItem>* results, Behaviors* behaviors) {
   NodeUri uri;
   if (!item.target || !ParseLocUri(*item.target, &uri)) return 400;
   if (uri.has_query) {
@@ -116,25 +130,34 @@ int ApplyItem(Verb verb, const syncml::Item& item, const syncml::Meta& command_m
   if (!node->allows(AccessFor(verb))) return 405;
   const syncml::Meta& meta = item.meta.format || item.meta.type ? item.meta : command_meta;
   const std::string data = item.data.value_or(std::string());
-  if (verb == Verb::kAdd) return Add(uri, schema, *node, meta, data, tree);
+  if (verb == Verb::kAdd) return Add(uri, schema, *node, meta, data, tree, behaviors);
+  if (verb == Verb::kGet && behaviors != nullptr)
+    behaviors->SyncInventories(uri.path, schema, tree);
 
   const Instance* existing = tree->Find(uri.path);
   if (existing == nullptr) return 404;
   switch (verb) {
     case Verb::kGet:
-      return Get(uri, *tree, *existing, results);
+      return Get(uri, *tree, *existing, results, behaviors);
     case Verb::kReplace: {
       if (node->is_interior()) return 406;
-      const int check = CheckValue(*node, meta, data);
-      if (check == 200) tree->SetValue(uri.path, data);
+      std::string value = data;
+      int check = CheckValue(*node, meta, data);
+      if (check == 200 && behaviors != nullptr) check = behaviors->Write(uri.path, *tree, &value);
+      if (check == 200) tree->SetValue(uri.path, std::move(value));
       return check;
     }
     case Verb::kDelete:
       tree->Erase(uri.path);
       return 200;
-    case Verb::kExec:
+    case Verb::kExec: {
+      if (behaviors != nullptr) {
+        const int code = behaviors->Exec(uri.path, *tree, item.data);
+        if (code != 200) return code;
+      }
       exec_log->push_back(ExecRecord{FormatPath(uri.path), item.data});
       return 200;
+    }
     case Verb::kAdd:
       break;
   }

@@ -16,6 +16,11 @@
 //   200  otherwise. Add creates missing interior ancestors (e.g. a dynamic <x> instance) and the
 //        CSP-provided nodes under each new interior node. Delete removes the subtree. Exec
 //        appends {canonical URI, data} to the exec log.
+// Behaviour hooks (behaviors.h), when `behaviors` is given: a Get of a leaf answers the hook's
+// computed value (or its status, e.g. 404), a ?list=StructData leaves out leaves without one, and
+// a Get first brings host inventories (dynamic instances) up to date; an Add/Replace that passed
+// the checks above may still be refused by its hook (400) or stored rewritten; an Exec runs its
+// hook (staged effects only) before it is logged, and a hook's failure status is answered.
 // Get of a leaf returns one item (Format, Type = DFType MIME or text/plain, Data; no Data for a
 // null-format node); Get of an interior node returns Format node and Data = its child names,
 // %-encoded, '/'-separated. ?list=StructData returns one item per node of the subtree that has
@@ -31,6 +36,8 @@
 
 namespace wdm::emulator {
 
+class Behaviors;
+
 struct ExecRecord {
   std::string uri;  // canonical: FormatPath of the decoded path ("./Device/Vendor/MSFT/...")
   std::optional<std::string> data;
@@ -39,6 +46,6 @@ struct ExecRecord {
 // `command_meta` applies when the item has no Meta of its own.
 int ApplyItem(syncml::Verb verb, const syncml::Item& item, const syncml::Meta& command_meta,
               const Schema& schema, NodeTree* tree, std::vector<ExecRecord>* exec_log,
-              std::vector<syncml::ResultItem>* results);
+              std::vector<syncml::ResultItem>* results, Behaviors* behaviors = nullptr);
 
 }  // namespace wdm::emulator

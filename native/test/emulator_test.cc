@@ -8,6 +8,8 @@
 #include <thread>
 #include <vector>
 
+#include <unistd.h>
+
 #include "common/xml_reader.h"
 #include "emulator/allowed_values.h"
 #include "emulator/emulator_abi.h"
@@ -31,6 +33,9 @@ constexpr int32_t kInvalidArg = static_cast<int32_t>(0x80070057u);
 const std::string kDevName = "./DevDetail/Ext/Microsoft/DeviceName";
 const std::string kSingle = "./Device/Vendor/MSFT/Reboot/Schedule/Single";
 const std::string kDaily = "./Vendor/MSFT/Reboot/Schedule/DailyRecurrent";
+// Schedule values must be ISO 8601 date-times with whole seconds (reboot_wipe.h).
+const std::string kS = "2026-01-01T03:00:00";
+const std::string kD = "04:30:00";
 const std::string kRebootNow = "./Vendor/MSFT/Reboot/RebootNow";
 const std::string kStart = "./Device/Vendor/MSFT/Policy/Config/Update/ActiveHoursStart";
 const std::string kRoot = "./Device/Vendor/MSFT/RootCATrustedCertificates/Root";
@@ -45,6 +50,13 @@ Op MakeOp(Verb verb, std::string uri, std::string format = "",
   return op;
 }
 Op Get(std::string uri) { return MakeOp(Verb::kGet, std::move(uri)); }
+
+// DeviceName reports the host's name until a Replace (device_info.h).
+std::string HostName() {
+  char name[256] = {};
+  gethostname(name, sizeof(name) - 1);
+  return name;
+}
 
 // Sends UTF-8 text through the C ABI; returns the HRESULT and the UTF-8 answer.
 int32_t ApplyRaw(const std::string& request, std::string* response) {
@@ -189,7 +201,9 @@ void TestGet() {
     CHECK_EQ(r[0].items[0].uri, std::string("./DevDetail/SwV"));
     CHECK(r[0].items[0].format == std::optional<std::string>("chr"));
     CHECK(r[0].items[0].type == std::optional<std::string>("text/plain"));
-    CHECK(r[0].items[0].data == std::optional<std::string>("10.0.19044.1288"));
+    // The host's kernel release as Major.Minor.Build.QFE (device_info.h).
+    const std::string swv = r[0].items[0].data.value_or("");
+    CHECK(!swv.empty() && swv.find_first_not_of("0123456789.") == std::string::npos);
   }
   if (CHECK_EQ(r[1].items.size(), std::size_t{1})) {
     CHECK(r[1].items[0].format == std::optional<std::string>("node"));
@@ -212,7 +226,8 @@ void TestGet() {
   }
   CHECK(r[5].status == 200 && r[5].items.size() == 1);
   CHECK_EQ(Value("DevInfo/Lang"), std::string("en-US"));
-  CHECK_EQ(Value("./DevDetail/Ext/Microsoft/TotalRAM"), std::string("4096"));
+  const std::string ram = Value("./DevDetail/Ext/Microsoft/TotalRAM");  // the host's, in MB
+  CHECK(!ram.empty() && ram.find_first_not_of("0123456789") == std::string::npos && ram != "0");
   CHECK_EQ(Run({Get("./DevDetail/Ext/Microsoft/TotalRAM")})[0].items[0].format.value_or(""),
            std::string("int"));
 }
@@ -295,14 +310,15 @@ void TestAddDelete() {
   CHECK_EQ(Status(MakeOp(Verb::kAdd, kSingle, "chr", "again")), 418);
   CHECK_EQ(Value(kSingle), std::string("2024-01-01T02:00:00"));
   CHECK_EQ(Value("./Vendor/MSFT/Reboot/Schedule/Single"), std::string("2024-01-01T02:00:00"));
-  CHECK_EQ(Status(MakeOp(Verb::kReplace, kSingle, "chr", "later")), 200);
-  CHECK_EQ(Value(kSingle), std::string("later"));
+  CHECK_EQ(Status(MakeOp(Verb::kReplace, kSingle, "chr", "later")), 400);  // not ISO 8601
+  CHECK_EQ(Status(MakeOp(Verb::kReplace, kSingle, "chr", "2024-06-01T02:00:00Z")), 200);
+  CHECK_EQ(Value(kSingle), std::string("2024-06-01T02:00:00Z"));
   CHECK_EQ(Status(MakeOp(Verb::kDelete, kSingle)), 200);
   CHECK_EQ(Status(Get(kSingle)), 404);
   CHECK_EQ(Status(MakeOp(Verb::kReplace, kSingle, "chr", "x")), 404);
   CHECK_EQ(Status(MakeOp(Verb::kDelete, kSingle)), 404);
-  CHECK_EQ(Status(MakeOp(Verb::kAdd, kDaily, "chr", "daily")), 200);
-  CHECK_EQ(Value("./Device/Vendor/MSFT/Reboot/Schedule/DailyRecurrent"), std::string("daily"));
+  CHECK_EQ(Status(MakeOp(Verb::kAdd, kDaily, "chr", kD)), 200);
+  CHECK_EQ(Value("./Device/Vendor/MSFT/Reboot/Schedule/DailyRecurrent"), kD);
   CHECK_EQ(Value("./Device/Vendor/MSFT/Reboot/Schedule"), std::string("DailyRecurrent"));
 }
 
@@ -341,13 +357,13 @@ void TestDynamicNodes() {
 
 void TestStructData() {
   Fresh();
-  CHECK_EQ(Status(MakeOp(Verb::kAdd, kSingle, "chr", "s")), 200);
+  CHECK_EQ(Status(MakeOp(Verb::kAdd, kSingle, "chr", kS)), 200);
   const OpResult r = Run({Get("./Vendor/MSFT/Reboot?list=StructData")})[0];
   CHECK_EQ(r.status, 200);
   const char* want[][3] = {{"./Vendor/MSFT/Reboot", "node", nullptr},
                            {"./Vendor/MSFT/Reboot/RebootNow", "null", nullptr},
                            {"./Vendor/MSFT/Reboot/Schedule", "node", nullptr},
-                           {"./Vendor/MSFT/Reboot/Schedule/Single", "chr", "s"}};
+                           {"./Vendor/MSFT/Reboot/Schedule/Single", "chr", kS.c_str()}};
   if (CHECK_EQ(r.items.size(), std::size_t{4})) {
     for (std::size_t i = 0; i < 4; ++i) {
       CHECK_EQ(r.items[i].uri, std::string(want[i][0]));
@@ -362,7 +378,7 @@ void TestStructData() {
     CHECK(!s.items[0].data && !s.items[1].data);
   }
   const OpResult leaf = Run({Get(kSingle + "?list=StructData")})[0];
-  CHECK(leaf.items.size() == 1 && leaf.items[0].data == std::optional<std::string>("s"));
+  CHECK(leaf.items.size() == 1 && leaf.items[0].data == std::optional<std::string>(kS));
   CHECK_EQ(Status(Get("./Vendor/MSFT/Reboot?list=Bogus")), 406);
   CHECK_EQ(Status(Get("./Vendor/MSFT/Reboot?")), 406);
   CHECK_EQ(Status(MakeOp(Verb::kReplace, kSingle + "?list=Struct", "chr", "x")), 400);
@@ -446,15 +462,15 @@ void TestMalformedRequests() {
   MdmEmulatorFree(result);
   CHECK_EQ(Summary(Statuses(response)), std::string("0:SyncHdr:400"));
   // The device state is untouched by rejected messages.
-  CHECK_EQ(Value(kDevName), std::string("EMULATOR"));
+  CHECK_EQ(Value(kDevName), HostName());
 }
 
 void TestAtomic() {
   Fresh();
   // A failing command rolls back the ones before it.
-  std::vector<Op> ops{MakeOp(Verb::kAdd, kSingle, "chr", "s"), MakeOp(Verb::kExec, kRebootNow),
+  std::vector<Op> ops{MakeOp(Verb::kAdd, kSingle, "chr", kS), MakeOp(Verb::kExec, kRebootNow),
                       MakeOp(Verb::kReplace, "./DevDetail/SwV", "chr", "x"),
-                      MakeOp(Verb::kAdd, kDaily, "chr", "d")};
+                      MakeOp(Verb::kAdd, kDaily, "chr", kD)};
   std::string response = ApplyOk(wdm::syncml::EncodeOps(ops, true));
   CHECK_EQ(Summary(Statuses(response)),
            std::string("0:SyncHdr:200 5:Atomic:507 1:Add:216 2:Exec:216 3:Replace:405 4:Add:216"));
@@ -465,28 +481,28 @@ void TestAtomic() {
   CHECK_EQ(MdmEmulatorExecCount(), 0);
 
   // Get inside an Atomic is not allowed.
-  ops = {MakeOp(Verb::kAdd, kSingle, "chr", "s"), Get("./DevDetail/SwV")};
+  ops = {MakeOp(Verb::kAdd, kSingle, "chr", kS), Get("./DevDetail/SwV")};
   response = ApplyOk(wdm::syncml::EncodeOps(ops, true));
   CHECK_EQ(Summary(Statuses(response)),
            std::string("0:SyncHdr:200 3:Atomic:507 1:Add:216 2:Get:500"));
   CHECK_EQ(Status(Get(kSingle)), 404);
 
   // All succeed: committed.
-  ops = {MakeOp(Verb::kAdd, kSingle, "chr", "s"), MakeOp(Verb::kAdd, kDaily, "chr", "d"),
+  ops = {MakeOp(Verb::kAdd, kSingle, "chr", kS), MakeOp(Verb::kAdd, kDaily, "chr", kD),
          MakeOp(Verb::kExec, kRebootNow), MakeOp(Verb::kAdd, kStart, "int", "7")};
   r = Run(ops, true);
   CHECK(r[0].status == 200 && r[1].status == 200 && r[2].status == 200 && r[3].status == 200);
-  CHECK_EQ(Value(kSingle), std::string("s"));
+  CHECK_EQ(Value(kSingle), kS);
   CHECK_EQ(Value(kStart), std::string("7"));
   CHECK_EQ(MdmEmulatorExecCount(), 1);
 
   // A failure with 415 keeps that code; the atomic restores Replace'd values.
-  ops = {MakeOp(Verb::kReplace, kSingle, "chr", "changed"), MakeOp(Verb::kDelete, kDaily),
-         MakeOp(Verb::kReplace, kStart, "int", "seven")};
+  ops = {MakeOp(Verb::kReplace, kSingle, "chr", "2026-02-02T02:02:02"),
+         MakeOp(Verb::kDelete, kDaily), MakeOp(Verb::kReplace, kStart, "int", "seven")};
   r = Run(ops, true);
   CHECK(r[0].status == 216 && r[1].status == 216 && r[2].status == 415);
-  CHECK_EQ(Value(kSingle), std::string("s"));
-  CHECK_EQ(Value(kDaily), std::string("d"));
+  CHECK_EQ(Value(kSingle), kS);
+  CHECK_EQ(Value(kDaily), kD);
   CHECK_EQ(Value(kStart), std::string("7"));
 }
 
@@ -496,8 +512,8 @@ void TestNestedAtomicAndSequence() {
     return "<Add><CmdID>" + id + "</CmdID><Item><Target><LocURI>" + uri +
            "</LocURI></Target><Data>" + data + "</Data></Item></Add>";
   };
-  std::string response = ApplyOk("<SyncBody><Atomic><CmdID>1</CmdID>" + add("2", kSingle, "s") +
-                                 "<Atomic><CmdID>3</CmdID>" + add("4", kDaily, "d") + "</Atomic>" +
+  std::string response = ApplyOk("<SyncBody><Atomic><CmdID>1</CmdID>" + add("2", kSingle, kS) +
+                                 "<Atomic><CmdID>3</CmdID>" + add("4", kDaily, kD) + "</Atomic>" +
                                  add("5", kStart, "1") + "</Atomic></SyncBody>");
   CHECK_EQ(Summary(Statuses(response)),
            std::string("0:SyncHdr:200 1:Atomic:507 2:Add:216 3:Atomic:500 4:Add:216 5:Add:216"));
@@ -505,17 +521,17 @@ void TestNestedAtomicAndSequence() {
 
   int results = 0;
   response = ApplyOk(
-      "<SyncBody><Sequence><CmdID>1</CmdID>" + add("2", kSingle, "s") +
+      "<SyncBody><Sequence><CmdID>1</CmdID>" + add("2", kSingle, kS) +
       "<Replace><CmdID>3</CmdID><Item><Target><LocURI>./DevDetail/SwV</LocURI></Target><Data>x"
       "</Data></Item></Replace><Get><CmdID>4</CmdID><Item><Target><LocURI>" +
       kSingle + "</LocURI></Target></Item></Get></Sequence></SyncBody>");
   CHECK_EQ(Summary(Statuses(response, &results)),
            std::string("0:SyncHdr:200 1:Sequence:200 2:Add:200 3:Replace:405 4:Get:200"));
   CHECK_EQ(results, 1);
-  CHECK_EQ(Value(kSingle), std::string("s"));
+  CHECK_EQ(Value(kSingle), kS);
 
   // A Sequence inside a failing Atomic.
-  response = ApplyOk("<SyncBody><Atomic><CmdID>1</CmdID>" + add("2", kDaily, "d") +
+  response = ApplyOk("<SyncBody><Atomic><CmdID>1</CmdID>" + add("2", kDaily, kD) +
                      "<Sequence><CmdID>3</CmdID>" + add("4", kStart, "1") +
                      add("5", kSingle, "again") + add("6", kStart, "2") + "</Sequence>" +
                      add("7", "./Device/Vendor/MSFT/Policy/Config/Update/ActiveHoursEnd", "3") +
@@ -527,13 +543,13 @@ void TestNestedAtomicAndSequence() {
   CHECK_EQ(Status(Get(kStart)), 404);
 
   // Containers without CmdID: 400, nothing inside runs.
-  response = ApplyOk("<SyncBody><Atomic>" + add("2", kDaily, "d") + "</Atomic><Sequence>" +
-                     add("4", kDaily, "d") + "</Sequence></SyncBody>");
+  response = ApplyOk("<SyncBody><Atomic>" + add("2", kDaily, kD) + "</Atomic><Sequence>" +
+                     add("4", kDaily, kD) + "</Sequence></SyncBody>");
   CHECK_EQ(Summary(Statuses(response)),
            std::string("0:SyncHdr:200 :Atomic:400 2:Add:215 :Sequence:400 4:Add:215"));
   CHECK_EQ(Status(Get(kDaily)), 404);
   // Unknown command and missing CmdID inside an Atomic fail it.
-  response = ApplyOk("<SyncBody><Atomic><CmdID>1</CmdID>" + add("2", kDaily, "d") +
+  response = ApplyOk("<SyncBody><Atomic><CmdID>1</CmdID>" + add("2", kDaily, kD) +
                      "<Copy><CmdID>3</CmdID></Copy></Atomic><Atomic><CmdID>4</CmdID>"
                      "<Add><Item><Target><LocURI>" +
                      kStart + "</LocURI></Target><Data>1</Data></Item></Add></Atomic></SyncBody>");
@@ -547,7 +563,7 @@ void TestNestedAtomicAndSequence() {
 void TestReset() {
   Fresh();
   CHECK_EQ(Status(MakeOp(Verb::kReplace, kDevName, "chr", "changed")), 200);
-  CHECK_EQ(Status(MakeOp(Verb::kAdd, kSingle, "chr", "s")), 200);
+  CHECK_EQ(Status(MakeOp(Verb::kAdd, kSingle, "chr", kS)), 200);
   CHECK_EQ(Status(MakeOp(Verb::kExec, kRebootNow)), 200);
   CHECK_EQ(MdmEmulatorReset(), 0);
   std::string response;
@@ -556,7 +572,7 @@ void TestReset() {
   int32_t already = 1;
   CHECK_EQ(RegisterDeviceWithLocalManagement(&already), 0);
   CHECK_EQ(already, 0);
-  CHECK_EQ(Value(kDevName), std::string("EMULATOR"));
+  CHECK_EQ(Value(kDevName), HostName());  // back to the host's name
   CHECK_EQ(Status(Get(kSingle)), 404);
   // Unregister keeps the tree.
   CHECK_EQ(Status(MakeOp(Verb::kReplace, kDevName, "chr", "kept")), 200);
@@ -847,7 +863,7 @@ void TestSchemaLoader() {
 void TestFuzzRequests() {
   Fresh();
   const std::string seed = wdm::syncml::EncodeOps(
-      {MakeOp(Verb::kAdd, kSingle, "chr", "s"), MakeOp(Verb::kReplace, kStart, "int", "5"),
+      {MakeOp(Verb::kAdd, kSingle, "chr", kS), MakeOp(Verb::kReplace, kStart, "int", "5"),
        MakeOp(Verb::kAdd, kRoot + "/X/EncodedCertificate", "b64", "QUJD"),
        MakeOp(Verb::kExec, kRebootNow), MakeOp(Verb::kDelete, kRoot + "/X"),
        Get("./Vendor/MSFT?list=StructData")},

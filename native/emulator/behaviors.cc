@@ -1,0 +1,232 @@
+// The behaviour registry (see behaviors.h).
+#include "emulator/behaviors.h"
+
+#include <algorithm>
+
+namespace wdm::emulator {
+namespace {
+
+constexpr const char* kAnySegment = "<x>";
+
+// "./A/B" -> {"A", "B"}; "." -> {}.
+Path SplitPattern(std::string_view pattern) {
+  Path out;
+  if (pattern.substr(0, 2) == "./") pattern.remove_prefix(2);
+  if (pattern == ".") return out;
+  while (!pattern.empty()) {
+    const std::size_t slash = pattern.find('/');
+    out.emplace_back(pattern.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    pattern.remove_prefix(slash + 1);
+  }
+  return out;
+}
+
+bool Matches(const Path& pattern, const Path& path) {
+  if (pattern.size() != path.size()) return false;
+  for (std::size_t i = 0; i < path.size(); ++i) {
+    if (pattern[i] != kAnySegment && pattern[i] != path[i]) return false;
+  }
+  return true;
+}
+
+bool SameEvent(const DeviceEvent& a, const DeviceEvent& b) {
+  return a.kind == b.kind && a.command == b.command && a.uri == b.uri && a.time == b.time &&
+         a.data == b.data;
+}
+
+bool SameState(const BehaviorState& a, const BehaviorState& b) {
+  return a.reboot_count == b.reboot_count && a.last_reboot_time == b.last_reboot_time &&
+         a.wipe_count == b.wipe_count && a.wipe_status == b.wipe_status &&
+         a.wipe_last_error == b.wipe_last_error && a.health.status == b.health.status &&
+         a.health.requests == b.health.requests &&
+         a.health.correlation_id == b.health.correlation_id && a.health.issued == b.health.issued &&
+         a.sequence == b.sequence && a.events.size() == b.events.size() &&
+         std::equal(a.events.begin(), a.events.end(), b.events.begin(), SameEvent);
+}
+
+// One of the two paths is a prefix of the other.
+bool Related(const Path& a, const Path& b) {
+  const std::size_t n = std::min(a.size(), b.size());
+  return std::equal(a.begin(), a.begin() + static_cast<std::ptrdiff_t>(n), b.begin());
+}
+
+}  // namespace
+
+void BehaviorState::Record(DeviceEvent event) {
+  events.push_back(std::move(event));
+  if (events.size() > kMaxEvents) {
+    events.erase(events.begin(),
+                 events.begin() + static_cast<std::ptrdiff_t>(events.size() - kMaxEvents));
+  }
+}
+
+namespace {
+
+std::int64_t IntMember(const json::Value* object, std::string_view key) {
+  const json::Value* value = object == nullptr ? nullptr : object->Find(key);
+  return value == nullptr ? 0 : value->int_value();
+}
+
+std::string StringMember(const json::Value* object, std::string_view key) {
+  const json::Value* value = object == nullptr ? nullptr : object->Find(key);
+  return value == nullptr || !value->is_string() ? std::string() : value->string_value();
+}
+
+int SmallInt(std::int64_t value) {
+  return value < -2147483647 || value > 2147483647 ? 0 : static_cast<int>(value);
+}
+
+}  // namespace
+
+BehaviorState BehaviorState::Load(const json::Value& events) {
+  BehaviorState state;
+  const json::Value* reboot = events.Find("reboot");
+  state.reboot_count = IntMember(reboot, "count");
+  state.last_reboot_time = StringMember(reboot, "last");
+  const json::Value* wipe = events.Find("wipe");
+  state.wipe_count = IntMember(wipe, "count");
+  state.wipe_status = SmallInt(IntMember(wipe, "status"));
+  state.wipe_last_error = SmallInt(IntMember(wipe, "lastError"));
+  if (const json::Value* log = events.Find("log")) {
+    for (const json::Value& item : log->items()) {
+      DeviceEvent event;
+      event.kind = StringMember(&item, "kind");
+      event.command = StringMember(&item, "command");
+      event.uri = StringMember(&item, "uri");
+      event.time = StringMember(&item, "time");
+      const json::Value* data = item.Find("data");
+      if (data != nullptr && data->is_string()) event.data = data->string_value();
+      state.events.push_back(std::move(event));
+    }
+  }
+  const json::Value* health = events.Find("healthAttestation");
+  state.health.status = SmallInt(IntMember(health, "status"));
+  state.health.requests = IntMember(health, "requests");
+  state.health.correlation_id = StringMember(health, "correlationId");
+  state.health.issued = IntMember(health, "issued");
+  const json::Value* sequence = events.Find("sequence");
+  state.sequence = sequence == nullptr ? 0 : sequence->int_value();
+  return state;
+}
+
+void BehaviorState::Save(json::Value* events) const {
+  if (!events->is_object()) *events = json::Value::Object();
+  json::Value reboot = json::Value::Object();
+  reboot.Set("count", json::Value::Int(reboot_count));
+  reboot.Set("last", json::Value::String(last_reboot_time));
+  events->Set("reboot", std::move(reboot));
+  json::Value wipe = json::Value::Object();
+  wipe.Set("count", json::Value::Int(wipe_count));
+  wipe.Set("status", json::Value::Int(wipe_status));
+  wipe.Set("lastError", json::Value::Int(wipe_last_error));
+  events->Set("wipe", std::move(wipe));
+  json::Value log = json::Value::Array();
+  for (const DeviceEvent& event : this->events) {
+    json::Value item = json::Value::Object();
+    item.Set("kind", json::Value::String(event.kind));
+    item.Set("command", json::Value::String(event.command));
+    item.Set("uri", json::Value::String(event.uri));
+    item.Set("time", json::Value::String(event.time));
+    if (event.data) item.Set("data", json::Value::String(*event.data));
+    log.Append(std::move(item));
+  }
+  events->Set("log", std::move(log));
+  json::Value health_value = json::Value::Object();
+  health_value.Set("status", json::Value::Int(health.status));
+  health_value.Set("requests", json::Value::Int(health.requests));
+  health_value.Set("correlationId", json::Value::String(health.correlation_id));
+  health_value.Set("issued", json::Value::Int(health.issued));
+  events->Set("healthAttestation", std::move(health_value));
+  events->Set("sequence", json::Value::Int(sequence));
+}
+
+Behaviors::Behaviors(std::unique_ptr<DeviceHost> host, json::Value* events)
+    : host_(std::move(host)), events_(events) {}
+
+void Behaviors::Register(std::string_view pattern, const NodeHooks& hooks) {
+  Path path = SplitPattern(pattern);
+  for (auto& [existing, existing_hooks] : hooks_) {
+    if (existing == path) {
+      existing_hooks = hooks;
+      return;
+    }
+  }
+  hooks_.emplace_back(std::move(path), hooks);
+}
+
+const NodeHooks* Behaviors::Find(const Path& path) const {
+  for (const auto& [pattern, hooks] : hooks_) {
+    if (Matches(pattern, path)) return &hooks;
+  }
+  return nullptr;
+}
+
+template <typename Call>
+int Behaviors::WithContext(const NodeTree& tree, const Path& path, Call call) {
+  BehaviorState state = BehaviorState::Load(*events_);
+  const BehaviorState before = state;
+  HookContext ctx{*host_, state, tree, path};
+  const int code = call(ctx);
+  // Saved only when it changed, so that a Get leaves a fresh events object untouched.
+  if (!SameState(state, before)) state.Save(events_);
+  return code;
+}
+
+void Behaviors::SyncInventories(const Path& target, const Schema& schema, NodeTree* tree) {
+  for (const auto& [pattern, hooks] : hooks_) {
+    if (hooks.children == nullptr || !Related(pattern, target)) continue;
+    if (std::find(pattern.begin(), pattern.end(), kAnySegment) != pattern.end()) continue;
+    if (tree->Find(pattern) == nullptr) continue;
+    std::vector<std::string> names;
+    WithContext(*tree, pattern, [&](HookContext& ctx) {
+      names = hooks.children(ctx);
+      return 200;
+    });
+    for (const std::string& name : tree->ChildNames(pattern)) {
+      if (std::find(names.begin(), names.end(), name) != names.end()) continue;
+      Path gone = pattern;
+      gone.push_back(name);
+      tree->Erase(gone);
+    }
+    for (const std::string& name : names) {
+      Path child = pattern;
+      child.push_back(name);
+      if (name.empty() || tree->Find(child) != nullptr) continue;
+      const SchemaNode* node = schema.Resolve(child);
+      if (node == nullptr || !node->is_dynamic()) continue;  // a named sibling: not an instance
+      tree->Create(child, *node, node->StartValue());
+    }
+  }
+}
+
+int Behaviors::Get(const Path& path, const NodeTree& tree, std::string* value) {
+  const NodeHooks* hooks = Find(path);
+  if (hooks == nullptr || hooks->get == nullptr) return 200;
+  if (hooks->overridable) {
+    const Instance* node = tree.Find(path);
+    if (node != nullptr && node->value != node->schema->StartValue()) return 200;  // *value kept
+  }
+  return WithContext(tree, path, [&](HookContext& ctx) { return hooks->get(ctx, value); });
+}
+
+int Behaviors::Write(const Path& path, const NodeTree& tree, std::string* data) {
+  const NodeHooks* hooks = Find(path);
+  if (hooks == nullptr || hooks->write == nullptr) return 200;
+  return WithContext(tree, path, [&](HookContext& ctx) { return hooks->write(ctx, data); });
+}
+
+int Behaviors::Exec(const Path& path, const NodeTree& tree,
+                    const std::optional<std::string>& data) {
+  const NodeHooks* hooks = Find(path);
+  if (hooks == nullptr || hooks->exec == nullptr) return 200;
+  return WithContext(tree, path, [&](HookContext& ctx) { return hooks->exec(ctx, data); });
+}
+
+void RegisterDeviceBehaviors(Behaviors* behaviors) {
+  RegisterDeviceInfoBehaviors(behaviors);
+  RegisterRebootWipeBehaviors(behaviors);
+  RegisterHealthAttestationBehaviors(behaviors);
+}
+
+}  // namespace wdm::emulator

@@ -1,0 +1,135 @@
+// Device-backed behaviour of the emulated CSPs: per-node hooks the verbs call (node_ops.cc),
+// registered by canonical path pattern ("./Device/Vendor/MSFT/Reboot/RebootNow"; "<x>" matches
+// any one segment, as in the schema).
+//
+//   get       Get of a leaf (direct or in a ?list=StructData listing): the value is computed
+//             (host facts, clock, state) instead of read from the tree. A hook may answer 404
+//             ("no such value now"); a listing then leaves that leaf out. With `overridable`,
+//             the computed value is only the device's default: when the tree holds another
+//             value than the schema's start value (set by the device profile or a Replace),
+//             that value is answered and the hook is not called.
+//   write     Add/Replace of a leaf, after the format check: 200 to store the (possibly
+//             rewritten) data, else the status to answer (400 for a value the CSP refuses).
+//   exec      Exec: 200 or the status to answer; on 200 the engine also logs the Exec.
+//   children  An interior node whose dynamic children are a host inventory (network cards):
+//             before a Get that reaches it, the tree's instances under it are made to match.
+//
+// Hooks never act on the host (no rename, reboot or wipe). Every effect is staged in the
+// engine's persisted `events` object (state_store.h), which a failed Atomic rolls back with the
+// tree: a hook sees it as a BehaviorState (loaded before the hook, saved after it), so it is
+// saved to the state file with the tree and shared by every process. Get hooks may update it too
+// (Get is refused inside an Atomic).
+//
+// The members of `events` owned here (others are left alone):
+//   "reboot":  {"count": 3, "last": "2026-01-01T03:00:00Z"}
+//   "wipe":    {"count": 1, "status": 10, "lastError": 0}
+//   "log":     [{"kind": "reboot"|"wipe", "command": "RebootNow", "uri": "./Device/...",
+//               "time": "2026-...Z", "data": "..." (only when the Exec had Data)}, ...]
+//              oldest first, the last BehaviorState::kMaxEvents
+//   "healthAttestation": {"status": 3, "requests": 2, "correlationId": "GUID", "issued": <Unix s>}
+//   "sequence": 5   (feeds deterministic "random" digits)
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/json.h"
+#include "emulator/device_host.h"
+#include "emulator/node_tree.h"
+
+namespace wdm::emulator {
+
+// A recorded reboot or wipe request (never performed).
+struct DeviceEvent {
+  std::string kind;     // "reboot" or "wipe"
+  std::string command;  // the Exec node's name: "RebootNow", "doWipe", "doWipeProtected", ...
+  std::string uri;      // canonical URI of the Exec
+  std::string time;     // ISO 8601 UTC ("2026-01-01T03:00:00Z")
+  std::optional<std::string> data;  // the Exec's Data, if any
+};
+
+// HealthAttestation (legacy DHA-Service flow), see health_attestation.h.
+struct HealthAttestationState {
+  int status = 0;              // HealthAttestation/Status: 0, 1 (requested), 3 (ready), errors
+  std::int64_t requests = 0;   // VerifyHealth requests accepted so far
+  std::string correlation_id;  // GUID of the last request; "" before the first
+  std::int64_t issued = 0;     // Unix time the emulated certificate was issued; 0 = never
+};
+
+// Everything the hooks change, as a typed view of the `events` object (see above).
+struct BehaviorState {
+  static constexpr std::size_t kMaxEvents = 100;  // older events are dropped (counters stay)
+
+  std::int64_t reboot_count = 0;
+  std::string last_reboot_time;  // ISO 8601 UTC, "" before the first
+  std::int64_t wipe_count = 0;
+  int wipe_status = 0;              // RemoteWipe/AutomaticRedeployment/Status
+  int wipe_last_error = 0;          // RemoteWipe/AutomaticRedeployment/LastError
+  std::vector<DeviceEvent> events;  // oldest first
+  HealthAttestationState health;
+  std::int64_t sequence = 0;  // feeds deterministic "random" digits (%RAND:n%)
+
+  void Record(DeviceEvent event);
+  // Reads the members owned here (missing or mistyped ones read as their defaults).
+  static BehaviorState Load(const json::Value& events);
+  // Writes the members owned here into `events` (an object afterwards), keeping the others.
+  void Save(json::Value* events) const;
+};
+
+struct HookContext {
+  const DeviceHost& host;
+  BehaviorState& state;
+  const NodeTree& tree;  // read-only: sibling values (e.g. HASEndpoint at VerifyHealth)
+  const Path& path;      // decoded path of the addressed node
+};
+
+struct NodeHooks {
+  int (*get)(HookContext& ctx, std::string* value) = nullptr;
+  int (*write)(HookContext& ctx, std::string* data) = nullptr;
+  int (*exec)(HookContext& ctx, const std::optional<std::string>& data) = nullptr;
+  std::vector<std::string> (*children)(HookContext& ctx) = nullptr;
+  bool overridable = false;  // see `get` above
+};
+
+class Behaviors {
+ public:
+  // `events`: the engine's persisted events object (outlives this).
+  Behaviors(std::unique_ptr<DeviceHost> host, json::Value* events);
+
+  // Adds hooks for a pattern ("./A/<x>/B"); a later registration for the same pattern wins.
+  void Register(std::string_view pattern, const NodeHooks& hooks);
+  const NodeHooks* Find(const Path& path) const;
+
+  // The calls node_ops.cc makes. Each returns 200 when no hook applies.
+  void SyncInventories(const Path& target, const Schema& schema, NodeTree* tree);
+  int Get(const Path& path, const NodeTree& tree, std::string* value);
+  int Write(const Path& path, const NodeTree& tree, std::string* data);
+  int Exec(const Path& path, const NodeTree& tree, const std::optional<std::string>& data);
+
+  // The current state (a copy read from the events object).
+  BehaviorState state() const { return BehaviorState::Load(*events_); }
+  const DeviceHost& host() const { return *host_; }
+
+ private:
+  // Runs `call` on a HookContext whose state is loaded from and then saved to the events.
+  template <typename Call>
+  int WithContext(const NodeTree& tree, const Path& path, Call call);
+
+  std::unique_ptr<DeviceHost> host_;
+  json::Value* events_;
+  std::vector<std::pair<Path, NodeHooks>> hooks_;
+};
+
+// Every device behaviour: DevDetail/DevInfo/DeviceStatus (device_info.cc), Reboot/RemoteWipe
+// (reboot_wipe.cc), HealthAttestation (health_attestation.cc).
+void RegisterDeviceBehaviors(Behaviors* behaviors);
+void RegisterDeviceInfoBehaviors(Behaviors* behaviors);
+void RegisterRebootWipeBehaviors(Behaviors* behaviors);
+void RegisterHealthAttestationBehaviors(Behaviors* behaviors);
+
+}  // namespace wdm::emulator
