@@ -133,6 +133,10 @@ const char* TypeName(Type type) {
 
 bool IsValidUtf8(std::string_view text, std::size_t* bad_offset) {
   for (std::size_t i = 0; i < text.size();) {
+    if (static_cast<unsigned char>(text[i]) < 0x80) {  // ASCII fast path
+      ++i;
+      continue;
+    }
     const std::size_t length = Utf8SequenceLength(text, i);
     if (length == 0) {
       if (bad_offset != nullptr) *bad_offset = i;
@@ -659,9 +663,13 @@ class Writer {
       return Fail("string is not valid UTF-8 (byte " + std::to_string(bad) + ")");
     }
     out_->push_back('"');
-    for (char c : text) {
-      const auto byte = static_cast<unsigned char>(c);
-      switch (c) {
+    std::size_t run = 0;  // start of the bytes not yet copied
+    for (std::size_t i = 0; i < text.size(); ++i) {
+      const auto byte = static_cast<unsigned char>(text[i]);
+      if (byte >= 0x20 && byte != '"' && byte != '\\') continue;
+      out_->append(text.data() + run, i - run);
+      run = i + 1;
+      switch (byte) {
         case '"':
           out_->append("\\\"");
           break;
@@ -684,15 +692,12 @@ class Writer {
           out_->append("\\t");
           break;
         default:
-          if (byte < 0x20) {
-            out_->append("\\u00");
-            out_->push_back(kHex[byte >> 4]);
-            out_->push_back(kHex[byte & 0xF]);
-          } else {
-            out_->push_back(c);
-          }
+          out_->append("\\u00");
+          out_->push_back(kHex[byte >> 4]);
+          out_->push_back(kHex[byte & 0xF]);
       }
     }
+    out_->append(text.data() + run, text.size() - run);
     out_->push_back('"');
     return true;
   }

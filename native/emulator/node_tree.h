@@ -135,6 +135,8 @@ class NodeTree {
   std::vector<std::string> ChildNames(const Path& path) const;
   // The node and all its descendants, parents first (pre-order, byte order).
   std::vector<std::pair<Path, const Instance*>> Subtree(const Path& path) const;
+  // Every instance, in path order (the state store's diff walks it without copying paths).
+  const std::map<Path, Instance>& instances() const { return nodes_; }
   // A stamp that every change (Reset/Create/Put/SetValue/Erase) replaces with a new value unique
   // in the process; copies keep it. Equal stamps = same content (the state store's dirty check).
   std::uint64_t version() const { return version_; }

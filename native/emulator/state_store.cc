@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -238,31 +239,36 @@ void StateStore::Unlock() {
 
 bool StateStore::BuildDocument(const NodeTree& tree, const json::Value& events, json::Value* doc,
                                std::string* error) const {
-  json::Value nodes = json::Value::Object();
+  // Both maps are in path order: one merge walk finds what was added, changed and deleted.
+  std::vector<std::pair<std::string, std::string>> changed;
   json::Value deleted = json::Value::Array();
-  const auto current = tree.Subtree(Path());
-  const auto initial = initial_.Subtree(Path());
-  std::size_t i = 0;
-  std::size_t j = 0;
-  while (i < initial.size() || j < current.size()) {
-    if (i < initial.size() && j < current.size() && initial[i].first == current[j].first) {
-      if (initial[i].second->value != current[j].second->value) {
-        nodes.Set(FormatPath(current[j].first), json::Value::String(current[j].second->value));
+  const auto& current = tree.instances();
+  const auto& initial = initial_.instances();
+  auto i = initial.begin();
+  auto j = current.begin();
+  while (i != initial.end() || j != current.end()) {
+    if (i != initial.end() && j != current.end() && i->first == j->first) {
+      if (i->second.value != j->second.value) {
+        changed.emplace_back(FormatPath(j->first), j->second.value);
       }
       ++i;
       ++j;
-    } else if (j == current.size() || (i < initial.size() && initial[i].first < current[j].first)) {
+    } else if (j == current.end() || (i != initial.end() && i->first < j->first)) {
       // In the initial tree, gone now: record only the top of each deleted subtree.
-      const Path& path = initial[i].first;
-      if (!path.empty() && tree.Find(ParentOf(path)) != nullptr) {
+      const Path& path = i->first;
+      if (!path.empty() && current.count(ParentOf(path)) != 0) {
         deleted.Append(json::Value::String(FormatPath(path)));
       }
       ++i;
     } else {
-      nodes.Set(FormatPath(current[j].first), json::Value::String(current[j].second->value));
+      changed.emplace_back(FormatPath(j->first), j->second.value);
       ++j;
     }
   }
+  std::sort(changed.begin(), changed.end());  // then each Set appends (keys in byte order)
+  json::Value nodes = json::Value::Object();
+  for (auto& [path, value] : changed)
+    nodes.Set(std::move(path), json::Value::String(std::move(value)));
   if (!events.is_object()) {
     *error = "the events are not a JSON object";
     return false;
