@@ -2,16 +2,22 @@
 import { cpus } from 'node:os';
 import { benchCspOps } from './csp-ops';
 import { benchEmulatorMemory } from './emulator-memory';
+import { benchEmulatorState } from './emulator-state';
 
 async function main(): Promise<void> {
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   console.log(
     `# windows-iot-dm benchmarks\n\nNode ${process.version}, ${process.platform}-${process.arch}, ${cpus().length} × ${cpu}\n`,
   );
-  console.log('## CSP ops through addon + emulator library (median of 31 samples)\n');
+  const state = process.env.WINDOWS_IOT_DM_EMULATOR_STATE || 'the default state file';
+  console.log(
+    `## CSP ops through addon + emulator library (median of 31 samples; state: ${state})\n`,
+  );
   console.log(await benchCspOps());
   console.log('\n## Resident memory: emulator loaded vs bare Node (median of 5 fresh processes)\n');
   console.log(benchEmulatorMemory());
+  console.log('\n## Emulator persistence per apply (median of 101 messages, fresh processes)\n');
+  console.log(benchEmulatorState());
 }
 
 main().catch((err: unknown) => {
