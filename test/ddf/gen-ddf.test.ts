@@ -105,6 +105,101 @@ describe('DDF facts generator (scripts/gen-ddf.ts)', function () {
   });
 });
 
+describe('DDF facts generator on small hand-written DDFs', () => {
+  const props = (format: string, access: string[], extra = '') =>
+    `<DFProperties><AccessType>${access.map((a) => `<${a}/>`).join('')}</AccessType>` +
+    `<DFFormat><${format}/></DFFormat><Occurrence><One/></Occurrence><Scope><Permanent/></Scope>` +
+    `<DFType><MIME>text/plain</MIME></DFType>${extra}</DFProperties>`;
+  const ddf = (...nodes: string[]) =>
+    '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE MgmtTree PUBLIC " -//OMA//DTD-DM-DDF 1.2//EN"\n' +
+    '  "http://www.openmobilealliance.org/tech/DTD/DM_DDF-V1_2.dtd"\n' +
+    '  [<?oma-dm-ddf-ver supported-versions="1.2"?>]>\n' +
+    `<MgmtTree xmlns:MSFT="http://schemas.microsoft.com/MobileDevice/DM"><VerDTD>1.2</VerDTD>${nodes.join('')}</MgmtTree>\n`;
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'wdm-gen-ddf-mini-'));
+    mkdirSync(join(dir, 'policy'));
+    // A: BOM, ./Vendor/MSFT/ with a trailing slash, a dynamic node, a NodeName with spaces.
+    writeFileSync(
+      join(dir, 'A.xml'),
+      '\ufeff' +
+        ddf(
+          `<Node><NodeName>Csp</NodeName><Path>./Vendor/MSFT/</Path>${props('node', ['Get'])}` +
+            `<Node><NodeName></NodeName>${props('node', ['Add', 'Get'])}` +
+            `<Node><NodeName> Leaf </NodeName>${props(
+              'int',
+              ['Get'],
+              '<DefaultValue>5</DefaultValue><MSFT:AllowedValues ValueType="Range">' +
+                '<MSFT:Value>[0-9]</MSFT:Value></MSFT:AllowedValues>',
+            )}</Node></Node></Node>`,
+        ),
+    );
+    // B (read after A): the same leaf again, more access, another range; a ./User root; DDF v1
+    // style root at ".", no MSFT extensions.
+    writeFileSync(
+      join(dir, 'B.xml'),
+      ddf(
+        `<Node><NodeName>Csp</NodeName><Path>./Device/Vendor/MSFT</Path>${props('node', ['Get'])}` +
+          `<Node><NodeName/>${props('node', ['Add', 'Get'])}` +
+          `<Node><NodeName>Leaf</NodeName>${props(
+            'int',
+            ['Replace'],
+            '<MSFT:AllowedValues ValueType="ENUM"><MSFT:Enum><MSFT:Value>1</MSFT:Value>' +
+              '<MSFT:ValueDescription>words that must not be kept</MSFT:ValueDescription>' +
+              '</MSFT:Enum><MSFT:Enum><MSFT:Value>2</MSFT:Value></MSFT:Enum></MSFT:AllowedValues>',
+          )}</Node></Node></Node>`,
+        `<Node><NodeName>Csp</NodeName><Path>./User/Vendor/MSFT</Path>${props('node', ['Get'])}</Node>`,
+        `<Node><NodeName>Root1</NodeName><Path>.</Path>${props('node', ['Get'])}` +
+          `<Node><NodeName>V</NodeName>${props('chr', ['Get'], '<CaseSense><CIS/></CaseSense>')}</Node></Node>`,
+      ),
+    );
+    // A policy area root lands under Config.
+    writeFileSync(
+      join(dir, 'policy', 'Area_AreaDDF.xml'),
+      ddf(
+        `<Node><NodeName>Area</NodeName><Path>./Device/Vendor/MSFT/Policy/Config</Path>${props('node', ['Get'])}` +
+          `<Node><NodeName>P</NodeName>${props('chr', ['Add', 'Delete', 'Get', 'Replace'], '<MSFT:AllowedValues ValueType="ADMX"><MSFT:AdmxBacked Area="a" Name="n" File="f.admx"/></MSFT:AllowedValues>')}</Node></Node>`,
+      ),
+    );
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('canonical paths, merged definitions, facts only', () => {
+    const model = buildModel(dir);
+    assert.deepEqual(model.files, ['A.xml', 'B.xml', 'policy/Area_AreaDDF.xml']);
+    assert.deepEqual(
+      model.nodes.map((n) => n.path),
+      [
+        './Device/Vendor/MSFT/Csp',
+        './Device/Vendor/MSFT/Csp/<x>',
+        './Device/Vendor/MSFT/Csp/<x>/Leaf',
+        './Device/Vendor/MSFT/Policy/Config/Area',
+        './Device/Vendor/MSFT/Policy/Config/Area/P',
+        './Root1',
+        './Root1/V',
+        './User/Vendor/MSFT/Csp',
+      ],
+    );
+    const leaf = model.nodes[2]!;
+    assert.deepEqual([...leaf.access].sort(), ['Get', 'Replace']); // union
+    assert.equal(leaf.allowedType, 'ENUM'); // the last definition wins
+    assert.deepEqual(leaf.allowedValues, ['1', '2']);
+    assert.equal(leaf.defaultValue, '5'); // kept: B has none
+    assert.equal(model.merged, 3);
+    assert.ok(model.conflicts.some((c) => c.includes('allowedType')));
+    assert.equal(model.nodes[6]!.caseSense, 'CIS');
+    assert.equal(model.nodes[4]!.allowedType, 'ADMX');
+    assert.deepEqual(model.nodes[4]!.allowedValues, []);
+    const out = render(model);
+    assert.ok(!out[TSV_PATH]!.includes('words') && !out[INC_PATH]!.includes('words'));
+    assert.ok(!out[INC_PATH]!.includes('.admx'));
+    assert.match(
+      out[INC_PATH]!,
+      /\{"\.\/Device\/Vendor\/MSFT\/Csp\/<x>\/Leaf", "int", "Get,Replace", "One", "Permanent", "5", "ENUM:1\\0372", "text\/plain", nullptr, nullptr\},/,
+    );
+  });
+});
+
 describe('DDF facts table (data/ddf-facts.tsv)', () => {
   const facts = readFacts();
   const byPath = new Map<string, Fact>(facts.map((f) => [f.path, f]));
