@@ -65,6 +65,7 @@ const value = fc.oneof(
   ),
   fc
     .string({ maxLength: 12 })
+    // eslint-disable-next-line no-control-regex -- the point is to exclude control characters
     .filter((s) => !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ud800-\udfff\ufffe\uffff]/.test(s)),
 );
 
