@@ -200,6 +200,17 @@ void Behaviors::SyncInventories(const Path& target, const Schema& schema, NodeTr
   }
 }
 
+void Behaviors::DropInventories(NodeTree* tree) const {
+  for (const auto& [pattern, hooks] : hooks_) {
+    if (hooks.children == nullptr || tree->Find(pattern) == nullptr) continue;
+    for (const std::string& name : tree->ChildNames(pattern)) {
+      Path child = pattern;
+      child.push_back(name);
+      tree->Erase(child);
+    }
+  }
+}
+
 int Behaviors::Get(const Path& path, const NodeTree& tree, std::string* value) {
   const NodeHooks* hooks = Find(path);
   if (hooks == nullptr || hooks->get == nullptr) return 200;

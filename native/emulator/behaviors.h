@@ -12,7 +12,8 @@
 //             rewritten) data, else the status to answer (400 for a value the CSP refuses).
 //   exec      Exec: 200 or the status to answer; on 200 the engine also logs the Exec.
 //   children  An interior node whose dynamic children are a host inventory (network cards):
-//             before a Get that reaches it, the tree's instances under it are made to match.
+//             before a Get that reaches it, the tree's instances under it are made to match;
+//             after the request they are removed again, so they are never persisted.
 //
 // Hooks never act on the host (no rename, reboot or wipe). Every effect is staged in the
 // engine's persisted `events` object (state_store.h), which a failed Atomic rolls back with the
@@ -107,6 +108,9 @@ class Behaviors {
 
   // The calls node_ops.cc makes. Each returns 200 when no hook applies.
   void SyncInventories(const Path& target, const Schema& schema, NodeTree* tree);
+  // Removes the inventory instances again (the engine calls it after each request): they are
+  // host facts, re-read by the next Get, and never part of the persisted device state.
+  void DropInventories(NodeTree* tree) const;
   int Get(const Path& path, const NodeTree& tree, std::string* value);
   int Write(const Path& path, const NodeTree& tree, std::string* data);
   int Exec(const Path& path, const NodeTree& tree, const std::optional<std::string>& data);

@@ -180,6 +180,7 @@ void Engine::Reset() {
 syncml::Response Engine::Execute(const std::vector<Command>& commands) {
   RequestRun run(schema_, &tree_, &exec_log_, &events_, &behaviors_);
   for (const Command& cmd : commands) run.Run(cmd, false);
+  behaviors_.DropInventories(&tree_);  // host inventories are not device state
   return run.Take();
 }
 

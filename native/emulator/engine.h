@@ -9,9 +9,11 @@
 //    TargetRef when the command has several Items; see node_ops.h for the per-item codes.
 //  * Sequence: its Status (200) first, then its commands in order, each with its own status.
 //  * Atomic: its Status first, then its commands. The first command that fails stops it: the
-//    tree and exec log are rolled back, the Atomic gets 507, the failing command keeps its code
+//    tree, exec log and events (where behaviours stage their effects: reboot/wipe records,
+//    HealthAttestation) are rolled back, the Atomic gets 507, the failing command keeps its code
 //    and every other command inside (done, skipped, nested) gets 216. A Get inside an Atomic
 //    fails with 500; a nested Atomic fails with 500 (its commands 216). All succeed -> 200.
+//  * Device-backed values and effects: behaviors.h (hooks called by node_ops.cc).
 //  * An Atomic/Sequence without CmdID: 400 and its commands are not run (each answered 215).
 //  * A request that is not well formed (ParseRequest fails): one SyncHdr Status (CmdRef 0,
 //    Cmd SyncHdr) with 400 and no other entries.

@@ -504,6 +504,9 @@ void TestNetworkIdentifiers() {
   CHECK_EQ(d.Value(kStatus + "/NetworkIdentifiers/001122334455/IsConnected"), std::string("false"));
   const OpResult list = d.Run({Get(kStatus + "/NetworkIdentifiers?list=StructData")})[0];
   CHECK_EQ(list.items.size(), std::size_t{11});
+  // Host inventory, not device state: gone from the tree (and the state file) after the request.
+  const wdm::emulator::Path cards{"Device", "Vendor", "MSFT", "DeviceStatus", "NetworkIdentifiers"};
+  CHECK(d.engine->tree().ChildNames(cards).empty());
   // A card that goes away disappears; Get-only inventory refuses writes.
   d.host->interfaces = {wlan};
   CHECK_EQ(d.Status(Get(card + "/IPAddressV4")), 404);
@@ -549,6 +552,13 @@ void TestRebootNow() {
   d.Run(many);
   CHECK_EQ(d.State().reboot_count, static_cast<std::int64_t>(3 + many.size()));
   CHECK_EQ(d.State().events.size(), BehaviorState::kMaxEvents);
+  // Members of the wrong type read as defaults (a hand-edited state file).
+  wdm::json::Value odd = wdm::json::Value::Object();
+  odd.Set("reboot", wdm::json::Value::String("x"));
+  odd.Set("log", wdm::json::Value::Int(3));
+  odd.Set("healthAttestation", wdm::json::Value::Array());
+  const BehaviorState defaults = BehaviorState::Load(odd);
+  CHECK(defaults.reboot_count == 0 && defaults.events.empty() && defaults.health.status == 0);
   // Reset clears it.
   d.engine->Reset();
   CHECK_EQ(d.State().reboot_count, 0);
