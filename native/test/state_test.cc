@@ -346,6 +346,15 @@ void TestWritesOnlyOnChange() {
                  &r, true),
            0);
   CHECK(r.size() == 2 && r[0].status == 216 && r[1].status == 405);
+  // A reboot recorded in the events by the Exec behaviour, inside an Atomic that fails: the
+  // events are rolled back with the tree, nothing is written.
+  const Value events_before = d.engine.events();
+  CHECK_EQ(d.Run({MakeOp(Verb::kExec, kRebootNow),
+                  MakeOp(Verb::kReplace, "./DevDetail/SwV", "chr", "x")},
+                 &r, true),
+           0);
+  CHECK(r.size() == 2 && r[0].status == 216 && r[1].status == 405);
+  CHECK(d.engine.events() == events_before);
   CHECK_EQ(d.Run({MakeOp(Verb::kReplace, kStart, "int", "13"),  // changed and changed back
                   MakeOp(Verb::kReplace, kStart, "int", "8")}),
            0);
@@ -358,6 +367,12 @@ void TestWritesOnlyOnChange() {
   CHECK_EQ(Generation(path), generation + 1);
   stat(path.c_str(), &after);
   CHECK(before.st_ino != after.st_ino);  // written by rename: a new file
+  // An Exec whose behaviour records an event changes the events only: that is written too.
+  CHECK_EQ(d.Status(MakeOp(Verb::kExec, kRebootNow)), 200);
+  CHECK_EQ(Generation(path), generation + 2);
+  CHECK(!(d.engine.events() == events_before));
+  const Value saved = ReadState(path);
+  CHECK(saved.Find("events") != nullptr && *saved.Find("events") == d.engine.events());
 }
 
 void TestExternalChanges() {
