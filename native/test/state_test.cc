@@ -7,6 +7,7 @@
 // Temporary files go under $WINDOWS_IOT_DM_TEST_TMP (else a new directory in /tmp).
 #include <dirent.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -109,6 +110,14 @@ std::string NewDir(const std::string& name) {
   const std::string dir = TempRoot() + "/" + name;
   mkdir(dir.c_str(), 0700);
   return dir;
+}
+
+// rm -r (no symlinks are followed: nftw with FTW_PHYS).
+void RemoveTree(const std::string& dir) {
+  nftw(
+      dir.c_str(),
+      [](const char* path, const struct stat*, int, struct FTW*) { return remove(path); }, 16,
+      FTW_DEPTH | FTW_PHYS);
 }
 
 bool ReadFile(const std::string& path, std::string* text) {
@@ -889,5 +898,7 @@ int main() {
   RUN(TestProfiles);
   RUN(TestAbiProfileAndState);
   RUN(TestConcurrentProcesses);
-  return wdm::test::Finish("state_test");
+  const int result = wdm::test::Finish("state_test");
+  if (result == 0) RemoveTree(TempRoot());  // kept for a look when something failed
+  return result;
 }
