@@ -177,7 +177,8 @@ StateStore::StateStore(const Schema& schema, std::string path, Profile profile)
       path_(std::move(path)),
       memory_(path_ == kStateMemory),
       profile_(std::move(profile)),
-      initial_(schema) {}
+      initial_(schema),
+      scratch_(schema) {}
 
 StateStore::~StateStore() {
   if (held_fd_ >= 0) close(held_fd_);
@@ -239,32 +240,43 @@ void StateStore::Unlock() {
 
 bool StateStore::BuildDocument(const NodeTree& tree, const json::Value& events, json::Value* doc,
                                std::string* error) const {
-  // Both maps are in path order: one merge walk finds what was added, changed and deleted.
+  // The replay LoadDocument does, followed in path order in scratch_: the initial tree, plus each
+  // recorded node that did not exist yet, created the way NodeTree::Create creates it (with the
+  // nodes the CSP provides below it). A node of the current tree is recorded when the replay would
+  // not have it, or not with its value; a node the replay would have that the current tree lacks
+  // is recorded as deleted (only the top of a deleted subtree). scratch_ is restored at the end.
   std::vector<std::pair<std::string, std::string>> changed;
   json::Value deleted = json::Value::Array();
   const auto& current = tree.instances();
-  const auto& initial = initial_.instances();
-  auto i = initial.begin();
+  const auto& replay = scratch_.instances();
+  std::vector<Path> created;
+  auto r = replay.begin();
   auto j = current.begin();
-  while (i != initial.end() || j != current.end()) {
-    if (i != initial.end() && j != current.end() && i->first == j->first) {
-      if (i->second.value != j->second.value) {
+  while (r != replay.end() || j != current.end()) {
+    if (r != replay.end() && j != current.end() && r->first == j->first) {
+      if (r->second.value != j->second.value) {
         changed.emplace_back(FormatPath(j->first), j->second.value);
       }
-      ++i;
+      ++r;
       ++j;
-    } else if (j == current.end() || (i != initial.end() && i->first < j->first)) {
-      // In the initial tree, gone now: record only the top of each deleted subtree.
-      const Path& path = i->first;
+    } else if (j == current.end() || (r != replay.end() && r->first < j->first)) {
+      const Path& path = r->first;
       if (!path.empty() && current.count(ParentOf(path)) != 0) {
         deleted.Append(json::Value::String(FormatPath(path)));
       }
-      ++i;
+      ++r;
     } else {
-      changed.emplace_back(FormatPath(j->first), j->second.value);
+      // New: the replay creates it, and the CSP-provided nodes below it, which sort right after
+      // it (before r: the replay is ancestor-closed), so the walk resumes just after it.
+      const Path& path = j->first;
+      changed.emplace_back(FormatPath(path), j->second.value);
+      scratch_.Create(path, *j->second.schema, j->second.value);
+      created.push_back(path);
+      r = replay.upper_bound(path);
       ++j;
     }
   }
+  for (const Path& path : created) scratch_.Erase(path);  // back to the initial tree
   std::sort(changed.begin(), changed.end());  // then each Set appends (keys in byte order)
   json::Value nodes = json::Value::Object();
   for (auto& [path, value] : changed)
@@ -336,19 +348,8 @@ bool StateStore::LoadDocument(const json::Value& doc, NodeTree* tree, json::Valu
     return false;
   }
 
-  NodeTree built = initial_;
-  for (const json::Value& item : deleted->items()) {
-    Path path;
-    if (!item.is_string() || !ParseCanonical(item.string_value(), &path)) {
-      *reason = "\"deleted\" holds something that is not a canonical node path";
-      return false;
-    }
-    if (initial_.Find(path) == nullptr || built.Find(path) == nullptr) {
-      *reason = "deleted node " + item.string_value() + " is not in the initial tree";
-      return false;
-    }
-    built.Erase(path);
-  }
+  // Replay (see BuildDocument): the recorded nodes in path order, created like NodeTree::Create
+  // or given their value, then the deleted subtrees removed.
   std::map<Path, const std::string*> entries;  // parents before children
   for (const json::Value::Member& member : nodes->members()) {
     Path path;
@@ -362,6 +363,7 @@ bool StateStore::LoadDocument(const json::Value& doc, NodeTree* tree, json::Valu
     }
     entries.emplace(std::move(path), &member.second.string_value());
   }
+  NodeTree built = initial_;
   for (const auto& [path, value] : entries) {
     const std::string shown = FormatPath(path);
     const SchemaNode* node = schema_.Resolve(path);
@@ -382,8 +384,20 @@ bool StateStore::LoadDocument(const json::Value& doc, NodeTree* tree, json::Valu
     if (built.Find(path) != nullptr) {
       built.SetValue(path, *value);
     } else {
-      built.Put(path, *node, *value);
+      built.Create(path, *node, *value);
     }
+  }
+  for (const json::Value& item : deleted->items()) {
+    Path path;
+    if (!item.is_string() || !ParseCanonical(item.string_value(), &path)) {
+      *reason = "\"deleted\" holds something that is not a canonical node path";
+      return false;
+    }
+    if (built.Find(path) == nullptr) {
+      *reason = "deleted node " + item.string_value() + " does not exist";
+      return false;
+    }
+    built.Erase(path);
   }
   *tree = std::move(built);
   *events = *events_in;

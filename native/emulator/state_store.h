@@ -9,22 +9,25 @@
 // File format (pretty JSON, keys sorted, written by common/json.h):
 //   {
 //     "created": "2026-11-26T09:20:00Z",        when this device state was created
-//     "deleted": ["./DevDetail/Ext/..."],        nodes of the schema's initial tree that no longer
+//     "deleted": ["./Device/Vendor/MSFT/X"],     nodes the replay below creates that no longer
 //                                                exist (only the top of each deleted subtree)
 //     "events": { ... },                         free-form; behaviours record facts here
 //     "format": "windows-iot-dm/emulator-state",
 //     "generation": 7,                           +1 on every write
 //     "nodes": { "./Device/Vendor/MSFT/...": "value", ... }
-//                                                every node instance that is not in the schema's
-//                                                initial tree or holds another value there (profile
-//                                                seeds, Adds, Replaces); interior nodes hold ""
+//                                                the node instances the replay would not create,
+//                                                or not with that value (profile seeds, Adds,
+//                                                Replaces); interior nodes hold ""
 //     "profile": "(built-in default)",           the profile the state was created from
 //     "updated": "2026-11-26T09:21:13Z",
 //     "version": 1
 //   }
 // Paths are canonical LocURIs (FormatPath: ./Device/Vendor/..., segments %-encoded). Loading
-// rebuilds exactly the same instance map: initial tree, minus "deleted" subtrees, plus "nodes"
-// (inserted one by one, without the nodes a CSP would add under a new instance).
+// replays the document and rebuilds exactly the same instance map: the schema's initial tree;
+// then each "nodes" entry in path order, given its value when the node exists, else created like
+// an Add creates it (NodeTree::Create: with the nodes the CSP provides below it, at their
+// defaults); then the "deleted" subtrees erased. So CSP-provided nodes at their defaults are not
+// listed, even below new instances (Policy/Config's ~300 areas, a certificate's IssuedBy...).
 //
 // A transaction (one Apply): Begin takes an exclusive flock on "<state>.lock" (held until
 // Commit), reloads the file if another process replaced it since this process last read or wrote
@@ -126,7 +129,8 @@ class StateStore {
   const std::string path_;
   const bool memory_;
   const Profile profile_;
-  const NodeTree initial_;  // the schema's initial tree (no profile)
+  const NodeTree initial_;    // the schema's initial tree (no profile)
+  mutable NodeTree scratch_;  // the initial tree too; BuildDocument expands new nodes in it
 
   bool loaded_ = false;           // persisted_ and the caller's tree match the file
   json::Value persisted_;         // the document last read or written
