@@ -260,11 +260,6 @@ void NodeTree::Create(const Path& path, const SchemaNode& schema, std::string va
   }
 }
 
-void NodeTree::Put(const Path& path, const SchemaNode& schema, std::string value) {
-  version_ = NextVersion();
-  nodes_[path] = Instance{&schema, std::move(value)};
-}
-
 void NodeTree::SetValue(const Path& path, std::string value) {
   const auto it = nodes_.find(path);
   if (it == nodes_.end()) return;

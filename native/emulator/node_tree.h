@@ -126,8 +126,6 @@ class NodeTree {
   const Instance* Find(const Path& path) const;
   // Adds an instance (its parent must exist) and the CSP-provided nodes below it.
   void Create(const Path& path, const SchemaNode& schema, std::string value);
-  // Adds exactly one instance, nothing below it (the state store rebuilding a saved tree).
-  void Put(const Path& path, const SchemaNode& schema, std::string value);
   void SetValue(const Path& path, std::string value);
   // Removes the node and its subtree.
   void Erase(const Path& path);
@@ -137,7 +135,7 @@ class NodeTree {
   std::vector<std::pair<Path, const Instance*>> Subtree(const Path& path) const;
   // Every instance, in path order (the state store's diff walks it without copying paths).
   const std::map<Path, Instance>& instances() const { return nodes_; }
-  // A stamp that every change (Reset/Create/Put/SetValue/Erase) replaces with a new value unique
+  // A stamp that every change (Reset/Create/SetValue/Erase) replaces with a new value unique
   // in the process; copies keep it. Equal stamps = same content (the state store's dirty check).
   std::uint64_t version() const { return version_; }
 
