@@ -26,15 +26,29 @@ EMULATOR+=(native/emulator/behaviors.cc native/emulator/device_host.cc
   native/emulator/reboot_wipe.cc native/emulator/sha256.cc)
 
 echo "native-tests: building in $OUT"
-"$CXX" "${FLAGS[@]}" -o "$OUT/codec_test" native/test/codec_test.cc "${CODEC[@]}" &
-"$CXX" "${FLAGS[@]}" -o "$OUT/emulator_test" native/test/emulator_test.cc "${CODEC[@]}" \
-  "${EMULATOR[@]}" &
-"$CXX" "${FLAGS[@]}" -o "$OUT/json_test" native/test/json_test.cc native/common/json.cc &
-"$CXX" "${FLAGS[@]}" -o "$OUT/state_test" native/test/state_test.cc "${CODEC[@]}" \
-  "${EMULATOR[@]}" &
-"$CXX" "${FLAGS[@]}" -o "$OUT/behaviors_test" native/test/behaviors_test.cc "${CODEC[@]}" \
-  "${EMULATOR[@]}" &
-for job in 1 2 3 4 5; do wait "%$job"; done
+# Each source is compiled once (in parallel, one job per core) and linked into every test binary
+# that needs it.
+mkdir -p "$OUT/obj"
+obj() { local o="${1//\//_}"; echo "$OUT/obj/${o%.cc}.o"; }
+SOURCES=(native/test/codec_test.cc native/test/emulator_test.cc native/test/json_test.cc
+  native/test/state_test.cc native/test/behaviors_test.cc "${CODEC[@]}" "${EMULATOR[@]}")
+compile_all() {
+  local pids=() src
+  for src in $(printf '%s\n' "${SOURCES[@]}" | sort -u); do
+    "$CXX" "${FLAGS[@]}" -c -o "$(obj "$src")" "$src" &
+    pids+=($!)
+    if [ "${#pids[@]}" -ge "$(nproc)" ]; then wait "${pids[0]}"; pids=("${pids[@]:1}"); fi
+  done
+  for pid in "${pids[@]}"; do wait "$pid"; done
+}
+compile_all
+objs() { local s; for s in "$@"; do obj "$s"; done; }
+link() { local name="$1"; shift; "$CXX" "${FLAGS[@]}" -o "$OUT/$name" $(objs "$@"); }
+link codec_test native/test/codec_test.cc "${CODEC[@]}"
+link json_test native/test/json_test.cc native/common/json.cc
+link emulator_test native/test/emulator_test.cc "${CODEC[@]}" "${EMULATOR[@]}"
+link state_test native/test/state_test.cc "${CODEC[@]}" "${EMULATOR[@]}"
+link behaviors_test native/test/behaviors_test.cc "${CODEC[@]}" "${EMULATOR[@]}"
 
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
