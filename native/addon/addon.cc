@@ -50,7 +50,8 @@ Napi::Object BuildInfo(Napi::Env env) {
 class WindowsIotDmAddon final : public Napi::Addon<WindowsIotDmAddon> {
  public:
   WindowsIotDmAddon(Napi::Env env, Napi::Object exports)
-      : registry_(std::make_shared<SessionRegistry>()) {
+      : registry_(std::make_shared<SessionRegistry>(
+            env.Global().Get("JSON").As<Napi::Object>().Get("parse").As<Napi::Function>())) {
     // Runs while the environment is torn down, before instances are finalized: pending calls are
     // dropped and nothing new is queued. The hook shares ownership of the registry.
     env.AddCleanupHook([registry = registry_]() { registry->Close(); });

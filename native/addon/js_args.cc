@@ -30,91 +30,142 @@ bool XmlForbidden(char16_t c, bool xml_text) {
   return (c < 0x20 && c != 0x09 && c != 0x0A && c != 0x0D) || c == 0xFFFE || c == 0xFFFF;
 }
 
-// Validates a JS string (already known to be one) and returns it as UTF-16 and, if `utf8` is
-// set, as UTF-8.
-bool ReadText(Napi::Env env, Napi::Value value, const std::string& name, bool xml_text,
-              std::u16string* utf16, std::string* utf8) {
-  *utf16 = value.As<Napi::String>().Utf16Value();
-  for (char16_t c : *utf16) {
+// Reads a JS string (already known to be one) into `utf16`, reusing its capacity.
+void ReadUtf16(Napi::Env env, Napi::Value value, std::u16string* utf16) {
+  std::size_t length = 0;
+  napi_get_value_string_utf16(env, value, nullptr, 0, &length);
+  utf16->resize(length);
+  // The buffer size counts the terminating NUL, which std::u16string keeps past size().
+  napi_get_value_string_utf16(env, value, utf16->data(), length + 1, nullptr);
+}
+
+// Validates UTF-16 text; `name()` is the argument's name for the error message (built only when
+// it is needed). With `utf8`, also returns the text as UTF-8.
+template <typename Name>
+bool CheckText(Napi::Env env, const std::u16string& utf16, const Name& name, bool xml_text,
+               std::string* utf8) {
+  for (char16_t c : utf16) {
     if (XmlForbidden(c, xml_text)) {
       char code[16];
       std::snprintf(code, sizeof code, "U+%04X", static_cast<unsigned>(c));
-      return Fail(env, name + " contains " + code + ", which " +
+      return Fail(env, name() + " contains " + code + ", which " +
                            (xml_text ? "SyncML (XML 1.0) cannot carry" : "is not allowed"));
     }
   }
   std::string converted;
   std::string error;
-  if (!text::Utf16ToUtf8(*utf16, &converted, &error)) {
-    return Fail(env, name + " is not well-formed UTF-16 (" + error + ")");
+  if (!text::Utf16ToUtf8(utf16, &converted, &error)) {
+    return Fail(env, name() + " is not well-formed UTF-16 (" + error + ")");
   }
   if (utf8 != nullptr) *utf8 = std::move(converted);
   return true;
 }
 
-// An optional string property of an op: absent/undefined -> nullopt.
-bool ReadOptionalField(Napi::Env env, Napi::Object op, const std::string& prefix, const char* key,
-                       std::optional<std::string>* out) {
-  Napi::Value value;
-  if (!GetProperty(env, op, key, &value)) return false;
-  if (value.IsUndefined()) {
-    out->reset();
+// Validates a JS string (already known to be one) and returns it as UTF-16 and, if `utf8` is
+// set, as UTF-8.
+bool ReadText(Napi::Env env, Napi::Value value, const std::string& name, bool xml_text,
+              std::u16string* utf16, std::string* utf8) {
+  ReadUtf16(env, value, utf16);
+  return CheckText(
+      env, *utf16, [&] { return name; }, xml_text, utf8);
+}
+
+// Reads the ops of one apply() call. The property keys are created once per call, not once per
+// property read, and one UTF-16 buffer serves every string.
+class OpReader {
+ public:
+  explicit OpReader(Napi::Env env)
+      : env_(env),
+        verb_(Napi::String::New(env, "verb")),
+        uri_(Napi::String::New(env, "uri")),
+        format_(Napi::String::New(env, "format")),
+        type_(Napi::String::New(env, "type")),
+        data_(Napi::String::New(env, "data")) {}
+
+  bool Read(Napi::Value value, std::uint32_t index, syncml::Op* op) {
+    index_ = index;
+    if (!value.IsObject() || value.IsArray()) return Fail(env_, Prefix() + " must be an object");
+    Napi::Object object = value.As<Napi::Object>();
+    if (!ReadVerb(object, &op->verb)) return false;
+
+    Napi::Value uri;
+    if (!Get(object, uri_, &uri)) return false;
+    if (!uri.IsString()) return Fail(env_, Prefix() + ".uri must be a non-empty string");
+    ReadUtf16(env_, uri, &utf16_);
+    if (utf16_.empty()) return Fail(env_, Prefix() + ".uri must be a non-empty string");
+    if (!CheckText(
+            env_, utf16_, [&] { return Prefix() + ".uri"; }, true, &op->uri))
+      return false;
+
+    std::optional<std::string> format, type;
+    if (!ReadOptional(object, format_, "format", &format) ||
+        !ReadOptional(object, type_, "type", &type) ||
+        !ReadOptional(object, data_, "data", &op->data)) {
+      return false;
+    }
+    op->format = format.value_or("");
+    op->type = type.value_or("");
     return true;
   }
-  const std::string name = prefix + "." + key;
-  if (!value.IsString()) return Fail(env, name + " must be a string when present");
-  std::u16string unused;
-  std::string text;
-  if (!ReadText(env, value, name, true, &unused, &text)) return false;
-  *out = std::move(text);
-  return true;
-}
 
-bool ReadVerb(Napi::Env env, Napi::Object op, const std::string& prefix, syncml::Verb* verb) {
-  static constexpr const char* kMessage = " must be one of get, add, replace, delete, exec";
-  Napi::Value value;
-  if (!GetProperty(env, op, "verb", &value)) return false;
-  if (!value.IsString()) return Fail(env, prefix + ".verb" + kMessage);
-  const std::string text = value.As<Napi::String>().Utf8Value();
-  if (text == "get") {
-    *verb = syncml::Verb::kGet;
-  } else if (text == "add") {
-    *verb = syncml::Verb::kAdd;
-  } else if (text == "replace") {
-    *verb = syncml::Verb::kReplace;
-  } else if (text == "delete") {
-    *verb = syncml::Verb::kDelete;
-  } else if (text == "exec") {
-    *verb = syncml::Verb::kExec;
-  } else {
-    return Fail(env, prefix + ".verb" + kMessage);
+ private:
+  std::string Prefix() const { return "ops[" + std::to_string(index_) + "]"; }
+
+  // object[key]; false if a getter threw (the exception stays pending).
+  bool Get(Napi::Object object, const Napi::String& key, Napi::Value* out) {
+    *out = object.Get(key);
+    return !out->IsEmpty() && !env_.IsExceptionPending();
   }
-  return true;
-}
 
-bool ReadOp(Napi::Env env, Napi::Value value, const std::string& prefix, syncml::Op* op) {
-  if (!value.IsObject() || value.IsArray()) return Fail(env, prefix + " must be an object");
-  Napi::Object object = value.As<Napi::Object>();
-  if (!ReadVerb(env, object, prefix, &op->verb)) return false;
-
-  Napi::Value uri;
-  if (!GetProperty(env, object, "uri", &uri)) return false;
-  if (!uri.IsString() || uri.As<Napi::String>().Utf16Value().empty()) {
-    return Fail(env, prefix + ".uri must be a non-empty string");
+  bool ReadVerb(Napi::Object object, syncml::Verb* verb) {
+    static constexpr const char* kMessage = " must be one of get, add, replace, delete, exec";
+    Napi::Value value;
+    if (!Get(object, verb_, &value)) return false;
+    if (!value.IsString()) return Fail(env_, Prefix() + ".verb" + kMessage);
+    // Every verb is shorter than the buffer, so a longer string is never taken for one.
+    char text[16];
+    std::size_t length = 0;
+    napi_get_value_string_utf8(env_, value, text, sizeof text, &length);
+    const std::string_view name(text, length);
+    if (name == "get") {
+      *verb = syncml::Verb::kGet;
+    } else if (name == "add") {
+      *verb = syncml::Verb::kAdd;
+    } else if (name == "replace") {
+      *verb = syncml::Verb::kReplace;
+    } else if (name == "delete") {
+      *verb = syncml::Verb::kDelete;
+    } else if (name == "exec") {
+      *verb = syncml::Verb::kExec;
+    } else {
+      return Fail(env_, Prefix() + ".verb" + kMessage);
+    }
+    return true;
   }
-  std::u16string unused;
-  if (!ReadText(env, uri, prefix + ".uri", true, &unused, &op->uri)) return false;
 
-  std::optional<std::string> format, type;
-  if (!ReadOptionalField(env, object, prefix, "format", &format) ||
-      !ReadOptionalField(env, object, prefix, "type", &type) ||
-      !ReadOptionalField(env, object, prefix, "data", &op->data)) {
-    return false;
+  // An optional string property of an op: absent/undefined -> nullopt.
+  bool ReadOptional(Napi::Object object, const Napi::String& key, const char* name,
+                    std::optional<std::string>* out) {
+    Napi::Value value;
+    if (!Get(object, key, &value)) return false;
+    if (value.IsUndefined()) {
+      out->reset();
+      return true;
+    }
+    auto full_name = [&] { return Prefix() + "." + name; };
+    if (!value.IsString()) return Fail(env_, full_name() + " must be a string when present");
+    ReadUtf16(env_, value, &utf16_);
+    std::string text;
+    if (!CheckText(env_, utf16_, full_name, true, &text)) return false;
+    *out = std::move(text);
+    return true;
   }
-  op->format = format.value_or("");
-  op->type = type.value_or("");
-  return true;
-}
+
+  Napi::Env env_;
+  Napi::String verb_, uri_, format_, type_, data_;
+  std::uint32_t index_ = 0;
+  std::u16string utf16_;
+};
 
 }  // namespace
 
@@ -124,12 +175,11 @@ bool ReadOps(Napi::Env env, Napi::Value value, std::vector<syncml::Op>* ops) {
   const std::uint32_t length = array.Length();
   ops->clear();
   ops->reserve(length);
+  OpReader reader(env);
   for (std::uint32_t i = 0; i < length; ++i) {
     Napi::Value element = array.Get(i);
     if (element.IsEmpty() || env.IsExceptionPending()) return false;
-    syncml::Op op;
-    if (!ReadOp(env, element, "ops[" + std::to_string(i) + "]", &op)) return false;
-    ops->push_back(std::move(op));
+    if (!reader.Read(element, i, &ops->emplace_back())) return false;
   }
   return true;
 }

@@ -3,6 +3,8 @@
 #include "addon/mdm_session.h"
 
 #include <deque>
+#include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -29,9 +31,13 @@ struct Call {
 // JS-thread only. Holds the library; runs its calls one at a time, in submission order.
 class CallQueue : public std::enable_shared_from_this<CallQueue> {
  public:
-  CallQueue(std::string path, bool closed)
-      : library_(std::make_shared<mdm::LibraryHandle>(mdm::CreatePlatformLibrary(std::move(path)))),
+  CallQueue(SessionRegistry* registry, std::string path, bool closed)
+      : registry_(registry),
+        library_(std::make_shared<mdm::LibraryHandle>(mdm::CreatePlatformLibrary(std::move(path)))),
         closed_(closed) {}
+
+  // Valid while JS can run in the environment (the registry lives as long as it).
+  SessionRegistry& registry() { return *registry_; }
 
   void Submit(Napi::Env env, Call call) {
     if (closed_) return;  // the environment is going away; so is the promise
@@ -54,6 +60,7 @@ class CallQueue : public std::enable_shared_from_this<CallQueue> {
  private:
   void StartNext(Napi::Env env);
 
+  SessionRegistry* registry_;
   std::shared_ptr<mdm::LibraryHandle> library_;
   std::deque<Call> pending_;
   bool running_ = false;
@@ -61,6 +68,50 @@ class CallQueue : public std::enable_shared_from_this<CallQueue> {
 };
 
 namespace {
+
+void AppendJsonString(std::string* out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out->push_back('"');
+  std::size_t run = 0;  // start of the bytes not appended yet (copied as they are)
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    if (byte >= 0x20 && byte != '"' && byte != '\\') continue;
+    out->append(text.data() + run, i - run);
+    if (byte >= 0x20) {
+      out->push_back('\\');
+      out->push_back(static_cast<char>(byte));
+    } else {
+      out->append("\\u00");
+      out->push_back(kHex[byte >> 4]);
+      out->push_back(kHex[byte & 0xF]);
+    }
+    run = i + 1;
+  }
+  out->append(text.data() + run, text.size() - run);
+  out->push_back('"');
+}
+
+// apply()'s result as JSON: [{"status":200,"items":[{"uri":…,"data"?,"format"?,"type"?}]}].
+// The strings are well-formed UTF-8 (they come from a validated XML document).
+std::string ResultsJson(const std::vector<syncml::OpResult>& results) {
+  std::string out = "[";
+  for (const syncml::OpResult& result : results) {
+    if (out.size() > 1) out.push_back(',');
+    out.append("{\"status\":").append(std::to_string(result.status)).append(",\"items\":[");
+    for (std::size_t k = 0; k < result.items.size(); ++k) {
+      const syncml::ResultItem& item = result.items[k];
+      out.append(k == 0 ? "{\"uri\":" : ",{\"uri\":");
+      AppendJsonString(&out, item.uri);
+      if (item.data) AppendJsonString(&out.append(",\"data\":"), *item.data);
+      if (item.format) AppendJsonString(&out.append(",\"format\":"), *item.format);
+      if (item.type) AppendJsonString(&out.append(",\"type\":"), *item.type);
+      out.push_back('}');
+    }
+    out.append("]}");
+  }
+  out.push_back(']');
+  return out;
+}
 
 // Whether JS can still run in `env`. While an environment is torn down (worker.terminate(),
 // process exit) in-flight work still completes, but every call that needs JS then fails with
@@ -120,9 +171,12 @@ class SyncMLWorker final : public Napi::AsyncWorker {
       failure_ = Failure::kMalformed;
       return;
     }
-    if (!syncml::DecodeOpResults(response, call_.ops, call_.atomic, &results_, &detail_)) {
+    std::vector<syncml::OpResult> results;
+    if (!syncml::DecodeOpResults(response, call_.ops, call_.atomic, &results, &detail_)) {
       failure_ = Failure::kMalformed;
+      return;
     }
+    results_json_ = ResultsJson(results);
   }
 
   // Failures are reported through OnOK too (not SetError/OnError): node-addon-api's OnError path
@@ -141,8 +195,18 @@ class SyncMLWorker final : public Napi::AsyncWorker {
     Napi::Promise::Deferred& deferred = call_.deferred;
     switch (failure_) {
       case Failure::kNone:
-        deferred.Resolve(call_.kind == Call::Kind::kRaw ? Napi::String::New(env, outcome_.response)
-                                                        : ResultsToJs(env));
+        if (call_.kind == Call::Kind::kRaw) {
+          deferred.Resolve(Napi::String::New(env, outcome_.response));
+          break;
+        }
+        if (Napi::Value results = queue_->registry().ParseJson(env, results_json_);
+            !results.IsEmpty()) {
+          deferred.Resolve(results);
+        } else if (env.IsExceptionPending()) {
+          deferred.Reject(env.GetAndClearPendingException().Value());
+        } else {
+          deferred.Reject(Napi::Error::New(env, "the environment is shutting down").Value());
+        }
         break;
       case Failure::kEncode:
         deferred.Reject(InvalidArgError(env, "cannot encode the request: " + detail_).Value());
@@ -159,28 +223,6 @@ class SyncMLWorker final : public Napi::AsyncWorker {
     }
   }
 
-  Napi::Value ResultsToJs(Napi::Env env) {
-    Napi::Array array = Napi::Array::New(env, results_.size());
-    for (std::size_t i = 0; i < results_.size(); ++i) {
-      const syncml::OpResult& result = results_[i];
-      Napi::Object entry = Napi::Object::New(env);
-      entry.Set("status", Napi::Number::New(env, result.status));
-      Napi::Array items = Napi::Array::New(env, result.items.size());
-      for (std::size_t k = 0; k < result.items.size(); ++k) {
-        const syncml::ResultItem& item = result.items[k];
-        Napi::Object js = Napi::Object::New(env);
-        js.Set("uri", item.uri);
-        if (item.data) js.Set("data", *item.data);
-        if (item.format) js.Set("format", *item.format);
-        if (item.type) js.Set("type", *item.type);
-        items.Set(static_cast<std::uint32_t>(k), js);
-      }
-      entry.Set("items", items);
-      array.Set(static_cast<std::uint32_t>(i), entry);
-    }
-    return array;
-  }
-
   std::shared_ptr<CallQueue> queue_;
   std::shared_ptr<mdm::LibraryHandle> library_;
   Call call_;
@@ -188,7 +230,7 @@ class SyncMLWorker final : public Napi::AsyncWorker {
   Failure failure_ = Failure::kNone;
   std::string detail_;
   mdm::CallOutcome outcome_;
-  std::vector<syncml::OpResult> results_;
+  std::string results_json_;  // kApply: the results, for JSON.parse
 };
 
 }  // namespace
@@ -209,14 +251,20 @@ std::shared_ptr<CallQueue> SessionRegistry::QueueFor(const std::string& library_
   std::weak_ptr<CallQueue>& slot = queues_[library_key];
   std::shared_ptr<CallQueue> queue = slot.lock();
   if (!queue) {
-    queue = std::make_shared<CallQueue>(path, closed_);
+    queue = std::make_shared<CallQueue>(this, path, closed_);
     slot = queue;
   }
   return queue;
 }
 
+Napi::Value SessionRegistry::ParseJson(Napi::Env env, const std::string& json) {
+  if (json_parse_.IsEmpty()) return Napi::Value();
+  return json_parse_.Value().Call({Napi::String::New(env, json)});
+}
+
 void SessionRegistry::Close() {
   closed_ = true;
+  json_parse_.Reset();
   for (auto& entry : queues_) {
     if (std::shared_ptr<CallQueue> queue = entry.second.lock()) queue->Close();
   }

@@ -24,12 +24,19 @@ class CallQueue;
 // Owned by the addon instance; Close() runs from the environment's cleanup hook.
 class SessionRegistry {
  public:
+  // `json_parse`: the environment's JSON.parse, captured when the addon loads (apply() results
+  // are handed over as one JSON text: much cheaper than setting each property through Node-API).
+  explicit SessionRegistry(Napi::Function json_parse) : json_parse_(Napi::Persistent(json_parse)) {}
+
   std::shared_ptr<CallQueue> QueueFor(const std::string& library_key, const std::string& path);
   // The environment is going away: drop every queued call and start no new work.
   void Close();
+  // JSON.parse(json); empty with a JS exception pending if it threw (or after Close()).
+  Napi::Value ParseJson(Napi::Env env, const std::string& json);
 
  private:
   std::map<std::string, std::weak_ptr<CallQueue>> queues_;
+  Napi::FunctionReference json_parse_;
   bool closed_ = false;
 };
 

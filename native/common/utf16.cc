@@ -12,6 +12,19 @@ std::string At(const char* what, std::size_t offset) {
   return std::string(what) + " at offset " + std::to_string(offset);
 }
 
+// Appends the ASCII code units from[i] onwards (up to the first one that is not ASCII, or n) to
+// `out`, one unit each; returns the index after them.
+template <typename From, typename To>
+std::size_t AppendAsciiRun(const From* from, std::size_t i, std::size_t n, To* out) {
+  std::size_t end = i;
+  while (end < n && from[end] < 0x80) ++end;
+  const std::size_t old_size = out->size();
+  out->resize(old_size + (end - i));
+  auto* to = &(*out)[old_size];
+  for (std::size_t k = i; k < end; ++k) *to++ = static_cast<typename To::value_type>(from[k]);
+  return end;
+}
+
 }  // namespace
 
 bool Utf8ToUtf16(std::string_view in, std::u16string* out, std::string* error) {
@@ -23,8 +36,7 @@ bool Utf8ToUtf16(std::string_view in, std::u16string* out, std::string* error) {
   while (i < n) {
     const unsigned char lead = s[i];
     if (lead < 0x80) {
-      out->push_back(static_cast<char16_t>(lead));
-      ++i;
+      i = AppendAsciiRun(s, i, n, out);
       continue;
     }
     std::size_t len;
@@ -81,6 +93,10 @@ bool Utf16ToUtf8(std::u16string_view in, std::string* out, std::string* error) {
   out->reserve(in.size());
   const std::size_t n = in.size();
   for (std::size_t i = 0; i < n; ++i) {
+    if (in[i] < 0x80) {
+      i = AppendAsciiRun(in.data(), i, n, out) - 1;
+      continue;
+    }
     char32_t cp = in[i];
     if (cp >= 0xD800 && cp <= 0xDBFF) {
       if (i + 1 >= n || in[i + 1] < 0xDC00 || in[i + 1] > 0xDFFF) {

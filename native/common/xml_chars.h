@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -74,7 +75,18 @@ inline void AppendUtf8(std::string* out, char32_t cp) {
 inline bool ValidateXmlChars(std::string_view text, std::size_t* bad_offset, const char** reason) {
   std::size_t pos = 0;
   while (pos < text.size()) {
-    // Fast path for printable ASCII and the three allowed controls.
+    // Fast path: eight bytes at a time while they are all printable ASCII (0x20..0x7F).
+    constexpr std::uint64_t kOnes = 0x0101010101010101u;
+    constexpr std::uint64_t kHigh = 0x8080808080808080u;
+    while (text.size() - pos >= 8) {
+      std::uint64_t word = 0;
+      std::memcpy(&word, text.data() + pos, 8);
+      // A byte below 0x20 or from 0x80 up sets its high bit in (word - 0x20…) | word.
+      if ((((word - kOnes * 0x20) | word) & kHigh) != 0) break;
+      pos += 8;
+    }
+    if (pos >= text.size()) break;
+    // Then one byte at a time for printable ASCII and the three allowed controls.
     const auto b = static_cast<unsigned char>(text[pos]);
     if (b >= 0x20 && b < 0x80) {
       ++pos;

@@ -1,7 +1,9 @@
 // Strict, iterative XML 1.0 reader (see xml_reader.h).
 #include "common/xml_reader.h"
 
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <utility>
 
 #include "common/xml_chars.h"
@@ -9,14 +11,27 @@
 namespace wdm::xml {
 namespace {
 
+constexpr std::size_t kMaxReserve = 1u << 16;
+
 bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
-bool IsNameStart(char c) {
-  const auto u = static_cast<unsigned char>(c);
-  return (u >= 'A' && u <= 'Z') || (u >= 'a' && u <= 'z') || u == '_' || u == ':' || u >= 0x80;
-}
+// Bit 1: may start a name; bit 2: may continue one. Bytes from 0x80 up are parts of non-ASCII
+// characters (the input is validated UTF-8), all allowed.
+struct NameTable {
+  unsigned char bits[256] = {};
+  constexpr NameTable() {
+    for (int c = 0; c < 256; ++c) {
+      const bool start =
+          (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' || c == ':' || c >= 0x80;
+      const bool more = start || (c >= '0' && c <= '9') || c == '-' || c == '.';
+      bits[c] = static_cast<unsigned char>((start ? 1 : 0) | (more ? 2 : 0));
+    }
+  }
+};
+constexpr NameTable kNameTable;
 
-bool IsNameChar(char c) { return IsNameStart(c) || (c >= '0' && c <= '9') || c == '-' || c == '.'; }
+bool IsNameStart(char c) { return (kNameTable.bits[static_cast<unsigned char>(c)] & 1) != 0; }
+bool IsNameChar(char c) { return (kNameTable.bits[static_cast<unsigned char>(c)] & 2) != 0; }
 
 int DigitValue(char c, bool hex) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -52,8 +67,10 @@ class Parser {
     return pos_ != start;
   }
 
-  bool ParseName(std::string* qname);
-  bool LocalName(const std::string& qname, std::size_t offset, std::string* local);
+  bool ParseName(std::string_view* qname);
+  bool LocalName(std::string_view qname, std::size_t offset, std::string_view* local);
+  // Fills every element's `children` from the parent links (one exact allocation per parent).
+  void LinkChildren();
   bool SkipComment();
   bool SkipProcessingInstruction(bool at_document_start);
   bool ParseStartTag();
@@ -78,6 +95,11 @@ bool Parser::Run() {
   std::size_t bad = 0;
   const char* reason = nullptr;
   if (!ValidateXmlChars(in_, &bad, &reason)) return Fail(bad, reason);
+  // Every element but an empty-element tag has two '<'; reserving for that many elements keeps
+  // the vector from reallocating (and moving every element) while it grows.
+  std::size_t tags = 0;
+  for (char c : in_) tags += c == '<' ? 1 : 0;
+  doc_->elements.reserve(std::min({tags / 2 + 1, limits_.max_elements, kMaxReserve}));
   if (StartsWith("\xEF\xBB\xBF")) pos_ = 3;
   const std::size_t document_start = pos_;
 
@@ -105,20 +127,21 @@ bool Parser::Run() {
       return FailEof(("(<" + doc_->elements[open_.back()].qname + "> is not closed)").c_str());
     }
     bool ok = true;
+    const char next = pos_ + 1 < in_.size() ? in_[pos_ + 1] : '\0';
     if (in_[pos_] != '<') {
       ok = ParseText();
-    } else if (StartsWith("</")) {
+    } else if (next == '/') {
       ok = ParseEndTag();
+    } else if (next != '!' && next != '?') {
+      ok = ParseStartTag();
     } else if (StartsWith("<!--")) {
       ok = SkipComment();
     } else if (StartsWith("<![CDATA[")) {
       ok = ParseCdata();
     } else if (StartsWith("<!")) {
       ok = Fail(pos_, "markup declaration is not allowed");
-    } else if (StartsWith("<?")) {
-      ok = SkipProcessingInstruction(false);
     } else {
-      ok = ParseStartTag();
+      ok = SkipProcessingInstruction(false);  // "<?"
     }
     if (!ok) return false;
   }
@@ -126,7 +149,10 @@ bool Parser::Run() {
   // Misc after the root: only whitespace, comments and processing instructions.
   for (;;) {
     SkipSpace();
-    if (AtEnd()) return true;
+    if (AtEnd()) {
+      LinkChildren();
+      return true;
+    }
     if (StartsWith("<?")) {
       if (!SkipProcessingInstruction(false)) return false;
     } else if (StartsWith("<!--")) {
@@ -137,23 +163,37 @@ bool Parser::Run() {
   }
 }
 
-bool Parser::ParseName(std::string* qname) {
+void Parser::LinkChildren() {
+  std::vector<Element>& elements = doc_->elements;
+  std::vector<std::size_t> counts(elements.size(), 0);
+  for (const Element& el : elements) {
+    if (el.parent != Element::kNoParent) ++counts[el.parent];
+  }
+  for (std::size_t i = 0; i < elements.size(); ++i) elements[i].children.reserve(counts[i]);
+  for (std::size_t i = 0; i < elements.size(); ++i) {
+    if (elements[i].parent != Element::kNoParent)
+      elements[elements[i].parent].children.push_back(i);
+  }
+}
+
+bool Parser::ParseName(std::string_view* qname) {
   if (AtEnd()) return FailEof("(expected a name)");
   if (!IsNameStart(in_[pos_])) return Fail(pos_, "expected a name");
   const std::size_t start = pos_;
   while (!AtEnd() && IsNameChar(in_[pos_])) ++pos_;
-  qname->assign(in_.data() + start, pos_ - start);
+  *qname = in_.substr(start, pos_ - start);
   return true;
 }
 
-bool Parser::LocalName(const std::string& qname, std::size_t offset, std::string* local) {
+bool Parser::LocalName(std::string_view qname, std::size_t offset, std::string_view* local) {
   const std::size_t colon = qname.find(':');
-  if (colon == std::string::npos) {
+  if (colon == std::string_view::npos) {
     *local = qname;
     return true;
   }
-  if (colon == 0 || colon + 1 == qname.size() || qname.find(':', colon + 1) != std::string::npos) {
-    return Fail(offset, "invalid qualified name '" + qname + "'");
+  if (colon == 0 || colon + 1 == qname.size() ||
+      qname.find(':', colon + 1) != std::string_view::npos) {
+    return Fail(offset, "invalid qualified name '" + std::string(qname) + "'");
   }
   *local = qname.substr(colon + 1);
   return true;
@@ -171,7 +211,7 @@ bool Parser::SkipComment() {
 bool Parser::SkipProcessingInstruction(bool at_document_start) {
   const std::size_t start = pos_;
   pos_ += 2;  // "<?"
-  std::string target;
+  std::string_view target;
   if (!ParseName(&target)) return false;
   const bool is_xml_decl = target.size() == 3 && (target[0] | 0x20) == 'x' &&
                            (target[1] | 0x20) == 'm' && (target[2] | 0x20) == 'l';
@@ -199,9 +239,15 @@ bool Parser::ParseStartTag() {
     return Fail(start, "elements nested deeper than " + std::to_string(limits_.max_depth));
   }
   ++pos_;  // '<'
-  Element el;
+  std::vector<Element>& elements = doc_->elements;
+  const std::size_t index = elements.size();
+  Element& el = elements.emplace_back();  // popped again by Parse() when this fails
   el.offset = start;
-  if (!ParseName(&el.qname) || !LocalName(el.qname, start, &el.name)) return false;
+  el.parent = open_.empty() ? Element::kNoParent : open_.back();
+  std::string_view qname, name;
+  if (!ParseName(&qname) || !LocalName(qname, start, &name)) return false;
+  el.qname = std::string(qname);
+  el.name = std::string(name);
   bool open = false;
   for (;;) {
     const bool had_space = SkipSpace();
@@ -221,11 +267,16 @@ bool Parser::ParseStartTag() {
     }
     if (!had_space) return Fail(pos_, "expected whitespace, '>' or '/>' in a start tag");
     const std::size_t attr_offset = pos_;
-    Attribute attr;
-    if (!ParseName(&attr.qname) || !LocalName(attr.qname, attr_offset, &attr.name)) return false;
+    std::string_view attr_qname, attr_name;
+    if (!ParseName(&attr_qname) || !LocalName(attr_qname, attr_offset, &attr_name)) return false;
     for (const Attribute& other : el.attributes) {
-      if (other.qname == attr.qname) return Fail(attr_offset, "duplicate attribute " + attr.qname);
+      if (other.qname == attr_qname) {
+        return Fail(attr_offset, "duplicate attribute " + std::string(attr_qname));
+      }
     }
+    Attribute attr;
+    attr.qname = std::string(attr_qname);
+    attr.name = std::string(attr_name);
     SkipSpace();
     if (AtEnd()) return FailEof("in a start tag");
     if (in_[pos_] != '=') return Fail(pos_, "expected '=' after an attribute name");
@@ -244,11 +295,6 @@ bool Parser::ParseStartTag() {
     pos_ = value_end + 1;
     el.attributes.push_back(std::move(attr));
   }
-  const std::size_t index = doc_->elements.size();
-  el.parent = open_.empty() ? Element::kNoParent : open_.back();
-  doc_->elements.push_back(std::move(el));
-  const std::size_t parent = doc_->elements[index].parent;
-  if (parent != Element::kNoParent) doc_->elements[parent].children.push_back(index);
   if (open) open_.push_back(index);
   return true;
 }
@@ -256,15 +302,15 @@ bool Parser::ParseStartTag() {
 bool Parser::ParseEndTag() {
   const std::size_t start = pos_;
   pos_ += 2;  // "</"
-  std::string qname;
+  std::string_view qname;
   if (!ParseName(&qname)) return false;
   SkipSpace();
   if (AtEnd()) return FailEof("in an end tag");
   if (in_[pos_] != '>') return Fail(pos_, "expected '>' in an end tag");
   Element& top = doc_->elements[open_.back()];
   if (qname != top.qname) {
-    return Fail(start, "end tag </" + qname + "> does not match <" + top.qname + "> at byte " +
-                           std::to_string(top.offset));
+    return Fail(start, "end tag </" + std::string(qname) + "> does not match <" + top.qname +
+                           "> at byte " + std::to_string(top.offset));
   }
   top.inner_end = start;
   open_.pop_back();
@@ -277,14 +323,15 @@ bool Parser::ParseCdata() {
   const std::size_t end = in_.find("]]>", body);
   if (end == std::string_view::npos) return FailEof("in a CDATA section");
   std::string& text = doc_->elements[open_.back()].text;
+  std::size_t run = body;
   for (std::size_t i = body; i < end; ++i) {
-    if (in_[i] == '\r') {
-      text.push_back('\n');
-      if (i + 1 < end && in_[i + 1] == '\n') ++i;
-    } else {
-      text.push_back(in_[i]);
-    }
+    if (in_[i] != '\r') continue;
+    text.append(in_.data() + run, i - run);
+    text.push_back('\n');
+    if (i + 1 < end && in_[i + 1] == '\n') ++i;
+    run = i + 1;
   }
+  text.append(in_.data() + run, end - run);
   pos_ = end + 3;
   return true;
 }
@@ -302,19 +349,20 @@ bool Parser::ParseText() {
 }
 
 bool Parser::Decode(std::string_view raw, std::size_t base, bool attribute, std::string* out) {
+  std::size_t run = 0;  // start of the characters not appended yet (copied as they are)
   for (std::size_t i = 0; i < raw.size(); ++i) {
     const char c = raw[i];
+    if (c != '\r' && c != '&' && (!attribute || (c != '\n' && c != '\t'))) continue;
+    out->append(raw.data() + run, i - run);
     if (c == '\r') {
       out->push_back(attribute ? ' ' : '\n');
       if (i + 1 < raw.size() && raw[i + 1] == '\n') ++i;
+      run = i + 1;
       continue;
     }
-    if (attribute && (c == '\n' || c == '\t')) {
+    if (c != '&') {  // a tab or line feed in an attribute value
       out->push_back(' ');
-      continue;
-    }
-    if (c != '&') {
-      out->push_back(c);
+      run = i + 1;
       continue;
     }
     const std::size_t amp = i;
@@ -359,7 +407,9 @@ bool Parser::Decode(std::string_view raw, std::size_t base, bool attribute, std:
       }
     }
     i = j;  // the ';'
+    run = i + 1;
   }
+  out->append(raw.data() + run, raw.size() - run);
   return true;
 }
 

@@ -2,7 +2,6 @@
 #include "emulator/utf16_text.h"
 
 #include <cstdlib>
-#include <vector>
 
 #include "common/xml_chars.h"
 
@@ -10,7 +9,17 @@ namespace wdm::emulator {
 
 bool Utf16ToUtf8(const char16_t* text, std::string* out) {
   out->clear();
+  out->reserve(std::char_traits<char16_t>::length(text));
   for (std::size_t i = 0; text[i] != 0; ++i) {
+    if (text[i] < 0x80) {  // a run of ASCII, copied unit by unit
+      std::size_t end = i;
+      while (text[end] != 0 && text[end] < 0x80) ++end;
+      const std::size_t old_size = out->size();
+      out->resize(old_size + (end - i));
+      for (std::size_t k = i; k < end; ++k) (*out)[old_size + k - i] = static_cast<char>(text[k]);
+      i = end - 1;
+      continue;
+    }
     char32_t cp = text[i];
     if (cp >= 0xD800 && cp <= 0xDBFF) {
       const char32_t low = text[i + 1];  // may be the terminating NUL, which is not a low half
@@ -26,10 +35,18 @@ bool Utf16ToUtf8(const char16_t* text, std::string* out) {
 }
 
 char16_t* NewUtf16(std::string_view text) {
-  std::vector<char16_t> units;
-  units.reserve(text.size() + 1);
+  // UTF-8 never needs fewer bytes than UTF-16 needs units, so text.size() + 1 units suffice.
+  auto* out = static_cast<char16_t*>(std::malloc((text.size() + 1) * sizeof(char16_t)));
+  if (out == nullptr) return nullptr;
+  char16_t* unit = out;
   std::size_t pos = 0;
   while (pos < text.size()) {
+    const auto byte = static_cast<unsigned char>(text[pos]);
+    if (byte < 0x80) {
+      *unit++ = byte;
+      ++pos;
+      continue;
+    }
     char32_t cp = 0;
     if (!xml::NextCodePoint(text, &pos, &cp)) {
       cp = 0xFFFD;
@@ -37,16 +54,13 @@ char16_t* NewUtf16(std::string_view text) {
     }
     if (cp >= 0x10000) {
       cp -= 0x10000;
-      units.push_back(static_cast<char16_t>(0xD800 + (cp >> 10)));
-      units.push_back(static_cast<char16_t>(0xDC00 + (cp & 0x3FF)));
+      *unit++ = static_cast<char16_t>(0xD800 + (cp >> 10));
+      *unit++ = static_cast<char16_t>(0xDC00 + (cp & 0x3FF));
     } else {
-      units.push_back(static_cast<char16_t>(cp));
+      *unit++ = static_cast<char16_t>(cp);
     }
   }
-  units.push_back(0);
-  auto* out = static_cast<char16_t*>(std::malloc(units.size() * sizeof(char16_t)));
-  if (out == nullptr) return nullptr;
-  for (std::size_t i = 0; i < units.size(); ++i) out[i] = units[i];
+  *unit = 0;
   return out;
 }
 
