@@ -19,7 +19,8 @@ export type IotDmErrorCode =
   | 'ERR_INVALID_URI'
   | 'ERR_INVALID_VALUE'
   | 'ERR_INVALID_ARG'
-  | 'ERR_NATIVE';
+  | 'ERR_NATIVE'
+  | 'ERR_IOTHUB';
 
 export interface IotDmErrorDetails {
   status?: number;
