@@ -19,6 +19,8 @@ export const HUB_ERRORS = {
   IotHubFormatError: { errorCode: 400006, status: 400 },
   IotHubUnauthorizedAccess: { errorCode: 401002, status: 401 },
   DeviceMaximumQueueDepthExceeded: { errorCode: 403004, status: 403 },
+  /** Name ours; code and status as IoT Hub answered an oversized section (Azure/iotedge#7035). */
+  TwinSizeExceeded: { errorCode: 403100, status: 403 },
   DeviceNotFound: { errorCode: 404001, status: 404 },
   JobNotFound: { errorCode: 404002, status: 404 },
   DeviceNotOnline: { errorCode: 404103, status: 404 },
