@@ -1,0 +1,2 @@
+export * from './sas';
+export * from './device-auth';

@@ -1,0 +1,3 @@
+export * from './server';
+export * from './topics';
+export { WEBSOCKET_PATH } from './websocket';
