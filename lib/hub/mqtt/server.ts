@@ -55,6 +55,7 @@ type AedesClient = import('aedes', { with: { 'resolution-mode': 'import' } }).Cl
 type AedesPublishPacket = import('aedes', {
   with: { 'resolution-mode': 'import' },
 }).PublishPacket;
+type ForwardPacket = import('aedes', { with: { 'resolution-mode': 'import' } }).AedesPublishPacket;
 
 export const MAX_SUBSCRIPTIONS = 5;
 
@@ -95,7 +96,9 @@ interface DeviceSession {
   subscriptions: Set<string>;
   persistent: boolean;
   pendingMethods: Map<string, (response: MethodResponse) => void>;
-  /** C2D: MQTT packet id → lock token. */
+  /** C2D lock tokens handed to aedes, in order, not yet given a packet id. */
+  c2dOutbox: string[];
+  /** C2D: MQTT packet id → lock token, until the PUBACK. */
   c2dInFlight: Map<number, string>;
   nextPacketId: number;
 }
@@ -168,8 +171,7 @@ export class MqttHub extends EventEmitter implements DeviceConnector {
           client.close();
         }
       },
-      authorizeForward: (client, packet) =>
-        isHubToDeviceTopic(client.id, packet.topic) ? packet : null,
+      authorizeForward: (client, packet) => this.forward(client, packet),
     });
     this.broker = broker;
     broker.on('clientReady', (client) => this.onClientReady(client));
@@ -236,14 +238,17 @@ export class MqttHub extends EventEmitter implements DeviceConnector {
   onDesiredPatch(deviceId: string, patchBody: DesiredPatchBody): void {
     const session = this.sessions.get(deviceId);
     if (!session?.client || !session.subscriptions.has(TOPIC_FILTER.desired)) return;
-    session.client.publish({
-      cmd: 'publish',
-      topic: desiredPatchTopic(patchBody.$version),
-      payload: Buffer.from(JSON.stringify(patchBody)),
-      qos: 0,
-      retain: false,
-      dup: false,
-    });
+    session.client.publish(
+      {
+        cmd: 'publish',
+        topic: desiredPatchTopic(patchBody.$version),
+        payload: Buffer.from(JSON.stringify(patchBody)),
+        qos: 0,
+        retain: false,
+        dup: false,
+      },
+      noop,
+    );
   }
 
   invoke(
@@ -316,19 +321,18 @@ export class MqttHub extends EventEmitter implements DeviceConnector {
       },
       message.properties,
     );
-    const packetId = session.nextPacketId;
-    session.nextPacketId = packetId >= 65535 ? 1 : packetId + 1;
-    session.c2dInFlight.set(packetId, message.lockToken);
-    client.publish({
-      cmd: 'publish',
-      topic: c2dTopic(deviceId, bag),
-      payload: message.body,
-      qos: 1,
-      retain: false,
-      dup: false,
-      // aedes keeps a messageId given here (QoSPacket), so the PUBACK can be matched.
-      messageId: packetId,
-    } as AedesPublishPacket);
+    session.c2dOutbox.push(message.lockToken);
+    client.publish(
+      {
+        cmd: 'publish',
+        topic: c2dTopic(deviceId, bag),
+        payload: message.body,
+        qos: 1,
+        retain: false,
+        dup: false,
+      },
+      noop,
+    );
     return true;
   }
 
@@ -352,6 +356,7 @@ export class MqttHub extends EventEmitter implements DeviceConnector {
         subscriptions: new Set(),
         persistent: !clean,
         pendingMethods: new Map(),
+        c2dOutbox: [],
         c2dInFlight: new Map(),
         nextPacketId: 1,
       };
@@ -360,6 +365,7 @@ export class MqttHub extends EventEmitter implements DeviceConnector {
     if (clean || !session.persistent) session.subscriptions.clear();
     session.persistent = !clean;
     session.client = client;
+    session.c2dOutbox = [];
     session.c2dInFlight.clear();
     this.clientDevice.set(client, session);
     this.log({
@@ -375,11 +381,31 @@ export class MqttHub extends EventEmitter implements DeviceConnector {
     const session = this.clientDevice.get(client);
     if (!session || session.client !== client) return;
     session.client = undefined;
+    session.c2dOutbox = [];
     session.c2dInFlight.clear();
     if (!session.persistent) session.subscriptions.clear();
     this.log({ event: 'disconnected', deviceId: session.deviceId, detail: 'connection closed' });
     this.safeCore(() => this.options.core.deviceDisconnected(session.deviceId));
     this.emit('deviceDisconnected', session.deviceId);
+  }
+
+  /**
+   * aedes asks before writing anything to a client: only hub-to-device topics for that device
+   * pass. C2D messages get their packet id here (aedes keeps the id of the packet returned), so
+   * their PUBACK can be matched to the lock token.
+   */
+  private forward(client: AedesClient, packet: ForwardPacket): ForwardPacket | null {
+    if (!isHubToDeviceTopic(client.id, packet.topic)) return null;
+    const session = this.clientDevice.get(client);
+    if (packet.qos > 0 && packet.topic.startsWith('devices/')) {
+      const lockToken = session?.client === client ? session.c2dOutbox.shift() : undefined;
+      if (!session || lockToken === undefined) return null;
+      const messageId = session.nextPacketId;
+      session.nextPacketId = messageId >= 65535 ? 1 : messageId + 1;
+      session.c2dInFlight.set(messageId, lockToken);
+      return { ...packet, messageId };
+    }
+    return packet;
   }
 
   private onDevicePublish(client: AedesClient, packet: AedesPublishPacket): void {
@@ -461,14 +487,17 @@ export class MqttHub extends EventEmitter implements DeviceConnector {
       payload = Buffer.from(JSON.stringify(e.toMqttBody()));
     }
     if (!session?.subscriptions.has(TOPIC_FILTER.twinResponses)) return;
-    client.publish({
-      cmd: 'publish',
-      topic: twinResponseTopic(status, rid, version),
-      payload,
-      qos: 0,
-      retain: false,
-      dup: false,
-    });
+    client.publish(
+      {
+        cmd: 'publish',
+        topic: twinResponseTopic(status, rid, version),
+        payload,
+        qos: 0,
+        retain: false,
+        dup: false,
+      },
+      noop,
+    );
   }
 
   private onDeviceSubscribe(
@@ -530,6 +559,9 @@ export class MqttHub extends EventEmitter implements DeviceConnector {
     this.options.log?.(event);
   }
 }
+
+// aedes calls publish callbacks unconditionally.
+function noop(): void {}
 
 function peerCertificate(client: AedesClient): Buffer | undefined {
   const socket = (client.req?.socket ?? client.conn) as unknown;
