@@ -11,7 +11,8 @@
  * - A device may publish only to its telemetry topic, `$iothub/twin/GET`, reported PATCH and
  *   method responses; subscribe only to its C2D topic, `$iothub/twin/res/#`, desired PATCH and
  *   `$iothub/methods/POST/#`. Anything else closes the connection.
- * - PUBLISH with QoS 2 closes the connection; SUBSCRIBE asking QoS 2 is granted QoS 1.
+ * - PUBLISH with QoS 2 closes the connection. SUBSCRIBE asking QoS 2: IoT Hub grants 1; here the
+ *   SUBACK echoes 2 (aedes builds the SUBACK from the request) but the hub never sends above QoS 1.
  * - At most 5 subscriptions per device; one more closes the connection.
  * - RETAIN is not stored: the message gets an `mqtt-retain: true` application property.
  * - Sessions: aedes sessions are always clean (the hub owns its queues); a device that connects
