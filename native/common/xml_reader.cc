@@ -69,8 +69,13 @@ class Parser {
 
   bool ParseName(std::string_view* qname);
   bool LocalName(std::string_view qname, std::size_t offset, std::string_view* local);
-  // Fills every element's `children` from the parent links (one exact allocation per parent).
+  // Points every element's `children` and `attributes` into the document's pools.
   void LinkChildren();
+  // Where text for the innermost open element goes once it cannot be a view into the input.
+  std::string* TextBuffer();
+  // Appends a run of character data to the innermost open element: as a view when it is the
+  // element's first run and needs no decoding, else (decoded) into its buffer.
+  bool AddText(std::string_view raw, std::size_t base, bool plain);
   bool SkipComment();
   bool SkipProcessingInstruction(bool at_document_start);
   bool ParseStartTag();
@@ -79,11 +84,20 @@ class Parser {
   bool ParseText();
   bool Decode(std::string_view raw, std::size_t base, bool attribute, std::string* out);
 
+  struct Open {
+    std::size_t index;         // into doc_->elements
+    std::string* text_buffer;  // in doc_->decoded once the text is not a plain view
+  };
+  struct AttributeRange {
+    std::size_t element, begin, count;
+  };
+
   std::string_view in_;
   const Limits& limits_;
   Document* doc_;
   std::size_t pos_ = 0;
-  std::vector<std::size_t> open_;  // indices of the open elements, innermost last
+  std::vector<Open> open_;  // the open elements, innermost last
+  std::vector<AttributeRange> attribute_ranges_;
   std::string error_;
 };
 
@@ -124,7 +138,8 @@ bool Parser::Run() {
   if (!ParseStartTag()) return false;
   while (!open_.empty()) {
     if (AtEnd()) {
-      return FailEof(("(<" + doc_->elements[open_.back()].qname + "> is not closed)").c_str());
+      const std::string qname(doc_->elements[open_.back().index].qname);
+      return FailEof(("(<" + qname + "> is not closed)").c_str());
     }
     bool ok = true;
     const char next = pos_ + 1 < in_.size() ? in_[pos_ + 1] : '\0';
@@ -165,15 +180,47 @@ bool Parser::Run() {
 
 void Parser::LinkChildren() {
   std::vector<Element>& elements = doc_->elements;
-  std::vector<std::size_t> counts(elements.size(), 0);
+  const std::size_t n = elements.size();
+  // Counting sort by parent: children of element i occupy [first[i], first[i + 1]).
+  std::vector<std::size_t> first(n + 1, 0);
   for (const Element& el : elements) {
-    if (el.parent != Element::kNoParent) ++counts[el.parent];
+    if (el.parent != Element::kNoParent) ++first[el.parent + 1];
   }
-  for (std::size_t i = 0; i < elements.size(); ++i) elements[i].children.reserve(counts[i]);
-  for (std::size_t i = 0; i < elements.size(); ++i) {
-    if (elements[i].parent != Element::kNoParent)
-      elements[elements[i].parent].children.push_back(i);
+  for (std::size_t i = 0; i < n; ++i) first[i + 1] += first[i];
+  std::vector<std::size_t>& pool = doc_->child_pool;
+  pool.resize(first[n]);
+  std::vector<std::size_t> next(first.begin(), first.end() - 1);
+  for (std::size_t i = 1; i < n; ++i) pool[next[elements[i].parent]++] = i;
+  for (std::size_t i = 0; i < n; ++i) {
+    elements[i].children = Span<std::size_t>(pool.data() + first[i], first[i + 1] - first[i]);
   }
+  const Attribute* attributes = doc_->attribute_pool.data();
+  for (const AttributeRange& range : attribute_ranges_) {
+    elements[range.element].attributes = Span<Attribute>(attributes + range.begin, range.count);
+  }
+}
+
+std::string* Parser::TextBuffer() {
+  Open& top = open_.back();
+  if (top.text_buffer == nullptr) {
+    top.text_buffer = &doc_->decoded.emplace_back(doc_->elements[top.index].text);
+  }
+  return top.text_buffer;
+}
+
+bool Parser::AddText(std::string_view raw, std::size_t base, bool plain) {
+  Open& top = open_.back();
+  std::string_view& text = doc_->elements[top.index].text;
+  if (plain && top.text_buffer == nullptr && text.empty()) {
+    text = raw;
+    return true;
+  }
+  std::string* buffer = TextBuffer();
+  if (plain) {
+    buffer->append(raw);
+    return true;
+  }
+  return Decode(raw, base, false, buffer);
 }
 
 bool Parser::ParseName(std::string_view* qname) {
@@ -243,11 +290,10 @@ bool Parser::ParseStartTag() {
   const std::size_t index = elements.size();
   Element& el = elements.emplace_back();  // popped again by Parse() when this fails
   el.offset = start;
-  el.parent = open_.empty() ? Element::kNoParent : open_.back();
-  std::string_view qname, name;
-  if (!ParseName(&qname) || !LocalName(qname, start, &name)) return false;
-  el.qname = std::string(qname);
-  el.name = std::string(name);
+  el.parent = open_.empty() ? Element::kNoParent : open_.back().index;
+  if (!ParseName(&el.qname) || !LocalName(el.qname, start, &el.name)) return false;
+  std::vector<Attribute>& attributes = doc_->attribute_pool;
+  const std::size_t first_attribute = attributes.size();
   bool open = false;
   for (;;) {
     const bool had_space = SkipSpace();
@@ -269,14 +315,14 @@ bool Parser::ParseStartTag() {
     const std::size_t attr_offset = pos_;
     std::string_view attr_qname, attr_name;
     if (!ParseName(&attr_qname) || !LocalName(attr_qname, attr_offset, &attr_name)) return false;
-    for (const Attribute& other : el.attributes) {
-      if (other.qname == attr_qname) {
+    for (std::size_t i = first_attribute; i < attributes.size(); ++i) {
+      if (attributes[i].qname == attr_qname) {
         return Fail(attr_offset, "duplicate attribute " + std::string(attr_qname));
       }
     }
     Attribute attr;
-    attr.qname = std::string(attr_qname);
-    attr.name = std::string(attr_name);
+    attr.qname = attr_qname;
+    attr.name = attr_name;
     SkipSpace();
     if (AtEnd()) return FailEof("in a start tag");
     if (in_[pos_] != '=') return Fail(pos_, "expected '=' after an attribute name");
@@ -291,11 +337,20 @@ bool Parser::ParseStartTag() {
     const std::string_view raw = in_.substr(value_start, value_end - value_start);
     const std::size_t lt = raw.find('<');
     if (lt != std::string_view::npos) return Fail(value_start + lt, "'<' in an attribute value");
-    if (!Decode(raw, value_start, true, &attr.value)) return false;
+    if (raw.find_first_of("&\r\n\t") == std::string_view::npos) {
+      attr.value = raw;
+    } else {
+      std::string& value = doc_->decoded.emplace_back();
+      if (!Decode(raw, value_start, true, &value)) return false;
+      attr.value = value;
+    }
     pos_ = value_end + 1;
-    el.attributes.push_back(std::move(attr));
+    attributes.push_back(attr);
   }
-  if (open) open_.push_back(index);
+  if (attributes.size() > first_attribute) {
+    attribute_ranges_.push_back({index, first_attribute, attributes.size() - first_attribute});
+  }
+  if (open) open_.push_back({index, nullptr});
   return true;
 }
 
@@ -307,12 +362,13 @@ bool Parser::ParseEndTag() {
   SkipSpace();
   if (AtEnd()) return FailEof("in an end tag");
   if (in_[pos_] != '>') return Fail(pos_, "expected '>' in an end tag");
-  Element& top = doc_->elements[open_.back()];
+  Element& top = doc_->elements[open_.back().index];
   if (qname != top.qname) {
-    return Fail(start, "end tag </" + std::string(qname) + "> does not match <" + top.qname +
-                           "> at byte " + std::to_string(top.offset));
+    return Fail(start, "end tag </" + std::string(qname) + "> does not match <" +
+                           std::string(top.qname) + "> at byte " + std::to_string(top.offset));
   }
   top.inner_end = start;
+  if (open_.back().text_buffer != nullptr) top.text = *open_.back().text_buffer;
   open_.pop_back();
   ++pos_;
   return true;
@@ -322,7 +378,10 @@ bool Parser::ParseCdata() {
   const std::size_t body = pos_ + 9;  // after "<![CDATA["
   const std::size_t end = in_.find("]]>", body);
   if (end == std::string_view::npos) return FailEof("in a CDATA section");
-  std::string& text = doc_->elements[open_.back()].text;
+  const std::string_view raw = in_.substr(body, end - body);
+  pos_ = end + 3;
+  if (raw.find('\r') == std::string_view::npos) return AddText(raw, body, true);
+  std::string& text = *TextBuffer();
   std::size_t run = body;
   for (std::size_t i = body; i < end; ++i) {
     if (in_[i] != '\r') continue;
@@ -332,7 +391,6 @@ bool Parser::ParseCdata() {
     run = i + 1;
   }
   text.append(in_.data() + run, end - run);
-  pos_ = end + 3;
   return true;
 }
 
@@ -343,9 +401,8 @@ bool Parser::ParseText() {
   const std::string_view raw = in_.substr(start, end - start);
   const std::size_t bad = raw.find("]]>");
   if (bad != std::string_view::npos) return Fail(start + bad, "']]>' in text");
-  if (!Decode(raw, start, false, &doc_->elements[open_.back()].text)) return false;
   pos_ = end;
-  return true;
+  return AddText(raw, start, raw.find_first_of("&\r") == std::string_view::npos);
 }
 
 bool Parser::Decode(std::string_view raw, std::size_t base, bool attribute, std::string* out) {
@@ -416,10 +473,10 @@ bool Parser::Decode(std::string_view raw, std::size_t base, bool attribute, std:
 }  // namespace
 
 bool Parse(std::string_view input, Document* doc, std::string* error, const Limits& limits) {
-  doc->elements.clear();
+  doc->clear();
   Parser parser(input, limits, doc);
   if (parser.Run()) return true;
-  doc->elements.clear();
+  doc->clear();
   if (error != nullptr) *error = parser.error();
   return false;
 }

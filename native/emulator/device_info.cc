@@ -254,7 +254,15 @@ int ProcessorType(const std::string& machine) {
 }
 
 std::string DeviceId(const HostIdentity& id) {
-  return DigestToGuid(Sha256("DevInfo/DevId:" + id.stable_id));
+  // Every Get of ./DevInfo/DevId lands here: remember the last answer (per thread, so no lock)
+  // keyed by its only input.
+  thread_local std::string cached_input;
+  thread_local std::string cached_id;
+  if (cached_id.empty() || cached_input != id.stable_id) {
+    cached_id = DigestToGuid(Sha256("DevInfo/DevId:" + id.stable_id));
+    cached_input = id.stable_id;
+  }
+  return cached_id;
 }
 
 std::string SmbiosSerial(const HostIdentity& id) {

@@ -30,61 +30,75 @@ constexpr std::uint64_t kMaxCmdRef = 0xFFFFFFFFu;
 struct StatusFields {
   std::uint64_t cmd_ref = 0;
   int code = 0;
-  std::optional<std::string> cmd;
+  std::optional<std::string_view> cmd;
 };
 
 bool ReadStatus(DomReader& r, const xml::Element& el, StatusFields* out) {
   if (!r.NoText(el)) return false;
-  std::optional<std::string> cmd_ref;
-  std::optional<std::string> code;
-  if (!r.OptionalLeaf(el, "CmdRef", &cmd_ref) || !r.OptionalLeaf(el, "Data", &code) ||
-      !r.OptionalLeaf(el, "Cmd", &out->cmd)) {
+  static constexpr std::string_view kNames[] = {"CmdRef", "Data", "Cmd"};
+  DomReader::Found found[3];
+  r.FindChildren(el, kNames, 3, found);
+  std::optional<std::string_view> cmd_ref;
+  std::optional<std::string_view> code;
+  if (!r.OptionalLeaf(found[0], kNames[0], &cmd_ref) ||
+      !r.OptionalLeaf(found[1], kNames[1], &code) ||
+      !r.OptionalLeaf(found[2], kNames[2], &out->cmd)) {
     return false;
   }
   if (!cmd_ref) return r.Fail(el, "missing <CmdRef>");
   if (!internal::ParseDecimal(*cmd_ref, kMaxCmdRef, &out->cmd_ref)) {
-    return r.Fail(el, "<CmdRef> '" + *cmd_ref + "' is not a command number");
+    return r.Fail(el, "<CmdRef> '" + std::string(*cmd_ref) + "' is not a command number");
   }
   if (!code) return r.Fail(el, "missing <Data> (the status code)");
   std::uint64_t value = 0;
   if (code->size() != 3 || !internal::ParseDecimal(*code, 599, &value) || value < 100) {
-    return r.Fail(el, "status code '" + *code + "' is not a number in 100..599");
+    return r.Fail(el, "status code '" + std::string(*code) + "' is not a number in 100..599");
   }
   out->code = static_cast<int>(value);
   return true;
 }
 
-bool ReadResults(DomReader& r, const xml::Element& el, std::uint64_t* cmd_ref,
-                 std::vector<ResultItem>* items) {
+// The CmdRef of a <Results> (its items are read by ReadResultItems).
+bool ReadResultsRef(DomReader& r, const xml::Element& el, std::uint64_t* cmd_ref) {
   if (!r.NoText(el)) return false;
-  std::optional<std::string> ref;
-  if (!r.OptionalLeaf(el, "CmdRef", &ref)) return false;
+  static constexpr std::string_view kCmdRef = "CmdRef";
+  DomReader::Found found;
+  r.FindChildren(el, &kCmdRef, 1, &found);
+  std::optional<std::string_view> ref;
+  if (!r.OptionalLeaf(found, kCmdRef, &ref)) return false;
   if (!ref) return r.Fail(el, "missing <CmdRef>");
   if (!internal::ParseDecimal(*ref, kMaxCmdRef, cmd_ref)) {
-    return r.Fail(el, "<CmdRef> '" + *ref + "' is not a command number");
+    return r.Fail(el, "<CmdRef> '" + std::string(*ref) + "' is not a command number");
   }
-  Meta shared;
+  return true;
+}
+
+void Assign(const std::optional<std::string_view>& view, std::optional<std::string>* out) {
+  if (view) out->emplace(*view);
+}
+
+// Appends the <Item>s of a <Results> to `items`, copying each value once from the document.
+bool ReadResultItems(DomReader& r, const xml::Element& el, std::vector<ResultItem>* items) {
+  static constexpr std::string_view kMeta = "Meta";
+  DomReader::Found found;
+  r.FindChildren(el, &kMeta, 1, &found);
+  internal::MetaView shared;
   const xml::Element* meta = nullptr;
-  if (!r.OptionalChild(el, "Meta", &meta)) return false;
+  if (!r.OptionalChild(found, kMeta, &meta)) return false;
   if (meta != nullptr && !r.ReadMeta(*meta, &shared)) return false;
   for (std::size_t index : el.children) {
     const xml::Element& child = r.At(index);
     if (child.name != "Item") continue;
-    Item item;
+    internal::ItemView item;
     if (!r.ReadItem(child, &item)) return false;
-    ResultItem result;
-    if (item.source) {
-      result.uri = *item.source;
-    } else if (item.target) {
-      result.uri = *item.target;
-    } else {
-      return r.Fail(child, "item without Source/LocURI or Target/LocURI");
-    }
+    const std::optional<std::string_view>& uri = item.source ? item.source : item.target;
+    if (!uri) return r.Fail(child, "item without Source/LocURI or Target/LocURI");
+    ResultItem& result = items->emplace_back();
+    result.uri = *uri;
     const bool own_meta = item.meta.format || item.meta.type;
-    result.format = own_meta ? item.meta.format : shared.format;
-    result.type = own_meta ? item.meta.type : shared.type;
-    result.data = std::move(item.data);
-    items->push_back(std::move(result));
+    Assign(own_meta ? item.meta.format : shared.format, &result.format);
+    Assign(own_meta ? item.meta.type : shared.type, &result.type);
+    Assign(item.data, &result.data);
   }
   return true;
 }
@@ -113,7 +127,7 @@ bool Decode(std::string_view response, std::size_t op_count, bool atomic,
                                 : child.name == "SyncHdr" ? &header
                                                           : nullptr;
     if (slot == nullptr) return r.Fail(child, "unexpected element in <SyncML>");
-    if (*slot != nullptr) return r.Fail(child, "more than one <" + child.name + ">");
+    if (*slot != nullptr) return r.Fail(child, "more than one <" + std::string(child.name) + ">");
     *slot = &child;
   }
   if (body == nullptr) return r.Fail(root, "missing <SyncBody>");
@@ -122,7 +136,7 @@ bool Decode(std::string_view response, std::size_t op_count, bool atomic,
   std::vector<OpResult> results(op_count);
   std::vector<bool> has_status(op_count, false);
   std::vector<bool> has_results(op_count, false);
-  std::vector<std::optional<std::string>> status_cmd(op_count);
+  std::vector<std::optional<std::string_view>> status_cmd(op_count);
   const std::uint64_t atomic_ref = atomic ? op_count + 1 : 0;
   bool has_atomic_status = false;
   bool has_header_status = false;
@@ -137,7 +151,8 @@ bool Decode(std::string_view response, std::size_t op_count, bool atomic,
       if (status.cmd_ref == 0) {
         if (has_header_status) return r.Fail(child, "more than one <Status> for the SyncHdr");
         if (status.cmd && *status.cmd != "SyncHdr") {
-          return r.Fail(child, "CmdRef 0 with <Cmd> '" + *status.cmd + "' (expected SyncHdr)");
+          return r.Fail(
+              child, "CmdRef 0 with <Cmd> '" + std::string(*status.cmd) + "' (expected SyncHdr)");
         }
         has_header_status = true;
         header_code = status.code;
@@ -148,11 +163,11 @@ bool Decode(std::string_view response, std::size_t op_count, bool atomic,
         }
         has_status[op] = true;
         results[op].status = status.code;
-        status_cmd[op] = std::move(status.cmd);
+        status_cmd[op] = status.cmd;
       } else if (status.cmd_ref == atomic_ref) {
         if (has_atomic_status) return r.Fail(child, "duplicate <Status> for the Atomic");
         if (status.cmd && *status.cmd != "Atomic") {
-          return r.Fail(child, "the Atomic's status has <Cmd> '" + *status.cmd + "'");
+          return r.Fail(child, "the Atomic's status has <Cmd> '" + std::string(*status.cmd) + "'");
         }
         has_atomic_status = true;
       } else {
@@ -161,8 +176,13 @@ bool Decode(std::string_view response, std::size_t op_count, bool atomic,
       }
     } else if (child.name == "Results") {
       std::uint64_t cmd_ref = 0;
-      std::vector<ResultItem> items;
-      if (!ReadResults(r, child, &cmd_ref, &items)) return false;
+      if (!ReadResultsRef(r, child, &cmd_ref)) return false;
+      // The items are read (and checked) before the CmdRef is judged, straight into the op's
+      // result when the CmdRef is one.
+      const bool valid = cmd_ref != 0 && cmd_ref != atomic_ref && cmd_ref <= op_count;
+      std::vector<ResultItem> rejected;
+      const std::size_t op = valid ? static_cast<std::size_t>(cmd_ref - 1) : 0;
+      if (!ReadResultItems(r, child, valid ? &results[op].items : &rejected)) return false;
       if (cmd_ref == 0 || cmd_ref == atomic_ref) {
         return r.Fail(child, "<Results> for a command that is not a Get (CmdRef " +
                                  std::to_string(cmd_ref) + ")");
@@ -171,9 +191,7 @@ bool Decode(std::string_view response, std::size_t op_count, bool atomic,
         return r.Fail(child,
                       "CmdRef " + std::to_string(cmd_ref) + " does not match any command sent");
       }
-      const std::size_t op = static_cast<std::size_t>(cmd_ref - 1);
       has_results[op] = true;
-      for (ResultItem& item : items) results[op].items.push_back(std::move(item));
     } else {
       return r.Fail(child, "unexpected element in <SyncBody>");
     }
@@ -189,8 +207,8 @@ bool Decode(std::string_view response, std::size_t op_count, bool atomic,
     if (!has_status[op]) return r.Fail(*body, "no <Status> for " + op_name);
     const char* expected = ops != nullptr ? VerbName((*ops)[op].verb) : nullptr;
     if (expected != nullptr && status_cmd[op] && *status_cmd[op] != expected) {
-      return r.Fail(*body, "the <Status> for " + op_name + " is for <Cmd> '" + *status_cmd[op] +
-                               "', expected " + expected);
+      return r.Fail(*body, "the <Status> for " + op_name + " is for <Cmd> '" +
+                               std::string(*status_cmd[op]) + "', expected " + expected);
     }
     if (has_results[op]) {
       const bool is_get = ops != nullptr ? (*ops)[op].verb == Verb::kGet

@@ -64,8 +64,8 @@ bool ParseDecimal(std::string_view text, std::uint64_t max, std::uint64_t* out) 
 
 bool DomReader::Fail(const xml::Element& el, const std::string& message) {
   if (error_ != nullptr && error_->empty()) {
-    *error_ =
-        "SyncML error at byte " + std::to_string(el.offset) + " in <" + el.qname + ">: " + message;
+    *error_ = "SyncML error at byte " + std::to_string(el.offset) + " in <" +
+              std::string(el.qname) + ">: " + message;
   }
   return false;
 }
@@ -75,16 +75,35 @@ bool DomReader::NoText(const xml::Element& el) {
   return true;
 }
 
-bool DomReader::OptionalChild(const xml::Element& parent, std::string_view name,
-                              const xml::Element** out) {
-  *out = nullptr;
+void DomReader::FindChildren(const xml::Element& parent, const std::string_view* names,
+                             std::size_t count, Found* found) const {
   for (std::size_t index : parent.children) {
     const xml::Element& child = doc_.at(index);
-    if (child.name != name) continue;
-    if (*out != nullptr) return Fail(child, "more than one <" + std::string(name) + ">");
-    *out = &child;
+    for (std::size_t i = 0; i < count; ++i) {
+      if (child.name != names[i]) continue;
+      if (found[i].first == nullptr) {
+        found[i].first = &child;
+      } else if (found[i].second == nullptr) {
+        found[i].second = &child;
+      }
+      break;
+    }
+  }
+}
+
+bool DomReader::OptionalChild(const Found& found, std::string_view name, const xml::Element** out) {
+  *out = found.first;
+  if (found.second != nullptr) {
+    return Fail(*found.second, "more than one <" + std::string(name) + ">");
   }
   return true;
+}
+
+bool DomReader::OptionalChild(const xml::Element& parent, std::string_view name,
+                              const xml::Element** out) {
+  Found found;
+  FindChildren(parent, &name, 1, &found);
+  return OptionalChild(found, name, out);
 }
 
 bool DomReader::RequiredChild(const xml::Element& parent, std::string_view name,
@@ -94,48 +113,102 @@ bool DomReader::RequiredChild(const xml::Element& parent, std::string_view name,
   return true;
 }
 
-bool DomReader::OptionalLeaf(const xml::Element& parent, std::string_view name,
-                             std::optional<std::string>* out) {
+bool DomReader::OptionalLeaf(const Found& found, std::string_view name,
+                             std::optional<std::string_view>* out) {
   out->reset();
   const xml::Element* child = nullptr;
-  if (!OptionalChild(parent, name, &child)) return false;
+  if (!OptionalChild(found, name, &child)) return false;
   if (child == nullptr) return true;
   if (!child->children.empty()) return Fail(*child, "unexpected element inside");
-  *out = std::string(TrimXmlSpace(child->text));
+  *out = TrimXmlSpace(child->text);
   return true;
 }
 
-std::string DomReader::DataValue(const xml::Element& data) const {
+bool DomReader::OptionalLeaf(const xml::Element& parent, std::string_view name,
+                             std::optional<std::string>* out) {
+  Found found;
+  FindChildren(parent, &name, 1, &found);
+  std::optional<std::string_view> view;
+  if (!OptionalLeaf(found, name, &view)) return false;
+  if (view) {
+    out->emplace(*view);
+  } else {
+    out->reset();
+  }
+  return true;
+}
+
+std::string_view DomReader::DataValue(const xml::Element& data) const {
   if (data.children.empty()) return data.text;
-  return std::string(source_.substr(data.inner_begin, data.inner_end - data.inner_begin));
+  return source_.substr(data.inner_begin, data.inner_end - data.inner_begin);
 }
 
-bool DomReader::ReadMeta(const xml::Element& meta, Meta* out) {
-  return NoText(meta) && OptionalLeaf(meta, "Format", &out->format) &&
-         OptionalLeaf(meta, "Type", &out->type);
+bool DomReader::ReadMeta(const xml::Element& meta, MetaView* out) {
+  static constexpr std::string_view kNames[] = {"Format", "Type"};
+  Found found[2];
+  FindChildren(meta, kNames, 2, found);
+  return NoText(meta) && OptionalLeaf(found[0], kNames[0], &out->format) &&
+         OptionalLeaf(found[1], kNames[1], &out->type);
 }
 
-bool DomReader::ReadLocUri(const xml::Element& parent, std::string_view name,
-                           std::optional<std::string>* out) {
+bool DomReader::ReadLocUri(const Found& found, std::string_view name,
+                           std::optional<std::string_view>* out) {
   out->reset();
   const xml::Element* holder = nullptr;
-  if (!OptionalChild(parent, name, &holder)) return false;
+  if (!OptionalChild(found, name, &holder)) return false;
   if (holder == nullptr) return true;
-  return NoText(*holder) && OptionalLeaf(*holder, "LocURI", out);
+  static constexpr std::string_view kLocUri = "LocURI";
+  Found loc_uri;
+  FindChildren(*holder, &kLocUri, 1, &loc_uri);
+  return NoText(*holder) && OptionalLeaf(loc_uri, kLocUri, out);
 }
 
-bool DomReader::ReadItem(const xml::Element& item, Item* out) {
-  *out = Item();
-  if (!NoText(item) || !ReadLocUri(item, "Target", &out->target) ||
-      !ReadLocUri(item, "Source", &out->source)) {
+bool DomReader::ReadItem(const xml::Element& item, ItemView* out) {
+  static constexpr std::string_view kNames[] = {"Target", "Source", "Meta", "Data"};
+  Found found[4];
+  FindChildren(item, kNames, 4, found);
+  *out = ItemView();
+  if (!NoText(item) || !ReadLocUri(found[0], kNames[0], &out->target) ||
+      !ReadLocUri(found[1], kNames[1], &out->source)) {
     return false;
   }
   const xml::Element* meta = nullptr;
-  if (!OptionalChild(item, "Meta", &meta)) return false;
+  if (!OptionalChild(found[2], kNames[2], &meta)) return false;
   if (meta != nullptr && !ReadMeta(*meta, &out->meta)) return false;
   const xml::Element* data = nullptr;
-  if (!OptionalChild(item, "Data", &data)) return false;
+  if (!OptionalChild(found[3], kNames[3], &data)) return false;
   if (data != nullptr) out->data = DataValue(*data);
+  return true;
+}
+
+namespace {
+
+void Assign(const std::optional<std::string_view>& view, std::optional<std::string>* out) {
+  if (view) {
+    out->emplace(*view);
+  } else {
+    out->reset();
+  }
+}
+
+}  // namespace
+
+bool DomReader::ReadMeta(const xml::Element& meta, Meta* out) {
+  MetaView view;
+  if (!ReadMeta(meta, &view)) return false;
+  Assign(view.format, &out->format);
+  Assign(view.type, &out->type);
+  return true;
+}
+
+bool DomReader::ReadItem(const xml::Element& item, Item* out) {
+  ItemView view;
+  if (!ReadItem(item, &view)) return false;
+  Assign(view.target, &out->target);
+  Assign(view.source, &out->source);
+  Assign(view.meta.format, &out->meta.format);
+  Assign(view.meta.type, &out->meta.type);
+  Assign(view.data, &out->data);
   return true;
 }
 

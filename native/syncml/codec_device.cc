@@ -19,9 +19,9 @@ namespace {
 
 using internal::DomReader;
 
-bool IsContainer(const std::string& name) { return name == "Atomic" || name == "Sequence"; }
+bool IsContainer(std::string_view name) { return name == "Atomic" || name == "Sequence"; }
 
-bool IsVerb(const std::string& name) {
+bool IsVerb(std::string_view name) {
   Verb verb;
   return VerbFromName(name, &verb);
 }
@@ -129,7 +129,7 @@ bool ParseRequest(std::string_view xml, std::vector<Command>* out, std::string* 
                                   : child.name == "SyncHdr" ? &header
                                                             : nullptr;
       if (slot == nullptr) return r.Fail(child, "unexpected element in <SyncML>");
-      if (*slot != nullptr) return r.Fail(child, "more than one <" + child.name + ">");
+      if (*slot != nullptr) return r.Fail(child, "more than one <" + std::string(child.name) + ">");
       *slot = &child;
     }
     if (body == nullptr) return r.Fail(root, "missing <SyncBody>");

@@ -130,7 +130,7 @@ std::vector<RawStatus> Statuses(const std::string& response, int* results_count 
         if (field.name == "CmdRef") s.cmd_ref = field.text;
         if (field.name == "Cmd") s.cmd = field.text;
         if (field.name == "Data") s.code = field.text;
-        if (field.name == "TargetRef") s.target_refs.push_back(field.text);
+        if (field.name == "TargetRef") s.target_refs.emplace_back(field.text);
       }
       out.push_back(s);
     }
