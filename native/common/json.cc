@@ -1,6 +1,8 @@
 // Strict JSON reader and deterministic writer (see json.h).
 #include "common/json.h"
 
+#include "common/xml_chars.h"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -51,24 +53,6 @@ std::size_t Utf8SequenceLength(std::string_view text, std::size_t i) {
     if (at(i + k) < 0x80 || at(i + k) > 0xBF) return 0;
   }
   return length;
-}
-
-void AppendUtf8(std::uint32_t cp, std::string* out) {
-  if (cp < 0x80) {
-    out->push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
 }
 
 bool LessKey(const Value::Member& member, std::string_view key) { return member.first < key; }
@@ -546,7 +530,7 @@ class Parser {
             pos_ += 6;
             unit = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00);
           }
-          AppendUtf8(unit, out);
+          xml::AppendUtf8(out, unit);
           break;
         }
         default:
