@@ -23,8 +23,10 @@ export function normalizeEtag(value: string): string {
  * the current etag. Absent or `*` always matches.
  */
 export function checkIfMatch(ifMatch: string | undefined, current: string): void {
-  if (ifMatch === undefined || ifMatch.trim() === '' || ifMatch.trim() === '*') return;
+  if (ifMatch === undefined || ifMatch.trim() === '') return;
+  // azure-iothub quotes every If-Match value, `*` included (`"*"`).
   const tags = ifMatch.split(',').map(normalizeEtag);
+  if (tags.includes('*')) return;
   if (!tags.includes(current)) {
     throw preconditionFailed(
       `Precondition failed: the etag ${JSON.stringify(ifMatch.trim())} does not match the current etag "${current}"`,
