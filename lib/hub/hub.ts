@@ -38,7 +38,7 @@ export interface LocalHubOptions {
   socketPath?: string;
   /** Bind address of the TCP listeners; default 127.0.0.1. */
   bindAddress?: string;
-  /** `POST /devices/query`; 501 when absent. */
+  /** `POST /devices/query`; default `runQuery` from `lib/hub/query`. */
   runQuery?: RunQuery;
   /** MQTT refusals and violations (never secrets). */
   log?: (event: MqttHubLogEvent) => void;

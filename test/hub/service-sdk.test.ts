@@ -75,6 +75,26 @@ describe('local hub service API with the real azure-iothub SDK', function () {
     await assert.rejects(registry.delete('crud-1'), { name: 'DeviceNotFoundError' });
   });
 
+  it('queries twins with paging (Registry.createQuery, nextAsTwin)', async () => {
+    for (const id of ['q-1', 'q-2', 'q-3']) {
+      await registry.create({ deviceId: id });
+      await registry.updateTwin(id, { tags: { fleet: 'query-test' } }, '*');
+    }
+    const query = registry.createQuery("SELECT * FROM devices WHERE tags.fleet = 'query-test'", 2);
+    const first = await query.nextAsTwin();
+    assert.equal(first.result.length, 2);
+    assert.ok(query.hasMoreResults);
+    const second = await query.nextAsTwin();
+    assert.equal(second.result.length, 1);
+    assert.equal(query.hasMoreResults, false);
+    const ids = [...first.result, ...second.result].map((t) => t.deviceId).sort();
+    assert.deepEqual(ids, ['q-1', 'q-2', 'q-3']);
+    const count = await registry
+      .createQuery("SELECT COUNT() AS n FROM devices WHERE tags.fleet = 'query-test'")
+      .next();
+    assert.deepEqual(count.result, [{ n: 3 }]);
+  });
+
   it('twin: service get/update, a wrong If-Match is InvalidEtagError (412)', async () => {
     await registry.create({ deviceId: 'twin-1' });
     const { responseBody: twin } = await registry.getTwin('twin-1');
@@ -337,10 +357,11 @@ describe('local hub service API with the real azure-iothub SDK', function () {
       assert.ok(Date.now() - started >= 900);
     });
 
-    it('POST /devices/query is 501 until a query engine is plugged in', async () => {
-      const r = await request('POST', '/devices/query', JSON.stringify({ query: 'SELECT *' }));
-      assert.equal(r.status, 501);
-      assert.match(JSON.parse(r.body).Message, /^ErrorCode:NotImplemented;/);
+    it('POST /devices/query: a bad query is 400, a missing one too', async () => {
+      const r = await request('POST', '/devices/query', JSON.stringify({ query: 'SELECT FROM' }));
+      assert.equal(r.status, 400);
+      assert.match(JSON.parse(r.body).Message, /^ErrorCode:ArgumentInvalid;/);
+      assert.equal((await request('POST', '/devices/query', '{}')).status, 400);
     });
   });
 });

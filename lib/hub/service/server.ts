@@ -9,7 +9,7 @@
  * | `GET /devices/{id}` | RegistryRead | 200 device, 404 DeviceNotFound |
  * | `PUT /devices/{id}` | RegistryWrite | 200 device; no `If-Match`: create (409 DeviceAlreadyExists); with `If-Match` (`*` or etag): update (404, 412) |
  * | `DELETE /devices/{id}` | RegistryWrite | 204; `If-Match` as above |
- * | `POST /devices/query` | RegistryRead | the `runQuery` option's answer (`x-ms-continuation` / `x-ms-max-item-count`), else 501 |
+ * | `POST /devices/query` | RegistryRead | 200 rows of `lib/hub/query` `runQuery` (page size `x-ms-max-item-count`, `x-ms-continuation` both ways); 400 for a bad query |
  * | `GET /twins/{id}` | RegistryRead | 200 twin |
  * | `PATCH /twins/{id}` / `PUT /twins/{id}` | RegistryWrite | 200 twin; `If-Match` → 412 PreconditionFailed |
  * | `POST /twins/{id}/methods` | ServiceConnect | 200 `{status, payload}`; 404 DeviceNotOnline, 504 GatewayTimeout, 400 bad timeout |
@@ -29,17 +29,13 @@ import { METHOD_TIMEOUT } from '../core';
 import { HubError, argumentInvalid, toHubError } from '../errors';
 import { deviceJson } from '../registry/registry';
 import type { HubRight } from '../registry/policies';
+import { runQuery, type QueryPage } from '../query';
 import { authorizeService } from './auth';
 
 /** Largest request body accepted (IoT Hub: 256 KB for methods and 8 KB+ for twins). */
 export const MAX_BODY_BYTES = 256 * 1024;
 
-export interface QueryPage {
-  items: unknown[];
-  continuationToken?: string;
-}
-
-/** Runs an IoT Hub query over the hub (plugged in from `lib/hub/query`). */
+/** Runs an IoT Hub query over the hub; default `runQuery` of `lib/hub/query`. */
 export type RunQuery = (
   core: HubCore,
   query: string,
@@ -58,7 +54,7 @@ export interface ServiceApiOptions {
   socketPath?: string;
   /** Host names the service tokens' `sr` may use, besides localhost, 127.0.0.1 and ::1. */
   hostNames?: readonly string[];
-  /** `POST /devices/query`; 501 when absent. */
+  /** `POST /devices/query`; default `runQuery` from `lib/hub/query`. */
   runQuery?: RunQuery;
 }
 
@@ -254,29 +250,16 @@ export class ServiceApi {
   }
 
   private query({ body, req }: RequestContext): Reply {
-    const run = this.options.runQuery;
-    if (!run) {
-      return {
-        status: 501,
-        body: {
-          Message: 'ErrorCode:NotImplemented;Queries are not supported by this local hub yet',
-          ExceptionMessage: 'POST /devices/query is not implemented',
-        },
-      };
-    }
     const q = (body as { query?: unknown } | undefined)?.query;
     if (typeof q !== 'string' || q.trim() === '') throw argumentInvalid('The query is missing');
     const continuationToken = header(req, 'x-ms-continuation');
     const max = header(req, 'x-ms-max-item-count');
-    const pageSize = max === undefined ? undefined : Number(max);
-    if (pageSize !== undefined && (!Number.isInteger(pageSize) || pageSize < 1)) {
-      throw argumentInvalid('x-ms-max-item-count must be a positive integer');
-    }
+    const run = this.options.runQuery ?? runQuery;
     const page = run(this.options.core, q, {
       ...(continuationToken ? { continuationToken } : {}),
-      ...(pageSize !== undefined ? { pageSize } : {}),
+      ...(max !== undefined ? { pageSize: Number(max) } : {}),
     });
-    const headers: Record<string, string> = { 'x-ms-item-type': 'Twin' };
+    const headers: Record<string, string> = {};
     if (page.continuationToken) headers['x-ms-continuation'] = page.continuationToken;
     return { status: 200, body: page.items, headers };
   }
