@@ -108,13 +108,8 @@ bool Decode(std::string_view response, std::size_t op_count, bool atomic,
   out->clear();
   std::string local_error;
   std::string* err = error != nullptr ? error : &local_error;
-  err->clear();
   xml::Document doc;
-  std::string xml_error;
-  if (!xml::Parse(response, &doc, &xml_error)) {
-    *err = "response is not well-formed XML: " + xml_error;
-    return false;
-  }
+  if (!internal::ParseDocument(response, "response", &doc, err)) return false;
   DomReader r(response, doc, err);
   const xml::Element& root = doc.root();
   if (root.name != "SyncML") return r.Fail(root, "the root element must be <SyncML>");

@@ -62,6 +62,14 @@ bool ParseDecimal(std::string_view text, std::uint64_t max, std::uint64_t* out) 
   return true;
 }
 
+bool ParseDocument(std::string_view text, const char* what, xml::Document* doc, std::string* err) {
+  err->clear();
+  std::string xml_error;
+  if (xml::Parse(text, doc, &xml_error)) return true;
+  *err = std::string(what) + " is not well-formed XML: " + xml_error;
+  return false;
+}
+
 bool DomReader::Fail(const xml::Element& el, const std::string& message) {
   if (error_ != nullptr && error_->empty()) {
     *error_ = "SyncML error at byte " + std::to_string(el.offset) + " in <" +

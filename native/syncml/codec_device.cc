@@ -108,13 +108,8 @@ bool ParseRequest(std::string_view xml, std::vector<Command>* out, std::string* 
   out->clear();
   std::string local_error;
   std::string* err = error != nullptr ? error : &local_error;
-  err->clear();
   xml::Document doc;
-  std::string xml_error;
-  if (!xml::Parse(xml, &doc, &xml_error)) {
-    *err = "request is not well-formed XML: " + xml_error;
-    return false;
-  }
+  if (!internal::ParseDocument(xml, "request", &doc, err)) return false;
   DomReader r(xml, doc, err);
   const xml::Element& root = doc.root();
   const xml::Element* body = nullptr;

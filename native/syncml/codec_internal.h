@@ -18,6 +18,10 @@ std::string_view TrimXmlSpace(std::string_view text);
 // Parses a decimal number made only of ASCII digits (no sign, no spaces), at most `max`.
 bool ParseDecimal(std::string_view text, std::uint64_t max, std::uint64_t* out);
 
+// Parses `text` into `doc` (clearing `*err` first). On failure sets `*err` to
+// "<what> is not well-formed XML: <reader error>" and returns false.
+bool ParseDocument(std::string_view text, const char* what, xml::Document* doc, std::string* err);
+
 // Meta and Item as views into the parsed document (or its input); see Meta and Item.
 struct MetaView {
   std::optional<std::string_view> format;
