@@ -3,6 +3,7 @@ import { cpus } from 'node:os';
 import { benchCspOps } from './csp-ops';
 import { benchEmulatorMemory } from './emulator-memory';
 import { benchEmulatorState } from './emulator-state';
+import { benchHub } from './hub';
 
 async function main(): Promise<void> {
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
@@ -18,6 +19,15 @@ async function main(): Promise<void> {
   console.log(benchEmulatorMemory());
   console.log('\n## Emulator persistence per apply (median of 101 messages, fresh processes)\n');
   console.log(benchEmulatorState());
+  console.log(
+    '\n## Local IoT Hub: 1,000 devices, real device + service SDKs over TLS on 127.0.0.1 (hub alone in a child process)\n',
+  );
+  try {
+    console.log(await benchHub());
+  } catch (err) {
+    console.log(`not measured: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = 1;
+  }
 }
 
 main().catch((err: unknown) => {

@@ -27,3 +27,10 @@ export function table(header: string[], rows: Array<Array<string | number>>): st
   const lines = [header, header.map(() => '---'), ...rows.map((r) => r.map(String))];
   return lines.map((l) => `| ${l.join(' | ')} |`).join('\n');
 }
+
+/** Nearest-rank percentile (`p` in 0..100) of `values`. */
+export function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length)));
+  return sorted[rank - 1] as number;
+}
