@@ -17,6 +17,7 @@ import type {
   MethodResponse,
 } from './device-connector';
 import { HubError, argumentInvalid, deviceNotFound } from './errors';
+import { JobEngine } from './jobs/engine';
 import { DeviceRegistry } from './registry/registry';
 import { deviceEtag } from './registry/rules';
 import { HubStore, type HubStoreOptions } from './store/hub-store';
@@ -33,12 +34,16 @@ export const METHOD_TIMEOUT = { min: 5, max: 300, default: 30 } as const;
 export interface HubCoreOptions extends HubStoreOptions {
   /** IoT Hub host name used in resource URIs (default `localhost`). */
   hostName?: string;
+  /** Devices one job processes at the same time (default 50). */
+  jobConcurrency?: number;
 }
 
 export class HubCore extends EventEmitter implements HubDeviceSide {
   readonly store: HubStore;
   readonly registry: DeviceRegistry;
   readonly hostName: string;
+  /** Jobs v2 (`lib/hub/jobs`): scheduled direct methods and twin updates. */
+  readonly jobs: JobEngine;
   private connector: DeviceConnector | undefined;
 
   constructor(dataDir: string, options: HubCoreOptions = {}) {
@@ -47,9 +52,14 @@ export class HubCore extends EventEmitter implements HubDeviceSide {
     this.registry = new DeviceRegistry(this.store);
     this.hostName = options.hostName ?? 'localhost';
     this.registry.policies(); // generate the hub's keys on creation
+    this.jobs = new JobEngine(
+      this,
+      options.jobConcurrency !== undefined ? { concurrency: options.jobConcurrency } : {},
+    );
   }
 
   close(): void {
+    this.jobs.close();
     this.store.close();
   }
 

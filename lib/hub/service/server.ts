@@ -13,6 +13,7 @@
  * | `GET /twins/{id}` | RegistryRead | 200 twin |
  * | `PATCH /twins/{id}` / `PUT /twins/{id}` | RegistryWrite | 200 twin; `If-Match` → 412 PreconditionFailed |
  * | `POST /twins/{id}/methods` | ServiceConnect | 200 `{status, payload}`; 404 DeviceNotOnline, 504 GatewayTimeout, 400 bad timeout |
+ * | `/jobs/v2/...` | see `lib/hub/jobs/routes.ts` | jobs v2 (`JobClient`) |
  *
  * Errors are `HubError.toRestBody()` (`{"Message":"ErrorCode:Name;text",...}`) with the error's
  * HTTP status, which `azure-iothub` turns into its error classes (400 ArgumentError, 401
@@ -31,6 +32,7 @@ import { deviceJson } from '../registry/registry';
 import type { HubRight } from '../registry/policies';
 import { runQuery, type QueryPage } from '../query';
 import { authorizeService } from './auth';
+import { jobRoute } from '../jobs/routes';
 
 /** Largest request body accepted (IoT Hub: 256 KB for methods and 8 KB+ for twins). */
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -215,6 +217,17 @@ export class ServiceApi {
         }
       }
       return undefined;
+    }
+    if (s[0] === 'jobs') {
+      return jobRoute(core, core.jobs, method, s, (req, right) => {
+        authorizeService({
+          authorization: req.headers.authorization,
+          policies: core.registry.policies(),
+          hostNames: this.acceptedHostNames(),
+          resourcePath: 'jobs',
+          right,
+        });
+      });
     }
     if (s[0] === 'twins' && s.length >= 2) {
       const id = s[1]!;
