@@ -19,6 +19,7 @@ import { deviceConnectionString } from './auth/sas';
 import { deviceJson } from './registry/registry';
 import { ServiceApi, type RunQuery } from './service/server';
 import { ensureHubTls, type HubTlsMaterial } from './tls';
+import { HubControl } from './control';
 
 export const DEFAULT_MQTT_PORT = 8883;
 export const DEFAULT_HTTPS_PORT = 8443;
@@ -52,6 +53,8 @@ export interface LocalHubPorts {
 
 export class LocalHub {
   readonly options: LocalHubOptions;
+  /** Fault injection for tests (`lib/hub/control`); also over HTTP under `/$control`. */
+  readonly control = new HubControl();
   private coreInstance?: HubCore;
   private mqttInstance?: MqttHub;
   private serviceInstance?: ServiceApi;
@@ -92,6 +95,7 @@ export class LocalHub {
       websocket: o.websocketPort === undefined ? false : { port: o.websocketPort },
       ...(o.bindAddress ? { bindAddress: o.bindAddress } : {}),
       ...(o.log ? { log: o.log } : {}),
+      faults: this.control,
     });
     const service = new ServiceApi({
       core,
@@ -101,10 +105,15 @@ export class LocalHub {
       ...(o.bindAddress ? { bindAddress: o.bindAddress } : {}),
       ...(o.socketPath ? { socketPath: o.socketPath } : {}),
       ...(o.runQuery ? { runQuery: o.runQuery } : {}),
+      control: this.control,
     });
     try {
       const m = await mqtt.start();
       core.attachConnector(mqtt);
+      this.control.attach({
+        disconnect: (id) => mqtt.disconnect(id),
+        deviceIds: () => core.registry.list().map((d) => d.deviceId),
+      });
       const s = await service.start();
       this.portsInUse = {
         mqtt: m.port,
@@ -130,6 +139,7 @@ export class LocalHub {
     if (!core) return;
     this.coreInstance = undefined;
     core.attachConnector(undefined);
+    this.control.attach(undefined);
     await Promise.allSettled([this.serviceInstance?.close(), this.mqttInstance?.close()]);
     this.serviceInstance = undefined;
     this.mqttInstance = undefined;

@@ -35,6 +35,7 @@ import type {
 import type { DesiredPatchBody } from '../twin/device-bodies';
 import { HubError, toHubError } from '../errors';
 import { authenticateConnect, type DeviceLookup } from '../auth/device-auth';
+import type { MqttFaultHooks } from '../control/control';
 import {
   allowedSubscriptions,
   c2dTopic,
@@ -80,6 +81,8 @@ export interface MqttHubOptions {
   websocket?: { port?: number } | false;
   /** Refusals and protocol violations (never tokens or keys). */
   log?: (event: MqttHubLogEvent) => void;
+  /** Fault injection (`lib/hub/control`): token cut-offs, dropped connections, twin faults. */
+  faults?: MqttFaultHooks;
 }
 
 export interface MqttHubLogEvent {
@@ -151,6 +154,11 @@ export class MqttHub extends EventEmitter implements DeviceConnector {
           done(err as Error & { returnCode: 2 | 4 | 5 }, false);
           return;
         }
+        if (this.options.faults?.refuseConnect(client.id, password)) {
+          this.log({ event: 'refused', deviceId: client.id, detail: 'token expired (control)' });
+          done(Object.assign(new Error('token expired'), { returnCode: 5 as const }), false);
+          return;
+        }
         done(null, true);
       },
       authorizePublish: (client, packet, done) => {
@@ -158,6 +166,8 @@ export class MqttHub extends EventEmitter implements DeviceConnector {
         try {
           this.onDevicePublish(client, packet);
           done(null);
+          if (this.options.faults?.afterDeviceMessage(client.id))
+            setImmediate(() => client.close());
         } catch (err) {
           this.violation(client, err);
           done(err as Error);
@@ -477,7 +487,9 @@ export class MqttHub extends EventEmitter implements DeviceConnector {
     let status: number;
     let payload: Buffer;
     let version: number | undefined;
+    const fault = this.options.faults?.twinFault(client.id);
     try {
+      if (fault?.kind === 'fail') throw fault.error;
       const r = run();
       status = r.status;
       version = r.version;
@@ -488,17 +500,21 @@ export class MqttHub extends EventEmitter implements DeviceConnector {
       payload = Buffer.from(JSON.stringify(e.toMqttBody()));
     }
     if (!session?.subscriptions.has(TOPIC_FILTER.twinResponses)) return;
-    client.publish(
-      {
-        cmd: 'publish',
-        topic: twinResponseTopic(status, rid, version),
-        payload,
-        qos: 0,
-        retain: false,
-        dup: false,
-      },
-      noop,
-    );
+    const publish = (): void =>
+      client.publish(
+        {
+          cmd: 'publish',
+          topic: twinResponseTopic(status, rid, version),
+          payload,
+          qos: 0,
+          retain: false,
+          dup: false,
+        },
+        noop,
+      );
+    if (fault?.kind === 'drop') return;
+    if (fault?.kind === 'delay') setTimeout(publish, fault.ms);
+    else publish();
   }
 
   private onDeviceSubscribe(

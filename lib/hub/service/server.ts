@@ -33,6 +33,7 @@ import type { HubRight } from '../registry/policies';
 import { runQuery, type QueryPage } from '../query';
 import { authorizeService } from './auth';
 import { jobRoute } from '../jobs/routes';
+import { CONTROL_PREFIX, handleControlRequest, type HubControl } from '../control';
 
 /** Largest request body accepted (IoT Hub: 256 KB for methods and 8 KB+ for twins). */
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -58,6 +59,8 @@ export interface ServiceApiOptions {
   hostNames?: readonly string[];
   /** `POST /devices/query`; default `runQuery` from `lib/hub/query`. */
   runQuery?: RunQuery;
+  /** Fault injection: injected 429/500 answers, and the `/$control` routes (iothubowner only). */
+  control?: HubControl;
 }
 
 interface Route {
@@ -150,6 +153,20 @@ export class ServiceApi {
       .filter((s) => s !== '')
       .map((s) => decodeURIComponent(s));
     const method = (req.method ?? 'GET').toUpperCase();
+    const control = this.options.control;
+    if (control && segments[0] === CONTROL_PREFIX) {
+      const policy = authorizeService({
+        authorization: req.headers.authorization,
+        policies: this.options.core.registry.policies(),
+        hostNames: this.acceptedHostNames(),
+        resourcePath: CONTROL_PREFIX,
+        right: 'RegistryWrite',
+      });
+      if (policy.keyName !== 'iothubowner') {
+        throw new HubError('IotHubUnauthorizedAccess', 'Unauthorized: /$control needs iothubowner');
+      }
+      return handleControlRequest(control, method, segments.slice(1), await readJson(req));
+    }
     const route = this.route(method, segments);
     if (!route) {
       return notFoundOrNotAllowed(method, segments);
@@ -161,6 +178,8 @@ export class ServiceApi {
       resourcePath: route.resource,
       right: route.right,
     });
+    const fault = control?.restFault();
+    if (fault) throw fault;
     const body = await readJson(req);
     const ifMatch = header(req, 'if-match');
     return route.run({ req, body, ifMatch, query: url.searchParams });
