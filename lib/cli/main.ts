@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 /** `iotdm`: the package's command line. Each command lives in its own module. */
 import { runCsp } from './csp-command';
+import { runHub } from './hub-command';
 import { EXIT, processIo, type CliIo } from './io';
 
 export const MAIN_HELP = `Usage: iotdm <command> [options]
 
 Commands:
   csp      perform CSP operations (get, list, add, set, delete, exec, syncml)
+  hub      run a local IoT Hub, manage its devices (start, device add, device list)
 
 Run "iotdm <command> --help" for a command's options.`;
 
@@ -15,6 +17,8 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
   switch (command) {
     case 'csp':
       return runCsp(rest, io);
+    case 'hub':
+      return runHub(rest, io);
     case undefined:
     case '-h':
     case '--help':
