@@ -122,6 +122,7 @@ export class LocalHub {
       };
     } catch (err) {
       core.attachConnector(undefined);
+      this.control.attach(undefined);
       await Promise.allSettled([service.close(), mqtt.close()]);
       core.close();
       throw err;
