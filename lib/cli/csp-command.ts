@@ -6,6 +6,7 @@ import { decodeValue, type CspValue } from '../csp/values';
 import { IotDmError, describeOmaStatus } from '../errors';
 import { AddonMdm } from '../native/addon-mdm';
 import type { CspFormat, CspResult, NativeMdm } from '../native/contract';
+import { COMMON_OPTIONS, parseCommand } from './args';
 import { EXIT, type CliIo } from './io';
 
 export const CSP_HELP = `Usage: iotdm csp <verb> <uri> [options]
@@ -37,9 +38,8 @@ const VERBS = new Set(['get', 'list', 'add', 'set', 'replace', 'delete', 'exec',
 const FORMATS = new Set(['chr', 'int', 'bool', 'b64', 'xml', 'node', 'null']);
 
 export async function runCsp(argv: string[], io: CliIo, native?: NativeMdm): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
+  const parsed = parseCommand('csp', CSP_HELP, io, () =>
+    parseArgs({
       args: argv,
       allowPositionals: true,
       strict: true,
@@ -47,19 +47,12 @@ export async function runCsp(argv: string[], io: CliIo, native?: NativeMdm): Pro
         format: { type: 'string' },
         data: { type: 'string' },
         library: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
+        ...COMMON_OPTIONS,
       },
-    });
-  } catch (err) {
-    io.err(`iotdm csp: ${(err as Error).message}\n\n${CSP_HELP}`);
-    return EXIT.usage;
-  }
+    }),
+  );
+  if (typeof parsed === 'number') return parsed;
   const { values, positionals } = parsed;
-  if (values.help) {
-    io.out(CSP_HELP);
-    return EXIT.ok;
-  }
   const [verb, target, ...extra] = positionals;
   if (verb === undefined || !VERBS.has(verb) || target === undefined || extra.length > 0) {
     const why =

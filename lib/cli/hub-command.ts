@@ -15,6 +15,7 @@ import { HubError } from '../hub/errors';
 import { DEFAULT_MQTT_PORT, LocalHub } from '../hub/hub';
 import { DeviceRegistry } from '../hub/registry/registry';
 import { HubStore } from '../hub/store/hub-store';
+import { COMMON_OPTIONS, parseCommand } from './args';
 import { EXIT, type CliIo } from './io';
 
 export const HUB_HELP = `Usage: iotdm hub [start] [options]
@@ -64,9 +65,8 @@ export async function runHub(
   io: CliIo,
   deps: HubCommandDeps = {},
 ): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
+  const parsed = parseCommand('hub', HUB_HELP, io, () =>
+    parseArgs({
       args: argv,
       allowPositionals: true,
       strict: true,
@@ -75,19 +75,12 @@ export async function runHub(
         host: { type: 'string' },
         'mqtt-port': { type: 'string' },
         'https-port': { type: 'string' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
+        ...COMMON_OPTIONS,
       },
-    });
-  } catch (err) {
-    io.err(`iotdm hub: ${(err as Error).message}\n\n${HUB_HELP}`);
-    return EXIT.usage;
-  }
+    }),
+  );
+  if (typeof parsed === 'number') return parsed;
   const { values, positionals } = parsed;
-  if (values.help) {
-    io.out(HUB_HELP);
-    return EXIT.ok;
-  }
   const usage = (why: string): number => {
     io.err(`iotdm hub: ${why}\n\n${HUB_HELP}`);
     return EXIT.usage;
