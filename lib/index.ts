@@ -23,3 +23,4 @@ export type {
 export { AddonMdm, defaultNativeMdm, type AddonMdmOptions } from './native/addon-mdm';
 export { ADDON_PATH_ENV, MDM_LIBRARY_ENV, resolveMdmLibrary } from './native/load';
 export * from './errors';
+export * from './dm';

@@ -20,7 +20,11 @@ export type IotDmErrorCode =
   | 'ERR_INVALID_VALUE'
   | 'ERR_INVALID_ARG'
   | 'ERR_NATIVE'
-  | 'ERR_IOTHUB';
+  | 'ERR_IOTHUB'
+  | 'ERR_CSP_NOT_ALLOWED'
+  | 'ERR_DM_STATE'
+  | 'ERR_DM_REPORT'
+  | 'ERR_DM_DETACHED';
 
 export interface IotDmErrorDetails {
   status?: number;
@@ -97,6 +101,34 @@ export class CspTransactionError extends IotDmError {
     });
     this.results = results;
     if (failed) this.failed = failed;
+  }
+}
+
+/** A feature handler tried a CSP node outside the ones it declared; nothing was sent. */
+export class CspNotAllowedError extends IotDmError {
+  readonly uri: string;
+  readonly section: string;
+  constructor(section: string, verb: CspVerb, uri: string) {
+    super(
+      'ERR_CSP_NOT_ALLOWED',
+      `${verb} ${uri} is outside the CSP nodes declared by the "${section}" handler`,
+    );
+    this.uri = uri;
+    this.section = section;
+  }
+}
+
+/** The device-management client's persisted state could not be read or written. */
+export class DmStateError extends IotDmError {
+  constructor(message: string, cause?: unknown) {
+    super('ERR_DM_STATE', message, { cause });
+  }
+}
+
+/** A reported-properties patch could not be delivered (permanent failure, or over budget). */
+export class ReportError extends IotDmError {
+  constructor(message: string, cause?: unknown, status?: number) {
+    super('ERR_DM_REPORT', message, status === undefined ? { cause } : { cause, status });
   }
 }
 

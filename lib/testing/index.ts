@@ -7,3 +7,4 @@ export {
   type MockNodeSpec,
 } from './mock-mdm';
 export type { MockNode } from './mock-tree';
+export { MockTwinLink } from './mock-twin-link';

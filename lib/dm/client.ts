@@ -1,0 +1,697 @@
+/**
+ * `DeviceManagementClient`: the twin and method engine, linked into a host app that owns an
+ * `azure-iot-device` Client. It owns `properties.desired.windows` / `properties.reported.windows`
+ * and the `windows.*` direct methods on that shared connection, and nothing else.
+ *
+ * Desired state is reconciled on attach and after every reconnect (full twin read; each section
+ * whose content differs from what was last applied is applied), and patch by patch in between
+ * (`$version` at or below the last seen: ignored; a gap: full re-read). What was applied is kept
+ * in the state folder, so a restart neither re-applies nor misses a section. All work on desired
+ * state runs one job at a time.
+ */
+import { EventEmitter } from 'node:events';
+import { Csp } from '../csp/csp';
+import { InvalidValueError, IotDmError, type ReportError } from '../errors';
+import { defaultNativeMdm } from '../native/addon-mdm';
+import type { NativeMdm } from '../native/contract';
+import type {
+  FeatureHandler,
+  HandlerContext,
+  HandlerStore,
+  HostHooks,
+  Json,
+  JsonObject,
+  MethodDefinition,
+  MethodResult,
+} from './handler';
+import { createLogger, errorFields, type Logger, type LogLevel } from './logger';
+import { ReportQueue } from './report-queue';
+import { validate } from './schema';
+import { ScopedCsp } from './scoped-csp';
+import { DmStateStore, contentHash, defaultStateDir, type SectionState } from './state-store';
+import { errorStatus, lastChange, nowIso, type ChangeState } from './status';
+import { planSection, type SectionPlan } from './switches';
+import { SdkTwinLink, type SdkClientLike, type TwinLink } from './twin-link';
+
+export const ROOT = 'windows';
+export const METHOD_PREFIX = 'windows.';
+
+export interface DeviceManagementOptions {
+  /** Feature handlers (built-in ones and OEM extensions). */
+  handlers?: readonly FeatureHandler[];
+  /** The native MDM layer for the handlers' Csp; default: the addon. */
+  native?: NativeMdm;
+  /** Or a ready `Csp` (takes precedence over `native`). */
+  csp?: Csp;
+  /** Where applied versions and handler state persist. */
+  stateDir?: string;
+  /** A pino (or pino-shaped) logger; default pino on stderr at `logLevel`. */
+  logger?: Logger;
+  logLevel?: LogLevel;
+  /** Asked before any reboot; default: always allowed. */
+  isRebootAllowed?: () => Promise<boolean> | boolean;
+  /**
+   * `lastChange` (default): the original client's status objects. `pnp`: also IoT Plug and Play
+   * writable-property acks: `windows` is reported as a component (`__t: "c"`) and each written
+   * section as `{ value, ac, av, ad }`.
+   */
+  acknowledge?: 'lastChange' | 'pnp';
+  /** Report every section with a `report` after the first reconcile. Default true. */
+  reportOnAttach?: boolean;
+  /** Reported patch budget in bytes (IoT Hub: 32 KB). */
+  reportBudgetBytes?: number;
+  /** First retry delay of the report queue (ms); default 500. */
+  retryDelayMs?: number;
+}
+
+export interface SectionEvent {
+  section: string;
+  version: number;
+}
+export interface SectionFailedEvent extends SectionEvent {
+  error: IotDmError | Error;
+}
+export interface ReconciledEvent {
+  version: number;
+  reason: 'attach' | 'reconnect' | 'gap' | 'request';
+  applied: string[];
+}
+
+export interface DeviceManagementEvents {
+  applied: [SectionEvent];
+  failed: [SectionFailedEvent];
+  reconciled: [ReconciledEvent];
+  connected: [];
+  disconnected: [];
+  rebootPending: [JsonObject];
+  reportFailed: [ReportError];
+}
+
+const PNP_CODES: Record<ChangeState, number> = { completed: 200, pending: 202, failed: 500 };
+
+function isObject(v: unknown): v is JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Merge-patch `patch` into `target`, deleting keys set to null (twin semantics). */
+function applyPatch(target: JsonObject, patch: JsonObject): void {
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete target[k];
+    else if (isObject(v) && isObject(target[k])) applyPatch(target[k], v);
+    else target[k] = isObject(v) ? structuredClone(v) : v;
+  }
+}
+
+/** `next`, with `null` for every key of `prev` that `next` no longer has (recursively). */
+function withRemovals(prev: Json | undefined, next: Json): Json {
+  if (!isObject(prev) || !isObject(next)) return next;
+  const out: JsonObject = {};
+  for (const [k, v] of Object.entries(next)) out[k] = withRemovals(prev[k], v);
+  for (const k of Object.keys(prev)) if (!Object.hasOwn(next, k)) out[k] = null;
+  return out;
+}
+
+function isMethodResult(v: unknown): v is MethodResult {
+  return (
+    isObject(v) &&
+    typeof v.status === 'number' &&
+    Object.hasOwn(v, 'body') &&
+    Object.keys(v).length === 2
+  );
+}
+
+function isTwinLink(v: unknown): v is TwinLink {
+  return isObject(v as Json) && typeof (v as TwinLink).updateReported === 'function';
+}
+
+export class DeviceManagementClient extends EventEmitter<DeviceManagementEvents> {
+  readonly #link: TwinLink;
+  readonly #handlers = new Map<string, FeatureHandler>();
+  readonly #methods = new Map<string, { handler?: FeatureHandler; def: MethodDefinition }>();
+  readonly #contexts = new Map<string, HandlerContext>();
+  readonly #csp: Csp;
+  readonly #store: DmStateStore;
+  readonly #log: Logger;
+  readonly #queue: ReportQueue;
+  readonly #hooks: HostHooks;
+  readonly #pnp: boolean;
+  readonly #reportOnAttach: boolean;
+  /** The `windows` desired content as last read and patched. */
+  #desired: JsonObject = {};
+  /** What `reported.windows` holds once every queued patch is delivered. */
+  #reported: JsonObject = {};
+  #work: Promise<void> = Promise.resolve();
+  #reconcileQueued = false;
+  #attached = false;
+  #connected = false;
+
+  private constructor(link: TwinLink, options: DeviceManagementOptions) {
+    super();
+    this.#link = link;
+    this.#log = (options.logger ?? createLogger(options.logLevel ?? 'warn')).child({
+      component: 'dm',
+    });
+    this.#csp = options.csp ?? new Csp(options.native ?? defaultNativeMdm());
+    this.#store = DmStateStore.open(options.stateDir ?? defaultStateDir(), this.#log);
+    this.#pnp = options.acknowledge === 'pnp';
+    this.#reportOnAttach = options.reportOnAttach ?? true;
+    const allowed = options.isRebootAllowed;
+    this.#hooks = {
+      isRebootAllowed: async () => (allowed ? (await allowed()) === true : true),
+    };
+    const queueOptions: ConstructorParameters<typeof ReportQueue>[0] = {
+      send: (patch) => this.#link.updateReported(patch),
+      log: this.#log.child({ part: 'report-queue' }),
+      onOversize: (path, bytes) => this.#oversize(path, bytes),
+      onFailed: (err) => this.emit('reportFailed', err),
+    };
+    if (options.reportBudgetBytes !== undefined)
+      queueOptions.budgetBytes = options.reportBudgetBytes;
+    if (options.retryDelayMs !== undefined) queueOptions.initialDelayMs = options.retryDelayMs;
+    this.#queue = new ReportQueue(queueOptions);
+    for (const h of options.handlers ?? []) this.#register(h);
+    this.#registerBuiltinMethods();
+  }
+
+  /**
+   * Attaches device management to the host's `azure-iot-device` Client (or a `TwinLink`):
+   * registers the `windows.*` methods and the desired-properties listener, reconciles, then
+   * reports. The host keeps full use of the client.
+   */
+  static async attach(
+    client: SdkClientLike | TwinLink,
+    options: DeviceManagementOptions = {},
+  ): Promise<DeviceManagementClient> {
+    if (typeof client !== 'object' || client === null) {
+      throw new InvalidValueError('attach: expected an azure-iot-device Client');
+    }
+    const link = isTwinLink(client) ? client : new SdkTwinLink(client);
+    const dm = new DeviceManagementClient(link, options);
+    await dm.#start();
+    return dm;
+  }
+
+  /** The feature handlers, by section. */
+  get sections(): string[] {
+    return [...this.#handlers.keys()];
+  }
+
+  /** The last desired `$version` seen. */
+  get version(): number {
+    return this.#store.state.lastVersion;
+  }
+
+  /** Applied state of a section, as persisted. */
+  sectionState(section: string): Readonly<SectionState> | undefined {
+    return this.#store.state.sections[section];
+  }
+
+  /** Resolves when every reported patch queued so far has been sent. */
+  flushReports(): Promise<void> {
+    return this.#queue.idle();
+  }
+
+  /** Resolves when all queued desired-state work is done. */
+  async settled(): Promise<void> {
+    let current: Promise<void>;
+    do {
+      current = this.#work;
+      await current;
+    } while (current !== this.#work);
+  }
+
+  /** Re-reads and reports one section (or every section). */
+  async reportNow(section?: string): Promise<void> {
+    const names = section === undefined ? [...this.#handlers.keys()] : [section];
+    for (const name of names) {
+      if (!this.#handlers.has(name)) {
+        throw new InvalidValueError(`reportNow: no handler for section "${name}"`);
+      }
+    }
+    await Promise.all(names.map((n) => this.#reportSection(n)));
+  }
+
+  /** Stops: removes listeners, stops handlers, sends what is queued (up to `timeoutMs`). */
+  async detach(timeoutMs = 5000): Promise<void> {
+    if (!this.#attached) return;
+    this.#attached = false;
+    this.#link.close();
+    for (const h of this.#handlers.values()) {
+      try {
+        await h.stop?.();
+      } catch (err) {
+        this.#log.warn({ section: h.section, ...errorFields(err) }, 'handler stop failed');
+      }
+    }
+    await this.settled().catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.#queue.idle(),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    this.#queue.close();
+    await this.#store.save().catch(() => undefined);
+  }
+
+  // ---------------------------------------------------------------- setup
+
+  #register(h: FeatureHandler): void {
+    if (typeof h?.section !== 'string' || !/^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(h.section)) {
+      throw new InvalidValueError(
+        `handler section name ${JSON.stringify(h?.section)} is not valid`,
+      );
+    }
+    if (this.#handlers.has(h.section)) {
+      throw new InvalidValueError(`two handlers for section "${h.section}"`);
+    }
+    const csp = new ScopedCsp(this.#csp, h.section, h.nodes ?? []);
+    this.#handlers.set(h.section, h);
+    this.#contexts.set(h.section, this.#makeContext(h.section, csp));
+    for (const def of h.methods ?? []) {
+      if (!def.name.startsWith(METHOD_PREFIX)) {
+        throw new InvalidValueError(`method ${def.name} must start with "${METHOD_PREFIX}"`);
+      }
+      if (this.#methods.has(def.name))
+        throw new InvalidValueError(`two handlers for method ${def.name}`);
+      this.#methods.set(def.name, { handler: h, def });
+    }
+  }
+
+  #makeContext(section: string, csp: ScopedCsp, enumeration?: Json): HandlerContext {
+    const store = this.#handlerStore(section);
+    const log = this.#log.child({ section });
+    const ctx: HandlerContext = {
+      csp,
+      store,
+      log,
+      host: this.#hooks,
+      reportPartial: (patch) => this.#push({ [section]: patch }),
+      notify: (event, detail) => {
+        this.emit(event, detail);
+      },
+    };
+    if (enumeration !== undefined) return { ...ctx, enumeration };
+    return ctx;
+  }
+
+  #handlerStore(section: string): HandlerStore {
+    const st = this.#store;
+    return {
+      get<T extends Json = Json>(key: string): T | undefined {
+        return st.state.handlers[section]?.[key] as T | undefined;
+      },
+      async set(key: string, value: Json | undefined): Promise<void> {
+        const bag = (st.state.handlers[section] ??= {});
+        if (value === undefined) delete bag[key];
+        else bag[key] = structuredClone(value);
+        await st.save();
+      },
+    };
+  }
+
+  #registerBuiltinMethods(): void {
+    const builtin: MethodDefinition[] = [
+      {
+        name: 'windows.reportAllAsync',
+        invoke: async () => {
+          await this.reportNow();
+          return { lastChange: { time: nowIso(), state: 'completed' } };
+        },
+      },
+      {
+        name: 'windows.clearReportedPropertiesAsync',
+        invoke: async () => {
+          await this.#pushRoot(null);
+          await this.#queue.idle();
+          return { lastChange: { time: nowIso(), state: 'completed' } };
+        },
+      },
+    ];
+    for (const def of builtin) {
+      if (!this.#methods.has(def.name)) this.#methods.set(def.name, { def });
+    }
+  }
+
+  async #start(): Promise<void> {
+    this.#attached = true;
+    this.#link.onDesiredPatch((patch) => this.#enqueue(() => this.#onPatch(patch)));
+    this.#link.onConnect(() => {
+      this.#connected = true;
+      this.#queue.setConnected(true);
+      this.emit('connected');
+      this.#requestReconcile('reconnect');
+    });
+    this.#link.onDisconnect(() => {
+      if (!this.#connected) return;
+      this.#connected = false;
+      this.#queue.setConnected(false);
+      this.emit('disconnected');
+    });
+    for (const [name] of this.#methods) {
+      this.#link.onMethod(name, (n, payload) => this.#invoke(n, payload));
+    }
+    if (!this.#link.onUnknownMethod(METHOD_PREFIX, (n) => Promise.resolve(this.#unknown(n)))) {
+      this.#log.warn('the transport does not expose unknown methods: they will time out');
+    }
+    await this.#enqueue(() => this.#reconcile('attach'));
+    this.#connected = true;
+    for (const [section, h] of this.#handlers) {
+      if (!h.start) continue;
+      try {
+        await h.start(this.#ctx(section));
+      } catch (err) {
+        this.#log.error({ section, ...errorFields(err) }, 'handler start failed');
+      }
+    }
+  }
+
+  #ctx(section: string, enumeration?: Json): HandlerContext {
+    const base = this.#contexts.get(section) as HandlerContext;
+    return enumeration === undefined ? base : { ...base, enumeration };
+  }
+
+  // ---------------------------------------------------------------- desired state
+
+  #enqueue(job: () => Promise<void>): Promise<void> {
+    const run = this.#work.then(job).catch((err: unknown) => {
+      this.#log.error(errorFields(err), 'desired-state job failed');
+    });
+    this.#work = run;
+    return run;
+  }
+
+  #requestReconcile(reason: ReconciledEvent['reason']): void {
+    if (this.#reconcileQueued || !this.#attached) return;
+    this.#reconcileQueued = true;
+    void this.#enqueue(async () => {
+      this.#reconcileQueued = false;
+      await this.#reconcile(reason);
+    });
+  }
+
+  async #onPatch(patch: JsonObject): Promise<void> {
+    if (!this.#attached) return;
+    const st = this.#store.state;
+    const version = patch.$version;
+    if (typeof version !== 'number' || !Number.isInteger(version)) {
+      this.#log.warn('desired patch without $version: full re-read');
+      return this.#reconcile('gap');
+    }
+    if (version <= st.lastVersion) {
+      this.#log.debug(
+        { version, last: st.lastVersion },
+        'desired patch ignored (duplicate or out of order)',
+      );
+      return;
+    }
+    if (version > st.lastVersion + 1) {
+      this.#log.info({ version, last: st.lastVersion }, 'desired $version gap: full re-read');
+      return this.#reconcile('gap');
+    }
+    st.lastVersion = version;
+    if (!Object.hasOwn(patch, ROOT)) {
+      await this.#store.save();
+      return;
+    }
+    const windows = patch[ROOT] ?? null;
+    const changed: string[] = [];
+    if (!isObject(windows)) {
+      changed.push(...Object.keys(this.#desired), ...Object.keys(st.sections));
+      this.#desired = {};
+    } else {
+      for (const [name, value] of Object.entries(windows)) {
+        if (name === '__t') continue;
+        changed.push(name);
+        if (value === null) delete this.#desired[name];
+        else if (isObject(value) && isObject(this.#desired[name]))
+          applyPatch(this.#desired[name], value);
+        else this.#desired[name] = structuredClone(value);
+      }
+    }
+    await this.#store.save();
+    await this.#applyChanged([...new Set(changed)], version);
+  }
+
+  async #reconcile(reason: ReconciledEvent['reason']): Promise<void> {
+    if (!this.#attached) return;
+    const snapshot = await this.#link.getTwin();
+    const st = this.#store.state;
+    const version = typeof snapshot.desired.$version === 'number' ? snapshot.desired.$version : 0;
+    if (version < st.lastVersion) {
+      this.#log.warn(
+        { version, last: st.lastVersion },
+        'desired $version went back: the twin was re-created; state reset',
+      );
+      this.#store.reset();
+    }
+    const windows = snapshot.desired[ROOT];
+    this.#desired = isObject(windows) ? structuredClone(windows) : {};
+    delete this.#desired.__t;
+    const reported = snapshot.reported[ROOT];
+    this.#reported = isObject(reported) ? structuredClone(reported) : {};
+    this.#store.state.lastVersion = version;
+    await this.#store.save();
+    const names = new Set([
+      ...Object.keys(this.#desired),
+      ...Object.keys(this.#store.state.sections),
+    ]);
+    const applied = await this.#applyChanged([...names], version);
+    if (reason === 'attach' && this.#reportOnAttach) {
+      const untouched = [...this.#handlers.keys()].filter(
+        (n) => !applied.includes(n) && this.#handlers.get(n)?.report,
+      );
+      await Promise.all(untouched.map((n) => this.#reportSection(n)));
+    }
+    this.#log.info({ reason, version, applied }, 'reconciled');
+    this.emit('reconciled', { version, reason, applied });
+  }
+
+  /** Applies the named sections whose desired content differs from what was applied. */
+  async #applyChanged(names: string[], version: number): Promise<string[]> {
+    const st = this.#store.state;
+    const todo: string[] = [];
+    for (const name of names) {
+      const value = Object.hasOwn(this.#desired, name) ? (this.#desired[name] as Json) : null;
+      const prev = st.sections[name];
+      if (value === null && !prev) continue;
+      const hash = contentHash(value);
+      if (
+        prev &&
+        prev.hash === hash &&
+        (prev.status === 'applied' || (prev.status === 'failed' && !prev.retry))
+      ) {
+        continue;
+      }
+      todo.push(name);
+    }
+    // Sections apply side by side, so their CSP ops share SyncML messages.
+    await Promise.all(todo.map((name) => this.#applySection(name, version)));
+    return todo;
+  }
+
+  async #applySection(name: string, version: number): Promise<void> {
+    const st = this.#store.state;
+    const value = Object.hasOwn(this.#desired, name) ? (this.#desired[name] as Json) : null;
+    const hash = contentHash(value);
+    const handler = this.#handlers.get(name);
+    const log = this.#log.child({ section: name, version });
+    let plan: SectionPlan | undefined;
+    try {
+      if (!handler) throw new InvalidValueError(`windows.${name}: no feature handles this section`);
+      plan = planSection(name, value);
+      if (plan.remove) {
+        await handler.remove?.(this.#ctx(name));
+        delete st.sections[name];
+        await this.#store.save();
+        await this.#push({ [name]: null });
+        log.info('section removed');
+        this.emit('applied', { section: name, version });
+        return;
+      }
+      if (plan.apply !== undefined) {
+        if (!handler.desired || !handler.apply) {
+          throw new InvalidValueError(`windows.${name}: this section is report-only`);
+        }
+        validate(handler.desired, plan.apply, `windows.${name}`);
+      }
+      st.sections[name] = { version, hash, status: 'applying', time: nowIso() };
+      await this.#store.save();
+      const ctx = this.#ctx(name, plan.enumeration);
+      if (plan.apply !== undefined && handler.apply) {
+        if (handler.longRunning) await this.#reportStatus(name, 'pending', version);
+        await handler.apply(plan.apply, ctx);
+      }
+      st.sections[name] = { version, hash, status: 'applied', time: nowIso() };
+      await this.#store.save();
+      await this.#reportStatus(name, 'completed', version, undefined, plan.report);
+      log.info('section applied');
+      this.emit('applied', { section: name, version });
+    } catch (err) {
+      const e = errorStatus(err);
+      st.sections[name] = { version, hash, status: 'failed', retry: e.transient, time: nowIso() };
+      await this.#store.save();
+      log.warn(
+        { ...errorFields(err), errSubSystem: e.errSubSystem, errCode: e.errCode },
+        'section failed',
+      );
+      await this.#reportStatus(name, 'failed', version, err, plan?.report ?? true);
+      this.emit('failed', {
+        section: name,
+        version,
+        error: err instanceof Error ? err : new Error(String(err)),
+      });
+    }
+  }
+
+  // ---------------------------------------------------------------- reporting
+
+  /** Reports a section's read-back state plus its `lastChange`. */
+  async #reportStatus(
+    name: string,
+    state: ChangeState,
+    version: number,
+    err?: unknown,
+    report = true,
+  ): Promise<void> {
+    const handler = this.#handlers.get(name);
+    let content: Json = {};
+    if (!report) {
+      content = 'no-report';
+    } else if (state !== 'pending' && handler?.report) {
+      try {
+        content = await handler.report(this.#ctx(name));
+      } catch (readErr) {
+        this.#log.warn({ section: name, ...errorFields(readErr) }, 'read-back failed');
+        if (state === 'completed') {
+          state = 'failed';
+          err = readErr;
+        }
+      }
+    }
+    const change = lastChange(state, err);
+    const value: Json = isObject(content) ? { ...content, lastChange: change } : content;
+    if (this.#pnp) {
+      await this.#push({
+        __t: 'c',
+        [name]: {
+          value,
+          ac: state === 'failed' && errorStatus(err).httpStatus === 400 ? 400 : PNP_CODES[state],
+          av: version,
+          ad: state === 'failed' ? change.errContext : state,
+        },
+      });
+    } else {
+      await this.#push({ [name]: value });
+    }
+  }
+
+  async #reportSection(name: string): Promise<void> {
+    const handler = this.#handlers.get(name);
+    if (!handler?.report) return;
+    const st = this.#store.state.sections[name];
+    try {
+      const content = await handler.report(this.#ctx(name));
+      const prev = this.#reported[name];
+      const previousChange =
+        isObject(prev) && isObject(this.#pnp && isObject(prev.value) ? prev.value : prev)
+          ? ((this.#pnp && isObject(prev.value) ? prev.value : prev) as JsonObject).lastChange
+          : undefined;
+      const value: JsonObject =
+        previousChange !== undefined ? { ...content, lastChange: previousChange } : content;
+      if (this.#pnp && st) {
+        await this.#push({
+          __t: 'c',
+          [name]: { value, ac: st.status === 'failed' ? 500 : 200, av: st.version, ad: st.status },
+        });
+      } else {
+        await this.#push({ [name]: value });
+      }
+    } catch (err) {
+      this.#log.warn({ section: name, ...errorFields(err) }, 'report failed');
+      await this.#push({ [name]: { lastChange: lastChange('failed', err) } });
+    }
+  }
+
+  /** Queues `{ windows: sections }`, adding nulls for keys the sections no longer have. */
+  #push(sections: JsonObject): Promise<void> {
+    const patch: JsonObject = {};
+    for (const [name, value] of Object.entries(sections)) {
+      patch[name] = value === null ? null : withRemovals(this.#reported[name], value);
+    }
+    applyPatch(this.#reported, patch);
+    return this.#queue.push({ [ROOT]: patch }).catch((err: unknown) => {
+      this.#log.error(errorFields(err), 'reported patch not delivered');
+    });
+  }
+
+  #pushRoot(value: null): Promise<void> {
+    this.#reported = {};
+    return this.#queue.push({ [ROOT]: value }).catch((err: unknown) => {
+      this.#log.error(errorFields(err), 'reported patch not delivered');
+    });
+  }
+
+  #oversize(path: readonly string[], bytes: number): Json {
+    const section = path[1];
+    const detail = `reported ${path.join('.')} is ${bytes} bytes, over the reported-properties budget`;
+    this.#log.error(
+      { path: path.join('.'), bytes },
+      'reported value over budget: replaced by an error',
+    );
+    if (path[0] === ROOT && path.length === 2 && section !== undefined) {
+      return {
+        lastChange: {
+          time: nowIso(),
+          state: 'failed',
+          errSubSystem: 'DeviceManagement',
+          errCode: 413,
+          errContext: detail,
+        },
+      };
+    }
+    return '<error>';
+  }
+
+  // ---------------------------------------------------------------- methods
+
+  #unknown(name: string): MethodResult {
+    return {
+      status: 404,
+      body: failedBody(404, 'DeviceManagement', `no such method: ${name}`),
+    };
+  }
+
+  async #invoke(name: string, payload: Json | undefined): Promise<MethodResult> {
+    const entry = this.#methods.get(name);
+    if (!entry) return this.#unknown(name);
+    const log = this.#log.child({ method: name });
+    try {
+      if (entry.def.payload) {
+        validate(entry.def.payload, payload ?? {}, `${name} payload`);
+      }
+      const ctx = entry.handler ? this.#ctx(entry.handler.section) : this.#builtinContext();
+      const out = await entry.def.invoke(payload, ctx);
+      log.info('method completed');
+      if (out === undefined)
+        return { status: 200, body: { lastChange: { time: nowIso(), state: 'completed' } } };
+      if (isMethodResult(out)) return out;
+      return { status: 200, body: out as Json };
+    } catch (err) {
+      const e = errorStatus(err);
+      log.warn({ ...errorFields(err), status: e.httpStatus }, 'method failed');
+      return { status: e.httpStatus, body: failedBody(e.errCode, e.errSubSystem, e.errContext) };
+    }
+  }
+
+  #builtinContext(): HandlerContext {
+    const csp = new ScopedCsp(this.#csp, ROOT, []);
+    return this.#makeContext(ROOT, csp);
+  }
+}
+
+function failedBody(errCode: number, errSubSystem: string, errContext: string): JsonObject {
+  return { lastChange: { time: nowIso(), state: 'failed', errSubSystem, errCode, errContext } };
+}
