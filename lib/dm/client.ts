@@ -356,7 +356,17 @@ export class DeviceManagementClient extends EventEmitter<DeviceManagementEvents>
     if (!this.#link.onUnknownMethod(METHOD_PREFIX, (n) => Promise.resolve(this.#unknown(n)))) {
       this.#log.warn('the transport does not expose unknown methods: they will time out');
     }
-    await this.#enqueue(() => this.#reconcile('attach'));
+    // The first reconcile's failure (no twin) fails the attach; later ones are logged.
+    let firstError: unknown;
+    await this.#enqueue(() =>
+      this.#reconcile('attach').catch((err: unknown) => {
+        firstError = err;
+      }),
+    );
+    if (firstError !== undefined) {
+      await this.detach(0);
+      throw firstError;
+    }
     this.#connected = true;
     for (const [section, h] of this.#handlers) {
       if (!h.start) continue;
