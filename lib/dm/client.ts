@@ -438,7 +438,11 @@ export class DeviceManagementClient extends EventEmitter<DeviceManagementEvents>
         if (value === null) delete this.#desired[name];
         else if (isObject(value) && isObject(this.#desired[name]))
           applyPatch(this.#desired[name], value);
-        else this.#desired[name] = structuredClone(value);
+        else if (isObject(value)) {
+          const fresh: JsonObject = {};
+          applyPatch(fresh, value);
+          this.#desired[name] = fresh;
+        } else this.#desired[name] = value;
       }
     }
     await this.#store.save();
@@ -569,7 +573,8 @@ export class DeviceManagementClient extends EventEmitter<DeviceManagementEvents>
     const handler = this.#handlers.get(name);
     let content: Json = {};
     if (!report) {
-      content = 'no-report';
+      // "no-report", unless there is a failure to tell.
+      content = state === 'failed' ? {} : 'no-report';
     } else if (state !== 'pending' && handler?.report) {
       try {
         content = await handler.report(this.#ctx(name));
