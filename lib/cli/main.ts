@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** `iotdm`: the package's command line. Each command lives in its own module. */
+import { runAgent } from './agent-command';
 import { runCsp } from './csp-command';
 import { runHub } from './hub-command';
 import { EXIT, processIo, type CliIo } from './io';
@@ -7,6 +8,7 @@ import { EXIT, processIo, type CliIo } from './io';
 export const MAIN_HELP = `Usage: iotdm <command> [options]
 
 Commands:
+  agent    run the device-management agent (IoT Hub twin and methods → CSPs) until stopped
   csp      perform CSP operations (get, list, add, set, delete, exec, syncml)
   hub      run a local IoT Hub, manage its devices (start, device add, device list)
 
@@ -15,6 +17,8 @@ Run "iotdm <command> --help" for a command's options.`;
 export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
+    case 'agent':
+      return runAgent(rest, io);
     case 'csp':
       return runCsp(rest, io);
     case 'hub':

@@ -1,0 +1,548 @@
+/**
+ * `iotdm agent`: the headless device-management agent. It opens an `azure-iot-device` Client
+ * (MQTT, or MQTT over WebSocket) with the device's credentials, attaches a
+ * `DeviceManagementClient` with the feature handlers given as modules (`--handler`, how OEM
+ * extensions load), and runs until SIGINT/SIGTERM, when it detaches (sending what is queued),
+ * closes the connection and exits 0.
+ *
+ * Logs are pino JSON lines on stderr. The connection string and its key are secrets: they are
+ * never printed, neither in log lines nor in error messages (every line written by the agent goes
+ * through `redact`, on top of the logger's own field redaction).
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { Client } from 'azure-iot-device';
+import { DeviceManagementClient } from '../dm/client';
+import type { FeatureHandler } from '../dm/handler';
+import type { SdkClientLike } from '../dm/twin-link';
+import { createLogger, errorFields, LOG_LEVELS, type Logger, type LogLevel } from '../dm/logger';
+import { COMMON_OPTIONS, parseCommand } from './args';
+import { EXIT, type CliIo } from './io';
+
+/** The agent's exit codes: the CLI's (`./io.ts`) plus one for IoT Hub connection failures. */
+export const AGENT_EXIT = {
+  ...EXIT,
+  /** IoT Hub refused the credentials, or could not be reached. */
+  connection: 5,
+} as const;
+
+export const ENV_CONNECTION_STRING = 'IOTDM_CONNECTION_STRING';
+
+export const AGENT_HELP = `Usage: iotdm agent [options]
+
+Runs the device-management agent: connects the device to IoT Hub, applies
+properties.desired.windows through the feature handlers, reports properties.reported.windows,
+answers windows.* direct methods. Runs until Ctrl+C (SIGINT) or SIGTERM, then sends what is
+queued, disconnects and exits 0. Logs are JSON lines on stderr.
+
+Device credentials (the first one given wins; never printed):
+  --connection-string CS       device connection string (HostName=...;DeviceId=...;SharedAccessKey=...)
+  $${ENV_CONNECTION_STRING}      the same, from the environment (keeps it out of the process list)
+  --connection-string-file F   a file holding it (surrounding white space ignored)
+
+Options:
+  --ca FILE                    also trust this CA (PEM), e.g. the local hub's ("iotdm hub" prints it)
+  --transport mqtt|mqttws      MQTT over TLS on 8883 (default) or MQTT over WebSocket on 443
+  --state-dir DIR              where applied versions and handler state persist
+                               (default: $XDG_STATE_HOME/windows-iot-dm/dm, or
+                               %ProgramData%\\windows-iot-dm\\dm on Windows)
+  --handler MODULE             a module exporting feature handlers (default export, "handler",
+                               "handlers", or any exported object with "section" and "nodes");
+                               repeatable; a path or a package name
+  --pnp                        also acknowledge writes as IoT Plug and Play writable properties
+  --log-level LEVEL            silent, error, warn, info (default), debug or trace
+  -h, --help                   this help
+
+Exit codes: 0 stopped by SIGINT/SIGTERM, 2 usage error (bad option, no or malformed connection
+string, unreadable file, handler module that does not load), 3 MDM API unavailable,
+4 unexpected error, 5 IoT Hub connection or authentication failure.
+Example: iotdm agent --connection-string-file /etc/iotdm/device.cs --handler ./branding.js`;
+
+const TRANSPORTS = ['mqtt', 'mqttws'] as const;
+type TransportName = (typeof TRANSPORTS)[number];
+
+/**
+ * Where the device's identity comes from. Connection strings only for now; the TPM / DPS
+ * provisioning options add their own variant here (and their options in `parseAgentArgs`), and
+ * `openClient` builds the Client for it.
+ */
+export type DeviceCredentials = {
+  kind: 'connectionString';
+  connectionString: string;
+  /** Where it was found (for messages: never the value). */
+  source: string;
+  hostName: string;
+  deviceId: string;
+};
+
+export interface AgentDeps {
+  /** Resolves when the agent should stop (default: SIGINT or SIGTERM). */
+  waitForStop?: () => Promise<string>;
+  env?: NodeJS.ProcessEnv;
+  /** Where log lines go (default: stderr). */
+  writeLog?: (line: string) => void;
+  /** Called once the agent is connected and reconciled. */
+  onReady?: () => void;
+}
+
+class UsageError extends Error {}
+
+interface AgentOptions {
+  credentials: DeviceCredentials;
+  ca?: string;
+  transport: TransportName;
+  stateDir?: string;
+  handlerSpecs: string[];
+  pnp: boolean;
+  logLevel: LogLevel;
+}
+
+/** Replaces every secret of the connection string in `text`. */
+export function redactor(secrets: readonly string[]): (text: string) => string {
+  const list = secrets.filter((s) => s.length >= 4).sort((a, b) => b.length - a.length);
+  return (text) => {
+    let out = text;
+    for (const s of list) out = out.split(s).join('[redacted]');
+    return out;
+  };
+}
+
+/** The secret parts of a connection string: itself, its key, its signature. */
+function secretsOf(cs: string): string[] {
+  const out = [cs];
+  for (const m of cs.matchAll(/(?:SharedAccessKey|SharedAccessSignature)=([^;]*)/g)) {
+    if (m[1]) {
+      out.push(m[1]);
+      // The SDK may log or echo the URL-encoded form.
+      out.push(encodeURIComponent(m[1]));
+    }
+  }
+  return out;
+}
+
+/** Checks that `cs` is a device connection string, without ever echoing it. */
+function checkConnectionString(cs: string, source: string): DeviceCredentials {
+  const fields = new Map<string, string>();
+  for (const part of cs.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0) fields.set(part.slice(0, eq), part.slice(eq + 1));
+  }
+  const what = `the connection string from ${source}`;
+  if (fields.has('SharedAccessKeyName')) {
+    throw new UsageError(
+      `${what} is a service (shared access policy) connection string; the agent needs the device's own (HostName=...;DeviceId=...;SharedAccessKey=...)`,
+    );
+  }
+  const hostName = fields.get('HostName');
+  const deviceId = fields.get('DeviceId');
+  const hasCredential =
+    !!fields.get('SharedAccessKey') ||
+    !!fields.get('SharedAccessSignature') ||
+    fields.get('x509') === 'true';
+  if (!hostName || !deviceId || !hasCredential) {
+    const missing = [
+      !hostName ? 'HostName' : undefined,
+      !deviceId ? 'DeviceId' : undefined,
+      !hasCredential ? 'SharedAccessKey' : undefined,
+    ].filter(Boolean);
+    throw new UsageError(
+      `${what} is not a device connection string (missing ${missing.join(', ')}; expected HostName=...;DeviceId=...;SharedAccessKey=...)`,
+    );
+  }
+  return { kind: 'connectionString', connectionString: cs, source, hostName, deviceId };
+}
+
+function readText(file: string, what: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UsageError(`cannot read ${what} ${file}${code ? ` (${code})` : ''}`);
+  }
+}
+
+function parseAgentArgs(
+  values: {
+    'connection-string'?: string | undefined;
+    'connection-string-file'?: string | undefined;
+    ca?: string | undefined;
+    transport?: string | undefined;
+    'state-dir'?: string | undefined;
+    handler?: string[] | undefined;
+    pnp?: boolean | undefined;
+    'log-level'?: string | undefined;
+  },
+  env: NodeJS.ProcessEnv,
+): AgentOptions {
+  const transport = values.transport ?? 'mqtt';
+  if (!(TRANSPORTS as readonly string[]).includes(transport)) {
+    throw new UsageError(`--transport must be mqtt or mqttws, not "${transport}"`);
+  }
+  const logLevel = values['log-level'] ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new UsageError(
+      `--log-level must be one of silent, error, warn, info, debug, trace, not "${logLevel}"`,
+    );
+  }
+  let credentials: DeviceCredentials;
+  const fromArg = values['connection-string'];
+  const fromEnv = env[ENV_CONNECTION_STRING];
+  const file = values['connection-string-file'];
+  if (fromArg !== undefined) {
+    credentials = checkConnectionString(fromArg.trim(), '--connection-string');
+  } else if (fromEnv !== undefined && fromEnv.trim() !== '') {
+    credentials = checkConnectionString(fromEnv.trim(), `$${ENV_CONNECTION_STRING}`);
+  } else if (file !== undefined) {
+    const text = readText(file, '--connection-string-file');
+    credentials = checkConnectionString(text.trim(), `--connection-string-file ${file}`);
+  } else {
+    throw new UsageError(
+      `no device connection string: give --connection-string, $${ENV_CONNECTION_STRING} or --connection-string-file`,
+    );
+  }
+  const opts: AgentOptions = {
+    credentials,
+    transport: transport as TransportName,
+    handlerSpecs: values.handler ?? [],
+    pnp: values.pnp === true,
+    logLevel: logLevel as LogLevel,
+  };
+  if (values.ca !== undefined) opts.ca = readText(values.ca, '--ca file');
+  if (values['state-dir'] !== undefined) opts.stateDir = path.resolve(values['state-dir']);
+  return opts;
+}
+
+// ---------------------------------------------------------------- handler modules
+
+function isHandler(v: unknown): v is FeatureHandler {
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof (v as FeatureHandler).section === 'string' &&
+    Array.isArray((v as FeatureHandler).nodes)
+  );
+}
+
+/** The feature handlers a module exports (see `--handler` in the help). */
+export function handlersOf(exports: unknown): FeatureHandler[] {
+  const found: FeatureHandler[] = [];
+  const add = (v: unknown): void => {
+    if (isHandler(v) && !found.includes(v)) found.push(v);
+    else if (Array.isArray(v)) for (const h of v as unknown[]) if (isHandler(h)) add(h);
+  };
+  const visit = (mod: unknown, depth: number): void => {
+    if (typeof mod !== 'object' || mod === null) return;
+    if (isHandler(mod)) return add(mod);
+    const m = mod as Record<string, unknown>;
+    // A CommonJS module seen through import(): its exports are under `default`.
+    if (depth === 0 && typeof m.default === 'object' && m.default !== null) {
+      if (isHandler(m.default) || Array.isArray(m.default)) add(m.default);
+      else visit(m.default, depth + 1);
+    }
+    add(m.handler);
+    add(m.handlers);
+    for (const v of Object.values(m)) if (isHandler(v)) add(v);
+  };
+  visit(exports, 0);
+  return found;
+}
+
+const TS_EXT = /\.(c|m)?tsx?$/;
+
+function resolveModule(spec: string): string {
+  const local = spec.startsWith('.') || path.isAbsolute(spec) || TS_EXT.test(spec);
+  try {
+    return local
+      ? require.resolve(path.resolve(spec))
+      : require.resolve(spec, { paths: [process.cwd()] });
+  } catch {
+    throw new UsageError(`--handler ${spec}: module not found`);
+  }
+}
+
+async function loadModule(file: string): Promise<unknown> {
+  if (TS_EXT.test(file) && !(require.extensions as Record<string, unknown>)['.ts']) {
+    // TypeScript handler in a plain Node process: use tsx when it is installed.
+    let register: (() => unknown) | undefined;
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- optional, found at run time
+      register = (require('tsx/cjs/api') as { register: () => unknown }).register;
+    } catch {
+      throw new UsageError(
+        `--handler ${file}: a TypeScript module needs tsx (npm i -D tsx) or compiling to JavaScript`,
+      );
+    }
+    register();
+  }
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a module named by the user
+    return require(file) as unknown;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ERR_REQUIRE_ESM') throw err;
+    return (await import(pathToFileURL(file).href)) as unknown;
+  }
+}
+
+async function loadHandlers(
+  specs: string[],
+  redact: (t: string) => string,
+): Promise<FeatureHandler[]> {
+  const out: FeatureHandler[] = [];
+  for (const spec of specs) {
+    const file = resolveModule(spec);
+    let mod: unknown;
+    try {
+      mod = await loadModule(file);
+    } catch (err) {
+      if (err instanceof UsageError) throw err;
+      throw new UsageError(`--handler ${spec}: cannot load: ${redact((err as Error).message)}`);
+    }
+    const handlers = handlersOf(mod);
+    if (handlers.length === 0) {
+      throw new UsageError(
+        `--handler ${spec}: exports no feature handler (an object with "section" and "nodes")`,
+      );
+    }
+    for (const h of handlers) if (!out.includes(h)) out.push(h);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- the IoT Hub connection
+
+async function openClient(o: AgentOptions): Promise<Client> {
+  // Loaded here so that `iotdm csp` / `iotdm hub` never pay for the device SDK.
+  const { Client: DeviceClient } = await import('azure-iot-device');
+  const { Mqtt, MqttWs } = await import('azure-iot-device-mqtt');
+  const c = o.credentials;
+  switch (c.kind) {
+    case 'connectionString': {
+      const client = DeviceClient.fromConnectionString(
+        c.connectionString,
+        o.transport === 'mqttws' ? MqttWs : Mqtt,
+      );
+      if (o.ca !== undefined) await client.setOptions({ ca: o.ca });
+      return client;
+    }
+  }
+}
+
+function isAuthFailure(err: unknown): boolean {
+  const e = err as { name?: unknown; message?: unknown };
+  return (
+    e?.name === 'UnauthorizedError' ||
+    (typeof e?.message === 'string' && /not authori[sz]ed|unauthori[sz]ed/i.test(e.message))
+  );
+}
+
+function bounded(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p.then(
+      () => undefined,
+      () => undefined,
+    ),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+function waitForSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    const on = (signal: string): void => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      resolve(signal);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}
+
+const RECONNECT_MAX_MS = 60_000;
+
+export async function runAgent(argv: string[], io: CliIo, deps: AgentDeps = {}): Promise<number> {
+  const t0 = performance.now();
+  const parsed = parseCommand('agent', AGENT_HELP, io, () =>
+    parseArgs({
+      args: argv,
+      allowPositionals: false,
+      strict: true,
+      options: {
+        'connection-string': { type: 'string' },
+        'connection-string-file': { type: 'string' },
+        ca: { type: 'string' },
+        transport: { type: 'string' },
+        'state-dir': { type: 'string' },
+        handler: { type: 'string', multiple: true },
+        pnp: { type: 'boolean', default: false },
+        'log-level': { type: 'string' },
+        // A later issue adds the TPM / DPS options here.
+        ...COMMON_OPTIONS,
+      },
+    }),
+  );
+  if (typeof parsed === 'number') return parsed;
+
+  // parseArgs errors name options, never values. From here on, everything printed goes
+  // through `redact`.
+  let redact = (t: string): string => t;
+  const usage = (why: string): number => {
+    io.err(`iotdm agent: ${redact(why)}\n\nRun "iotdm agent --help" for the options.`);
+    return AGENT_EXIT.usage;
+  };
+  let o: AgentOptions;
+  try {
+    o = parseAgentArgs(parsed.values, deps.env ?? process.env);
+  } catch (err) {
+    if (err instanceof UsageError) return usage(err.message);
+    throw err;
+  }
+  redact = redactor(secretsOf(o.credentials.connectionString));
+  const writeLog = deps.writeLog ?? ((line: string) => process.stderr.write(line));
+  const logger = createLogger(o.logLevel, { write: (line: string) => writeLog(redact(line)) });
+  const log: Logger = logger.child({ component: 'agent' });
+  const fail = (code: number, message: string, err?: unknown): number => {
+    const text = redact(message);
+    log.error(err === undefined ? {} : redactedFields(err, redact), text);
+    io.err(`iotdm agent: ${text}`);
+    return code;
+  };
+
+  let handlers: FeatureHandler[];
+  try {
+    handlers = await loadHandlers(o.handlerSpecs, redact);
+  } catch (err) {
+    if (err instanceof UsageError) return usage(err.message);
+    throw err;
+  }
+  if (handlers.length === 0) log.warn('no feature handlers (--handler): nothing to manage');
+
+  const { hostName, deviceId } = o.credentials;
+  const where = `${hostName} as ${deviceId}`;
+  const stopSignal = (deps.waitForStop ?? waitForSignal)();
+  let stopping = false;
+
+  let client: Client;
+  try {
+    client = await openClient(o);
+  } catch (err) {
+    return fail(
+      AGENT_EXIT.usage,
+      `cannot use the connection string from ${o.credentials.source}: ${(err as Error).message}`,
+    );
+  }
+  client.on('error', (err: Error) => log.warn(redactedFields(err, redact), 'IoT Hub client error'));
+
+  log.info(
+    { hostName, deviceId, transport: o.transport, handlers: handlers.map((h) => h.section) },
+    'connecting',
+  );
+  const stoppedEarly = stopSignal.then((signal) => {
+    stopping = true;
+    throw new Error(`stopped (${signal}) before the connection was up`);
+  });
+  stoppedEarly.catch(() => undefined);
+  try {
+    await Promise.race([client.open(), stoppedEarly]);
+  } catch (err) {
+    await bounded(client.close(), 2000);
+    if (stopping) {
+      log.info('stopped');
+      return AGENT_EXIT.ok;
+    }
+    const why = isAuthFailure(err) ? 'IoT Hub refused the credentials' : 'cannot connect';
+    return fail(
+      AGENT_EXIT.connection,
+      `${why} (${where}, ${o.transport}): ${(err as Error).message}`,
+      err,
+    );
+  }
+  log.info({ hostName, deviceId, ms: Math.round(performance.now() - t0) }, 'connected');
+
+  let dm: DeviceManagementClient;
+  try {
+    // `SdkClientLike` types `getTwin` as promise-only; the SDK's overloads do not fit it.
+    dm = await DeviceManagementClient.attach(client as unknown as SdkClientLike, {
+      handlers,
+      logger,
+      logLevel: o.logLevel,
+      acknowledge: o.pnp ? 'pnp' : 'lastChange',
+      ...(o.stateDir !== undefined ? { stateDir: o.stateDir } : {}),
+    });
+  } catch (err) {
+    await bounded(client.close(), 2000);
+    const code = (err as { code?: unknown }).code;
+    if (code === 'ERR_INVALID_VALUE') return usage((err as Error).message);
+    if (code === 'ERR_MDM_UNAVAILABLE')
+      return fail(AGENT_EXIT.unavailable, (err as Error).message, err);
+    return fail(AGENT_EXIT.error, `cannot start device management: ${(err as Error).message}`, err);
+  }
+  dm.on('connected', () => log.info('connected'));
+  dm.on('disconnected', () => log.warn('disconnected'));
+  dm.on('reconciled', (e) => log.debug({ reason: e.reason, version: e.version }, 'reconciled'));
+  dm.on('rebootPending', () => log.info('reboot pending'));
+
+  // The SDK retries a dropped connection on its own and emits `disconnect` when it gives up:
+  // open it again, with a growing delay, until it is back or the agent stops.
+  let retryTimer: NodeJS.Timeout | undefined;
+  let retryDelay = 1000;
+  const reopen = (): void => {
+    if (stopping || retryTimer) return;
+    log.warn({ retryInMs: retryDelay }, 'connection lost: opening it again');
+    retryTimer = setTimeout(() => {
+      retryTimer = undefined;
+      client.open().then(
+        () => {
+          retryDelay = 1000;
+          log.info('connection open again');
+        },
+        (err: unknown) => {
+          log.warn(redactedFields(err, redact), 'reconnect failed');
+          retryDelay = Math.min(retryDelay * 2, RECONNECT_MAX_MS);
+          reopen();
+        },
+      );
+    }, retryDelay);
+  };
+  client.on('disconnect', reopen);
+
+  log.info(
+    {
+      hostName,
+      deviceId,
+      version: dm.version,
+      sections: dm.sections,
+      ms: Math.round(performance.now() - t0),
+    },
+    'ready',
+  );
+  deps.onReady?.();
+
+  const signal = await stopSignal;
+  stopping = true;
+  clearTimeout(retryTimer);
+  log.info({ signal }, 'stopping');
+  let code: number = AGENT_EXIT.ok;
+  try {
+    await dm.detach();
+  } catch (err) {
+    log.error(redactedFields(err, redact), 'detach failed');
+    code = AGENT_EXIT.error;
+  }
+  client.removeListener('disconnect', reopen);
+  await bounded(client.close(), 5000);
+  log.info({ signal }, 'stopped');
+  return code;
+}
+
+function redactedFields(err: unknown, redact: (t: string) => string): Record<string, string> {
+  const f = errorFields(err) as Record<string, string>;
+  for (const k of Object.keys(f)) f[k] = redact(f[k] as string);
+  const name = (err as { name?: unknown })?.name;
+  if (typeof name === 'string' && name !== 'Error') f.errName = name;
+  return f;
+}
