@@ -25,7 +25,7 @@ import type {
   MethodResult,
 } from './handler';
 import { createLogger, errorFields, type Logger, type LogLevel } from './logger';
-import { ReportQueue } from './report-queue';
+import { REPORTED_BUDGET_BYTES, ReportQueue } from './report-queue';
 import { validate } from './schema';
 import { ScopedCsp } from './scoped-csp';
 import { DmStateStore, contentHash, defaultStateDir, type SectionState } from './state-store';
@@ -136,6 +136,7 @@ export class DeviceManagementClient extends EventEmitter<DeviceManagementEvents>
   readonly #hooks: HostHooks;
   readonly #pnp: boolean;
   readonly #reportOnAttach: boolean;
+  readonly #budget: number;
   /** The `windows` desired content as last read and patched. */
   #desired: JsonObject = {};
   /** What `reported.windows` holds once every queued patch is delivered. */
@@ -155,6 +156,7 @@ export class DeviceManagementClient extends EventEmitter<DeviceManagementEvents>
     this.#store = DmStateStore.open(options.stateDir ?? defaultStateDir(), this.#log);
     this.#pnp = options.acknowledge === 'pnp';
     this.#reportOnAttach = options.reportOnAttach ?? true;
+    this.#budget = options.reportBudgetBytes ?? REPORTED_BUDGET_BYTES;
     const allowed = options.isRebootAllowed;
     this.#hooks = {
       isRebootAllowed: async () => (allowed ? (await allowed()) === true : true),
@@ -288,7 +290,7 @@ export class DeviceManagementClient extends EventEmitter<DeviceManagementEvents>
       store,
       log,
       host: this.#hooks,
-      reportPartial: (patch) => this.#push({ [section]: patch }),
+      reportPartial: (patch) => this.#push({ [section]: patch }, false),
       notify: (event, detail) => {
         this.emit(event, detail);
       },
@@ -589,17 +591,21 @@ export class DeviceManagementClient extends EventEmitter<DeviceManagementEvents>
     const change = lastChange(state, err);
     const value: Json = isObject(content) ? { ...content, lastChange: change } : content;
     if (this.#pnp) {
-      await this.#push({
-        __t: 'c',
-        [name]: {
-          value,
-          ac: state === 'failed' && errorStatus(err).httpStatus === 400 ? 400 : PNP_CODES[state],
-          av: version,
-          ad: state === 'failed' ? change.errContext : state,
+      await this.#push(
+        {
+          __t: 'c',
+          [name]: {
+            value,
+            ac: state === 'failed' && errorStatus(err).httpStatus === 400 ? 400 : PNP_CODES[state],
+            av: version,
+            ad: state === 'failed' ? change.errContext : state,
+          },
         },
-      });
+        state !== 'pending',
+      );
     } else {
-      await this.#push({ [name]: value });
+      // `pending` reads nothing back: it updates lastChange and keeps the last values.
+      await this.#push({ [name]: value }, state !== 'pending');
     }
   }
 
@@ -631,10 +637,18 @@ export class DeviceManagementClient extends EventEmitter<DeviceManagementEvents>
   }
 
   /** Queues `{ windows: sections }`, adding nulls for keys the sections no longer have. */
-  #push(sections: JsonObject): Promise<void> {
+  #push(sections: JsonObject, removals = true): Promise<void> {
     const patch: JsonObject = {};
     for (const [name, value] of Object.entries(sections)) {
-      patch[name] = value === null ? null : withRemovals(this.#reported[name], value);
+      if (value === null) {
+        patch[name] = null;
+        continue;
+      }
+      // A section too large to report becomes its error status (413) here, as a whole.
+      const bytes = Buffer.byteLength(JSON.stringify({ [ROOT]: { [name]: value } }), 'utf8');
+      const fitting = bytes > this.#budget ? this.#oversize([ROOT, name], bytes) : value;
+      patch[name] =
+        removals || fitting !== value ? withRemovals(this.#reported[name], fitting) : fitting;
     }
     applyPatch(this.#reported, patch);
     return this.#queue.push({ [ROOT]: patch }).catch((err: unknown) => {

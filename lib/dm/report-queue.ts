@@ -129,7 +129,7 @@ export function splitPatch(
       const alone = bytesOf(wrap([...path, k], v));
       if (alone > budget) {
         flush();
-        if (isPlainObject(v) && Object.keys(v).length > 1) visit([...path, k], v);
+        if (isPlainObject(v) && Object.keys(v).length > 0) visit([...path, k], v);
         else out.push(wrap([...path, k], oversize([...path, k], alone)));
         continue;
       }
@@ -245,6 +245,11 @@ export class ReportQueue {
 
   async #pump(): Promise<void> {
     while (!this.#closed && this.#entries.length > 0) {
+      if (!this.#connected) {
+        // Offline: leave patches queued, so that later ones merge into them.
+        await this.#sleep(undefined);
+        continue;
+      }
       const entry = this.#entries.shift() as Entry;
       this.#inFlight = entry;
       try {
