@@ -245,14 +245,14 @@ export class DeviceManagementClient extends EventEmitter<DeviceManagementEvents>
         this.#log.warn({ section: h.section, ...errorFields(err) }, 'handler stop failed');
       }
     }
-    await this.settled().catch(() => undefined);
+    // A job stuck in a handler or on a twin read that never answers must not hold detach past
+    // `timeoutMs` (the job finds the client detached when it resumes).
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      this.#queue.idle(),
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, timeoutMs);
-      }),
-    ]);
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    });
+    await Promise.race([this.settled().catch(() => undefined), deadline]);
+    await Promise.race([this.#queue.idle(), deadline]);
     clearTimeout(timer);
     this.#queue.close();
     await this.#store.save().catch(() => undefined);

@@ -54,9 +54,9 @@ export interface SdkClientLike {
 export interface SdkTwinLike {
   properties: {
     desired: Record<string, unknown>;
-    reported: Record<string, unknown> & {
-      update(patch: unknown, done: (err?: Error) => void): void;
-    };
+    /** Has `update(patch, done)` at run time; the SDK's typings declare only an index signature,
+     * so requiring it here would refuse a real `Client`. */
+    reported: Record<string, unknown>;
   };
   on(event: string, listener: (delta: unknown) => void): unknown;
   removeListener(event: string, listener: (delta: unknown) => void): unknown;
@@ -97,6 +97,22 @@ function parsePayload(raw: unknown): Json | undefined {
     return text === '' ? undefined : (JSON.parse(text) as Json);
   }
   return raw as Json;
+}
+
+/**
+ * The device SDK (MQTT) turns a failed twin response into a plain `Error(message)`: the status
+ * of `$iothub/twin/res/{status}` and IoT Hub's `errorCode` are dropped. Throttling and server
+ * errors are recognised from the message and given a `statusCode`, so the report queue retries
+ * them instead of dropping the patch.
+ */
+export function sdkTwinError(err: Error): Error {
+  const e = err as Error & { statusCode?: unknown };
+  if (e.name !== 'Error' || e.statusCode !== undefined) return err;
+  if (/throttl|\b429\d{3}\b/i.test(e.message)) return Object.assign(err, { statusCode: 429 });
+  if (/\b50[03]\d{3}\b|server ?error|service ?unavailable/i.test(e.message)) {
+    return Object.assign(err, { statusCode: 503 });
+  }
+  return err;
 }
 
 export class SdkTwinLink implements TwinLink {
@@ -144,8 +160,11 @@ export class SdkTwinLink implements TwinLink {
   async updateReported(patch: JsonObject): Promise<void> {
     const twin = this.#twin ?? (await this.#client.getTwin());
     this.#bindTwin(twin);
+    const reported = twin.properties.reported as {
+      update(patch: unknown, done: (err?: Error) => void): void;
+    };
     await new Promise<void>((resolve, reject) => {
-      twin.properties.reported.update(patch, (err) => (err ? reject(err) : resolve()));
+      reported.update(patch, (err) => (err ? reject(sdkTwinError(err)) : resolve()));
     });
   }
 

@@ -102,6 +102,35 @@ describe('local hub control API (fault injection)', function () {
     await waitFor(() => !hub.mqtt.isConnected('drop-now'), 5000, 'server side disconnect');
   });
 
+  it('a dropped cleanSession=0 device keeps its subscriptions: the SDK reconnects and is answered', async () => {
+    await ensureDevice('drop-persistent');
+    const client = DeviceClient.fromConnectionString(
+      hub.deviceConnectionString('drop-persistent'),
+      Mqtt,
+    ); // the default retry policy: the SDK reconnects by itself
+    devices.push(client);
+    await client.setOptions({ ca: hub.tls.caCertPem });
+    await client.open();
+    const twin = await client.getTwin();
+    twin.on('properties.desired', () => undefined);
+    const sessions = (
+      hub.mqtt as unknown as { sessions: Map<string, { subscriptions: Set<string> }> }
+    ).sessions;
+    const subs = (): string[] => [...(sessions.get('drop-persistent')?.subscriptions ?? [])].sort();
+    const expected = ['$iothub/twin/PATCH/properties/desired/#', '$iothub/twin/res/#'];
+    await waitFor(() => subs().length === 2, 5000, 'subscriptions');
+    assert.deepEqual(subs(), expected);
+    let atReconnect: string[] | undefined;
+    hub.mqtt.once('deviceConnected', () => (atReconnect = subs()));
+    const reconnected = new Promise<void>((resolve) => client.once('connect', () => resolve()));
+    hub.control.dropConnection('drop-persistent');
+    await reconnected;
+    assert.deepEqual(atReconnect, expected); // not cleared by aedes' clean-up of the old connection
+    hub.core.updateTwin('drop-persistent', { properties: { desired: { x: 1 } } });
+    const got = await twin.get(); // answered on $iothub/twin/res without a new SUBSCRIBE
+    assert.equal(got.properties.desired.x, 1);
+  });
+
   it('drops a device connection after N messages (HTTP)', async () => {
     const client = await openDevice('drop-after');
     const r = await control('POST', '/devices/drop-after/drop', { afterMessages: 2 });
@@ -152,6 +181,43 @@ describe('local hub control API (fault injection)', function () {
     );
     await sleep(500);
     assert.equal(answered, false);
+  });
+
+  it('drops desired notifications: the device sees the next one with a $version gap', async () => {
+    const client = await openDevice('desired-drop');
+    const twin = await client.getTwin();
+    const patches: Array<Record<string, unknown>> = [];
+    twin.on('properties.desired', (delta: Record<string, unknown>) => {
+      if (delta !== twin.properties.desired) patches.push(delta);
+    });
+    const sessions = (
+      hub.mqtt as unknown as { sessions: Map<string, { subscriptions: Set<string> }> }
+    ).sessions;
+    await waitFor(
+      () =>
+        sessions
+          .get('desired-drop')
+          ?.subscriptions.has('$iothub/twin/PATCH/properties/desired/#') ?? false,
+      5000,
+      'desired subscription',
+    );
+    await registry.updateTwin('desired-drop', { properties: { desired: { a: 0 } } }, '*');
+    await waitFor(() => patches.length === 1, 5000, 'first notification');
+    const r = await control('POST', '/twin/drop-desired', { count: 1 });
+    assert.equal(r.status, 200);
+    assert.equal((r.body as { desiredDrops: number }).desiredDrops, 1);
+    await registry.updateTwin('desired-drop', { properties: { desired: { a: 1 } } }, '*');
+    await registry.updateTwin('desired-drop', { properties: { desired: { b: 2 } } }, '*');
+    await waitFor(() => patches.length === 2, 5000, 'the notification after the dropped one');
+    const first = patches[0]!.$version as number;
+    assert.deepEqual(patches[1], { b: 2, $version: first + 2 });
+    assert.equal(hub.control.state.desiredDrops, 0);
+    // the twin itself holds the dropped change
+    assert.equal(hub.core.getTwin('desired-drop').properties.desired.a, 1);
+    hub.control.dropDesiredNotifications(2);
+    hub.control.reset();
+    assert.equal(hub.control.state.desiredDrops, 0);
+    assert.throws(() => hub.control.dropDesiredNotifications(-1), /non-negative/);
   });
 
   it('fails twin requests with 429 / 500 in $iothub/twin/res (programmatic)', async () => {

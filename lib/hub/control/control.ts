@@ -7,6 +7,9 @@
  * - `dropConnection(id)` now, or `{ afterMessages: n }`: after `n` more messages from the device
  *   (telemetry, twin requests, method responses), its connection is closed.
  * - `delayTwinResponses(ms)`, `dropTwinResponses(n)`: twin answers over MQTT (`$iothub/twin/res`).
+ * - `dropDesiredNotifications(n)`: the next `n` desired-properties notifications over MQTT
+ *   (`$iothub/twin/PATCH/properties/desired`) are never sent; the twin itself is updated, so the
+ *   device sees the next notification with a `$version` gap.
  * - `failNext(n, 429 | 500, { scope })`: the next `n` operations (REST calls on the service API
  *   and/or MQTT twin requests) answer ThrottlingException (429001) or ServerError (500001).
  * - `expireTokens(id?)`: every SAS token of device `id` (or of every device) is expired from now on:
@@ -39,6 +42,8 @@ export interface MqttFaultHooks {
   afterDeviceMessage(deviceId: string): boolean;
   /** Before a twin request is served: a fault replaces or delays the answer. */
   twinFault(deviceId: string): TwinFault | undefined;
+  /** A desired-properties notification is about to be sent to the device: true drops it. */
+  dropDesiredNotification(deviceId: string): boolean;
 }
 
 /** What the service (REST) transport asks before running an authorized operation. */
@@ -53,6 +58,7 @@ export interface FaultState {
   dropAfter: Record<string, number>;
   twinDelayMs: number;
   twinDrops: number;
+  desiredDrops: number;
   failures: { status: FaultStatus; remaining: number; scope: FaultScope } | null;
   tokenCutoffs: Record<string, number>;
   allTokensCutoff: number | null;
@@ -65,6 +71,7 @@ export class HubControl implements MqttFaultHooks, RestFaultHooks {
   private dropAfter = new Map<string, number>();
   private twinDelayMs = 0;
   private twinDrops = 0;
+  private desiredDrops = 0;
   private failures: { status: FaultStatus; remaining: number; scope: FaultScope } | null = null;
   /** Device id (or `*`) → cut-off, seconds since the epoch. */
   private cutoffs = new Map<string, number>();
@@ -109,6 +116,12 @@ export class HubControl implements MqttFaultHooks, RestFaultHooks {
     this.twinDrops = count;
   }
 
+  /** The next `count` desired-properties notifications over MQTT are never sent. */
+  dropDesiredNotifications(count: number): void {
+    assertCount(count, 'count');
+    this.desiredDrops = count;
+  }
+
   /** The next `count` operations answer 429 (ThrottlingException) or 500 (ServerError). */
   failNext(count: number, status: FaultStatus, options: { scope?: FaultScope } = {}): void {
     assertCount(count, 'count');
@@ -135,6 +148,7 @@ export class HubControl implements MqttFaultHooks, RestFaultHooks {
     this.dropAfter.clear();
     this.twinDelayMs = 0;
     this.twinDrops = 0;
+    this.desiredDrops = 0;
     this.failures = null;
     this.cutoffs.clear();
     this.seenTokens.clear();
@@ -146,6 +160,7 @@ export class HubControl implements MqttFaultHooks, RestFaultHooks {
       dropAfter: Object.fromEntries(this.dropAfter),
       twinDelayMs: this.twinDelayMs,
       twinDrops: this.twinDrops,
+      desiredDrops: this.desiredDrops,
       failures: this.failures ? { ...this.failures } : null,
       tokenCutoffs: Object.fromEntries([...this.cutoffs].filter(([k]) => k !== ALL)),
       allTokensCutoff: this.cutoffs.get(ALL) ?? null,
@@ -191,6 +206,12 @@ export class HubControl implements MqttFaultHooks, RestFaultHooks {
       return { kind: 'drop' };
     }
     return this.twinDelayMs > 0 ? { kind: 'delay', ms: this.twinDelayMs } : undefined;
+  }
+
+  dropDesiredNotification(_deviceId: string): boolean {
+    if (this.desiredDrops === 0) return false;
+    this.desiredDrops -= 1;
+    return true;
   }
 
   restFault(): HubError | undefined {

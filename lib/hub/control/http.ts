@@ -11,6 +11,7 @@
  * | `POST /$control/expire-tokens` | | every device's tokens are expired from now on |
  * | `POST /$control/twin/delay` | `{ms}` | delay twin answers |
  * | `POST /$control/twin/drop` | `{count}` | drop the next count twin answers |
+ * | `POST /$control/twin/drop-desired` | `{count}` | drop the next count desired notifications |
  * | `POST /$control/fail` | `{count, status: 429 or 500, scope?: rest, twin or all}` | fail the next count operations |
  *
  * Every POST answers 200 with the faults in force; unknown paths 404, other methods 405.
@@ -48,6 +49,8 @@ export function handleControlRequest(
     control.delayTwinResponses(b.ms as number);
   } else if (a === 'twin' && id === 'drop' && segments.length === 2) {
     control.dropTwinResponses(b.count as number);
+  } else if (a === 'twin' && id === 'drop-desired' && segments.length === 2) {
+    control.dropDesiredNotifications(b.count as number);
   } else if (a === 'fail' && segments.length === 1) {
     const opts = b.scope === undefined ? {} : { scope: b.scope as FaultScope };
     control.failNext(b.count as number, b.status as FaultStatus, opts);

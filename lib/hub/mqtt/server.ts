@@ -188,6 +188,10 @@ export class MqttHub extends EventEmitter implements DeviceConnector {
     broker.on('clientReady', (client) => this.onClientReady(client));
     broker.on('clientDisconnect', (client) => this.onClientGone(client));
     broker.on('unsubscribe', (topics, client) => {
+      // aedes unsubscribes a (clean) client from everything when its connection closes; that is
+      // not the device's UNSUBSCRIBE: a cleanSession=0 device keeps its subscriptions
+      // (onClientGone decides).
+      if (client.closed) return;
       const session = this.clientDevice.get(client);
       for (const t of topics) session?.subscriptions.delete(t);
     });
@@ -249,6 +253,7 @@ export class MqttHub extends EventEmitter implements DeviceConnector {
   onDesiredPatch(deviceId: string, patchBody: DesiredPatchBody): void {
     const session = this.sessions.get(deviceId);
     if (!session?.client || !session.subscriptions.has(TOPIC_FILTER.desired)) return;
+    if (this.options.faults?.dropDesiredNotification(deviceId)) return;
     session.client.publish(
       {
         cmd: 'publish',
