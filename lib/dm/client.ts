@@ -623,10 +623,11 @@ export class DeviceManagementClient extends EventEmitter<DeviceManagementEvents>
       const value: JsonObject =
         previousChange !== undefined ? { ...content, lastChange: previousChange } : content;
       if (this.#pnp && st) {
-        await this.#push({
-          __t: 'c',
-          [name]: { value, ac: st.status === 'failed' ? 500 : 200, av: st.version, ad: st.status },
-        });
+        // The ack of the write this state records stays as it was sent (a 400 stays a 400).
+        const sent = isObject(prev) && prev.av === st.version && typeof prev.ac === 'number';
+        const ac = sent ? (prev.ac as number) : st.status === 'failed' ? 500 : 200;
+        const ad = sent && prev.ad !== undefined ? prev.ad : st.status;
+        await this.#push({ __t: 'c', [name]: { value, ac, av: st.version, ad } });
       } else {
         await this.#push({ [name]: value });
       }

@@ -68,6 +68,22 @@ describe('dm/client: reporting', () => {
       assert.deepEqual(acs, [202, 200]);
     });
 
+    it('keeps the ack of the last write when re-reporting after a restart', async () => {
+      const dm1 = await h.attach([alphaHandler()], { acknowledge: 'pnp' });
+      const good = h.link.setDesired({ windows: { alpha: { level: 'bad' } } });
+      await h.idle(dm1);
+      assert.equal((h.section('alpha') as JsonObject).ac, 400);
+      await dm1.detach();
+      h.mock.setNode(ALPHA_NAME, { value: 'changed-meanwhile' });
+      const dm2 = await h.attach([alphaHandler()], { acknowledge: 'pnp' });
+      await h.idle(dm2);
+      const alpha = h.section('alpha') as JsonObject;
+      assert.equal((alpha.value as JsonObject).name, 'changed-meanwhile');
+      assert.equal(alpha.av, good.$version);
+      assert.equal(alpha.ac, 400);
+      assert.equal(((alpha.value as JsonObject).lastChange as JsonObject).errCode, 400);
+    });
+
     it('plain lastChange mode has no component marker and no ack wrapper', async () => {
       const dm = await h.attach([alphaHandler()]);
       h.link.setDesired({ windows: { alpha: { level: 2 } } });
