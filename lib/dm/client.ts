@@ -474,7 +474,9 @@ export class DeviceManagementClient extends EventEmitter<DeviceManagementEvents>
       ...Object.keys(this.#desired),
       ...Object.keys(this.#store.state.sections),
     ]);
-    const applied = await this.#applyChanged([...names], version);
+    // After a restart the handlers may be new (a section no handler knew, a wider schema):
+    // sections that failed are tried again once.
+    const applied = await this.#applyChanged([...names], version, reason === 'attach');
     if (reason === 'attach' && this.#reportOnAttach) {
       const untouched = [...this.#handlers.keys()].filter(
         (n) => !applied.includes(n) && this.#handlers.get(n)?.report,
@@ -486,7 +488,7 @@ export class DeviceManagementClient extends EventEmitter<DeviceManagementEvents>
   }
 
   /** Applies the named sections whose desired content differs from what was applied. */
-  async #applyChanged(names: string[], version: number): Promise<string[]> {
+  async #applyChanged(names: string[], version: number, retryFailed = false): Promise<string[]> {
     const st = this.#store.state;
     const todo: string[] = [];
     for (const name of names) {
@@ -497,7 +499,7 @@ export class DeviceManagementClient extends EventEmitter<DeviceManagementEvents>
       if (
         prev &&
         prev.hash === hash &&
-        (prev.status === 'applied' || (prev.status === 'failed' && !prev.retry))
+        (prev.status === 'applied' || (prev.status === 'failed' && !prev.retry && !retryFailed))
       ) {
         continue;
       }

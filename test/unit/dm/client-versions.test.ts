@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ReconciledEvent } from '../../../lib/dm/client';
 import type { FeatureHandler, JsonObject } from '../../../lib/dm/handler';
+import { s } from '../../../lib/dm/schema';
 import { STATE_FILE } from '../../../lib/dm/state-store';
 import { MockTwinLink } from '../../../lib/testing/mock-twin-link';
 import { ALPHA_LEVEL, ALPHA_NAME, alphaHandler, counters, Harness } from './fixture';
@@ -213,6 +214,37 @@ describe('dm/client: $version, reconnects and restarts', () => {
       assert.equal(dm2.version, 7);
       assert.equal(dm2.sectionState('beta')?.version, 7);
       assert.equal(dm2.sectionState('alpha')?.version, 5);
+    });
+
+    it('a section no handler knew is applied after a restart that brings its handler', async () => {
+      h.link.desired = { $version: 3, windows: { alpha: { level: 2 } } };
+      const dm1 = await h.attach([]);
+      await h.idle(dm1);
+      assert.equal(h.lastChange('alpha')?.state, 'failed');
+      await dm1.detach();
+
+      const count = counters();
+      const dm2 = await h.attach([alphaHandler(count)]);
+      await h.idle(dm2);
+      assert.equal(count.apply, 1);
+      assert.equal(h.mock.node(ALPHA_LEVEL)?.value, '2');
+      assert.equal(h.lastChange('alpha')?.state, 'completed');
+    });
+
+    it('a section refused by an older schema is applied after a restart with a newer one', async () => {
+      h.link.desired = { $version: 3, windows: { alpha: { level: 2, name: 'n' } } };
+      const old = alphaHandler();
+      const dm1 = await h.attach([{ ...old, desired: s.object({ level: s.integer() }) }]);
+      await h.idle(dm1);
+      assert.equal(h.lastChange('alpha')?.errCode, 400);
+      await dm1.detach();
+
+      const count = counters();
+      const dm2 = await h.attach([alphaHandler(count)]);
+      await h.idle(dm2);
+      assert.equal(count.apply, 1);
+      assert.equal(h.mock.node(ALPHA_NAME)?.value, 'n');
+      assert.equal(h.lastChange('alpha')?.state, 'completed');
     });
 
     it('persists applied versions and hashes in the state folder', async () => {
