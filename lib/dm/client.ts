@@ -614,6 +614,8 @@ export class DeviceManagementClient extends EventEmitter<DeviceManagementEvents>
   async #reportSection(name: string): Promise<void> {
     const handler = this.#handlers.get(name);
     if (!handler?.report) return;
+    // A section whose desired value says "no report" keeps reporting "no-report".
+    if (Object.hasOwn(this.#desired, name) && !this.#reportable(name)) return;
     const st = this.#store.state.sections[name];
     try {
       const content = await handler.report(this.#ctx(name));
@@ -636,6 +638,14 @@ export class DeviceManagementClient extends EventEmitter<DeviceManagementEvents>
     } catch (err) {
       this.#log.warn({ section: name, ...errorFields(err) }, 'report failed');
       await this.#push({ [name]: { lastChange: lastChange('failed', err) } });
+    }
+  }
+
+  #reportable(name: string): boolean {
+    try {
+      return planSection(name, this.#desired[name] as Json).report;
+    } catch {
+      return true;
     }
   }
 

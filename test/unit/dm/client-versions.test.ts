@@ -6,7 +6,7 @@ import type { FeatureHandler, JsonObject } from '../../../lib/dm/handler';
 import { s } from '../../../lib/dm/schema';
 import { STATE_FILE } from '../../../lib/dm/state-store';
 import { MockTwinLink } from '../../../lib/testing/mock-twin-link';
-import { ALPHA_LEVEL, ALPHA_NAME, alphaHandler, counters, Harness } from './fixture';
+import { ALPHA_LEVEL, ALPHA_NAME, alphaHandler, counters, Harness, metaHandler } from './fixture';
 
 describe('dm/client: $version, reconnects and restarts', () => {
   let h: Harness;
@@ -245,6 +245,30 @@ describe('dm/client: $version, reconnects and restarts', () => {
       assert.equal(count.apply, 1);
       assert.equal(h.mock.node(ALPHA_NAME)?.value, 'n');
       assert.equal(h.lastChange('alpha')?.state, 'completed');
+    });
+
+    it('a "no-report" section stays unreported after a restart and on reportAllAsync', async () => {
+      h.link.desired = {
+        $version: 3,
+        windows: {
+          alpha: 'no-apply-no-report',
+          meta: { applyProperties: 'no', reportProperties: 'no' },
+        },
+      };
+      const dm1 = await h.attach([alphaHandler(), metaHandler()]);
+      await h.idle(dm1);
+      assert.equal(h.reported.alpha, 'no-report');
+      assert.equal(h.reported.meta, 'no-report');
+      await dm1.detach();
+
+      const dm2 = await h.attach([alphaHandler(), metaHandler()]);
+      await h.idle(dm2);
+      assert.equal(h.reported.alpha, 'no-report');
+      assert.equal(h.reported.meta, 'no-report');
+      await h.link.invoke('windows.reportAllAsync');
+      await dm2.flushReports();
+      assert.equal(h.reported.alpha, 'no-report');
+      assert.equal(h.reported.meta, 'no-report');
     });
 
     it('persists applied versions and hashes in the state folder', async () => {
