@@ -534,6 +534,10 @@ export class DeviceManagementClient extends EventEmitter<DeviceManagementEvents>
           throw new InvalidValueError(`windows.${name}: this section is report-only`);
         }
         validate(handler.desired, plan.apply, `windows.${name}`);
+        // The "?" value reaches the handler too: the same limits apply to it.
+        if (plan.enumeration !== undefined) {
+          validate({ type: 'any' }, plan.enumeration, `windows.${name}["?"]`);
+        }
       }
       st.sections[name] = { version, hash, status: 'applying', time: nowIso() };
       await this.#store.save();

@@ -364,6 +364,18 @@ describe('dm/client: applying desired state', () => {
     assert.equal(h.lastChange('alpha')?.state, 'completed');
   });
 
+  it('checks the "?" enumeration value against the limits too', async () => {
+    const count = counters();
+    const dm = await h.attach([alphaHandler(count)]);
+    h.link.setDesired({ windows: { alpha: { level: 2, '?': 'x'.repeat(4096) } } });
+    await h.idle(dm);
+    assert.equal(count.apply, 0);
+    const lc = h.lastChange('alpha');
+    assert.equal(lc?.state, 'failed');
+    assert.equal(lc?.errCode, 400);
+    assert.match(String(lc?.errContext), /string of 4096 characters/);
+  });
+
   it('nulls keys that a later report no longer has', async () => {
     let extra = true;
     const h2: FeatureHandler = {
