@@ -715,9 +715,8 @@ export class DeviceManagementClient extends EventEmitter<DeviceManagementEvents>
     if (!entry) return this.#unknown(name);
     const log = this.#log.child({ method: name });
     try {
-      if (entry.def.payload) {
-        validate(entry.def.payload, payload ?? {}, `${name} payload`);
-      }
+      // Without a schema of its own, a payload still gets the string and depth limits.
+      validate(entry.def.payload ?? { type: 'any' }, payload ?? {}, `${name} payload`);
       const ctx = entry.handler ? this.#ctx(entry.handler.section) : this.#builtinContext();
       const out = await entry.def.invoke(payload, ctx);
       log.info('method completed');

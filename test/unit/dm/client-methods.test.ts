@@ -104,6 +104,19 @@ describe('dm/client: direct methods', () => {
     assert.match(String(lastChangeOf(r.body).errContext), /\$\.count: expected an integer/);
   });
 
+  it('applies the string and depth limits to a payload even without a schema', async () => {
+    await h.attach([tools()]);
+    let deep: JsonObject = { leaf: 1 };
+    for (let i = 0; i < 10; i++) deep = { a: deep };
+    for (const payload of [{ text: 'x'.repeat(4096) }, deep]) {
+      const r = await h.link.invoke('windows.alphaVoid', payload);
+      assert.equal(r.status, 400);
+      assert.match(String(lastChangeOf(r.body).errContext), /windows\.alphaVoid payload/);
+    }
+    assert.equal((await h.link.invoke('windows.alphaVoid', { small: [1, 'two'] })).status, 200);
+    assert.equal((await h.link.invoke('windows.alphaVoid')).status, 200);
+  });
+
   it('answers 500 when the method fails on a CSP error', async () => {
     await h.attach([tools()]);
     const r = await h.link.invoke('windows.alphaMissing');
