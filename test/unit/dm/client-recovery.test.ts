@@ -143,6 +143,42 @@ describe('dm/client: failures and recovery', () => {
     assert.equal(Object.hasOwn(h.section('alpha') ?? {}, 'name'), false);
   });
 
+  it('lists its sections; a handler whose stop throws does not break detach', async () => {
+    const dm = await h.attach([
+      {
+        ...alphaHandler(),
+        stop() {
+          throw new Error('stop broke');
+        },
+      },
+    ]);
+    assert.deepEqual(dm.sections, ['alpha']);
+    await dm.detach();
+    h.link.setDesired({ windows: { alpha: { level: 9 } } });
+    await dm.settled();
+    assert.equal(h.mock.node(ALPHA_LEVEL)?.value, '1');
+  });
+
+  it('works over a link that cannot see unknown methods', async () => {
+    h.link.onUnknownMethod = () => false;
+    const dm = await h.attach([alphaHandler()]);
+    h.link.setDesired({ windows: { alpha: { level: 2 } } });
+    await h.idle(dm);
+    assert.equal(h.lastChange('alpha')?.state, 'completed');
+    await assert.rejects(h.link.invoke('windows.nope'), /would time out/);
+  });
+
+  it('re-reading a section whose desired value has no known shape still reports it', async () => {
+    const dm = await h.attach([alphaHandler()]);
+    h.link.setDesired({ windows: { alpha: 42 as unknown as JsonObject } });
+    await h.idle(dm);
+    h.mock.setNode(ALPHA_NAME, { value: 'still-read' });
+    await dm.reportNow('alpha');
+    await dm.flushReports();
+    assert.equal(h.section('alpha')?.name, 'still-read');
+    assert.equal(h.lastChange('alpha')?.state, 'failed');
+  });
+
   it('ctx.notify emits rebootPending for the host', async () => {
     const seen: JsonObject[] = [];
     const dm = await h.attach([

@@ -82,6 +82,15 @@ describe('dm/client: reporting', () => {
       assert.equal(alpha.av, good.$version);
       assert.equal(alpha.ac, 400);
       assert.equal(((alpha.value as JsonObject).lastChange as JsonObject).errCode, 400);
+
+      // Re-reading (windows.reportAllAsync) keeps the ack too.
+      h.mock.setNode(ALPHA_NAME, { value: 're-read' });
+      assert.equal((await h.link.invoke('windows.reportAllAsync')).status, 200);
+      await dm2.flushReports();
+      const again = h.section('alpha') as JsonObject;
+      assert.equal((again.value as JsonObject).name, 're-read');
+      assert.deepEqual([again.ac, again.av], [400, good.$version]);
+      assert.match(String(again.ad), /\$\.level: expected an integer/);
     });
 
     it('plain lastChange mode has no component marker and no ack wrapper', async () => {
