@@ -303,7 +303,9 @@ export class DeviceManagementClient extends EventEmitter<DeviceManagementEvents>
     const st = this.#store;
     return {
       get<T extends Json = Json>(key: string): T | undefined {
-        return st.state.handlers[section]?.[key] as T | undefined;
+        // A copy: changing it must not change what persists (only `set` does).
+        const v = st.state.handlers[section]?.[key];
+        return (v === undefined ? undefined : structuredClone(v)) as T | undefined;
       },
       async set(key: string, value: Json | undefined): Promise<void> {
         const bag = (st.state.handlers[section] ??= {});

@@ -353,6 +353,33 @@ describe('dm/client: $version, reconnects and restarts', () => {
       assert.deepEqual(saved.handlers.storing, { boots: 3 });
     });
 
+    it('a value read from the handler store is a copy: only set() changes what persists', async () => {
+      const dm1 = await h.attach([
+        {
+          section: 'storing',
+          nodes: [],
+          async start(ctx) {
+            await ctx.store.set('list', [1]);
+            const list = ctx.store.get<number[]>('list');
+            list?.push(2);
+          },
+        },
+      ]);
+      await dm1.detach();
+      const seen: unknown[] = [];
+      const dm2 = await h.attach([
+        {
+          section: 'storing',
+          nodes: [],
+          async start(ctx) {
+            seen.push(ctx.store.get('list'));
+          },
+        },
+      ]);
+      await dm2.detach();
+      assert.deepEqual(seen, [[1]]);
+    });
+
     it('calls start once after attach and stop on detach', async () => {
       const count = counters();
       const dm = await h.attach([

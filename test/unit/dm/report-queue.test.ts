@@ -312,7 +312,11 @@ describe('dm/report-queue', () => {
       const b = q.push({ y: 1 });
       q.setConnected(true);
       const results = await Promise.allSettled([a, b]);
-      assert.ok(results.some((r) => r.status === 'rejected'));
+      assert.deepEqual(
+        results.map((r) => r.status),
+        ['rejected', 'rejected'],
+      );
+      assert.equal(fake.attempts, 1);
       await q.idle();
     });
 
