@@ -46,8 +46,3 @@ export function captureLogger(
     child: (b) => captureLogger(lines, { ...bindings, ...b }),
   };
 }
-
-/** Resolves after pending I/O callbacks and immediates (not a timing assertion). */
-export function tick(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
