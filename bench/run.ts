@@ -1,6 +1,7 @@
 /** `npm run bench`: every benchmark, side by side in one run, medians in markdown tables. */
 import { cpus } from 'node:os';
 import { benchCspOps } from './csp-ops';
+import { benchDm } from './dm';
 import { benchEmulatorMemory } from './emulator-memory';
 import { benchEmulatorState } from './emulator-state';
 import { benchHub } from './hub';
@@ -24,6 +25,15 @@ async function main(): Promise<void> {
   );
   try {
     console.log(await benchHub());
+  } catch (err) {
+    console.log(`not measured: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = 1;
+  }
+  console.log(
+    '\n## Device-management agent: `iotdm agent` (dist/) in a child process, local hub over TLS, branding handler on the CSP emulator\n',
+  );
+  try {
+    console.log(await benchDm());
   } catch (err) {
     console.log(`not measured: ${err instanceof Error ? err.message : String(err)}`);
     process.exitCode = 1;

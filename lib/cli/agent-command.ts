@@ -313,9 +313,12 @@ async function loadHandlers(
 // ---------------------------------------------------------------- the IoT Hub connection
 
 async function openClient(o: AgentOptions): Promise<Client> {
-  // Loaded here so that `iotdm csp` / `iotdm hub` never pay for the device SDK.
-  const { Client: DeviceClient } = await import('azure-iot-device');
-  const { Mqtt, MqttWs } = await import('azure-iot-device-mqtt');
+  // Loaded here, when needed (through require: import() would also start the ESM loader).
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { Client: DeviceClient } = require('azure-iot-device') as typeof import('azure-iot-device');
+  const { Mqtt, MqttWs } =
+    require('azure-iot-device-mqtt') as typeof import('azure-iot-device-mqtt');
+  /* eslint-enable @typescript-eslint/no-require-imports */
   const c = o.credentials;
   switch (c.kind) {
     case 'connectionString': {

@@ -1,9 +1,18 @@
 #!/usr/bin/env node
-/** `iotdm`: the package's command line. Each command lives in its own module. */
-import { runAgent } from './agent-command';
-import { runCsp } from './csp-command';
-import { runHub } from './hub-command';
+/**
+ * `iotdm`: the package's command line. Each command lives in its own module, loaded only when
+ * that command runs (the agent is a long-running process: it must not carry the hub's
+ * MQTT broker, SQLite and certificate code, nor their start-up time).
+ */
 import { EXIT, processIo, type CliIo } from './io';
+
+/* eslint-disable @typescript-eslint/no-require-imports -- lazy, synchronous loading of commands */
+const commands = {
+  agent: (): typeof import('./agent-command') => require('./agent-command'),
+  csp: (): typeof import('./csp-command') => require('./csp-command'),
+  hub: (): typeof import('./hub-command') => require('./hub-command'),
+};
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 export const MAIN_HELP = `Usage: iotdm <command> [options]
 
@@ -18,11 +27,11 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
   const [command, ...rest] = argv;
   switch (command) {
     case 'agent':
-      return runAgent(rest, io);
+      return commands.agent().runAgent(rest, io);
     case 'csp':
-      return runCsp(rest, io);
+      return commands.csp().runCsp(rest, io);
     case 'hub':
-      return runHub(rest, io);
+      return commands.hub().runHub(rest, io);
     case undefined:
     case '-h':
     case '--help':

@@ -1,0 +1,354 @@
+/**
+ * Benchmark: the device-management agent (`iotdm agent`) end to end.
+ *
+ * - Set-up: the package is compiled with tsc into `dist/` (what users run: the `iotdm` bin is
+ *   `dist/lib/cli/main.js`), with the OEM example handler (`examples/oem/branding-handler.ts` →
+ *   `dist/examples/oem/branding-handler.js`). A `LocalHub` runs in this process (ephemeral
+ *   ports on 127.0.0.1) with one SAS device; the agent runs as a child process
+ *   (`node dist/lib/cli/main.js agent ...`), over the real device SDK (MQTT/TLS), the real addon
+ *   and the CSP emulator library with its own state file.
+ * - Start to ready: from `spawn` to the agent's `ready` log line (connected + reconciled),
+ *   median of `starts` fresh processes (and of a few through tsx, for comparison).
+ * - Idle memory: VmRSS from /proc/<pid>/status after `idleMs` idle past `ready`, median over the
+ *   same processes.
+ * - Desired patch → reported `completed`: `patches` sequential patches of
+ *   `windows.branding.companyName` through `hub.core.updateTwin` (the service-side update the
+ *   REST API performs), each timed from that call to the hub core's `twin` event that stores
+ *   `reported.windows.branding` with the same companyName and `lastChange.state: completed`.
+ *   Then the same again with TCP_NODELAY set on the hub's MQTT sockets: the hub's TLS server
+ *   leaves Nagle's algorithm on, so a small publish that follows an unacknowledged one waits
+ *   for the device's delayed ACK (~40 ms on Linux); the second figure shows the agent's own cost.
+ *
+ * Bounded: aborts after `deadlineMs` with the phase it was in; always stops the agent and the
+ * hub and removes its folders.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type tls from 'node:tls';
+import { LocalHub } from '../lib/hub/hub';
+import type { TwinState } from '../lib/hub/twin/types';
+import { median, percentile, table } from './stats';
+
+export interface DmBenchOptions {
+  patches: number;
+  warmupPatches: number;
+  /** Fresh agent processes for start-to-ready and idle RSS. */
+  starts: number;
+  /** Of which through tsx (the source) instead of dist, for comparison. */
+  tsxStarts: number;
+  idleMs: number;
+  deadlineMs: number;
+}
+
+const DEFAULTS: DmBenchOptions = {
+  patches: 1000,
+  warmupPatches: 20,
+  starts: 5,
+  tsxStarts: 3,
+  idleMs: 2000,
+  deadlineMs: 180_000,
+};
+
+const ROOT = path.resolve(__dirname, '..');
+const DIST_MAIN = path.join(ROOT, 'dist/lib/cli/main.js');
+const DIST_HANDLER = path.join(ROOT, 'dist/examples/oem/branding-handler.js');
+const SRC_MAIN = path.join(ROOT, 'lib/cli/main.ts');
+const SRC_HANDLER = path.join(ROOT, 'examples/oem/branding-handler.ts');
+const DEVICE = 'dm-bench';
+
+const now = (): number => Number(process.hrtime.bigint()) / 1e6;
+
+/** `tsc` of lib/ and the OEM example into dist/ (type errors elsewhere do not stop the emit). */
+function build(work: string): number {
+  const t0 = now();
+  const config = path.join(work, 'tsconfig.bench.json');
+  writeFileSync(
+    config,
+    JSON.stringify({
+      extends: path.join(ROOT, 'tsconfig.build.json'),
+      compilerOptions: { outDir: path.join(ROOT, 'dist'), rootDir: ROOT },
+      include: [path.join(ROOT, 'lib/**/*.ts'), SRC_HANDLER],
+    }),
+  );
+  const tsc = path.join(ROOT, 'node_modules/typescript/bin/tsc');
+  const r = spawnSync(process.execPath, [tsc, '-p', config], { encoding: 'utf8' });
+  if (!existsSync(DIST_MAIN) || !existsSync(DIST_HANDLER)) {
+    throw new Error(`build failed: ${r.stdout}${r.stderr}`);
+  }
+  return now() - t0;
+}
+
+interface Agent {
+  proc: ChildProcess;
+  readyAt: Promise<number>;
+  exited: Promise<number | null>;
+  stderr(): string;
+}
+
+function startAgent(
+  viaTsx: boolean,
+  env: NodeJS.ProcessEnv,
+  args: string[],
+  spawnedAt: number,
+): Agent {
+  const argv = viaTsx
+    ? ['--import', 'tsx', SRC_MAIN, 'agent', ...args, '--handler', SRC_HANDLER]
+    : [DIST_MAIN, 'agent', ...args, '--handler', DIST_HANDLER];
+  const proc = spawn(process.execPath, argv, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', (c) => resolve(c)));
+  const readyAt = new Promise<number>((resolve, reject) => {
+    proc.stderr!.on('data', (c: Buffer) => {
+      const t = now();
+      err += c.toString();
+      if (/"msg":"ready"/.test(err)) resolve(t - spawnedAt);
+    });
+    void exited.then((code) => reject(new Error(`agent exited (${code}) before ready: ${err}`)));
+  });
+  readyAt.catch(() => undefined);
+  return { proc, readyAt, exited, stderr: () => err };
+}
+
+async function stopAgent(a: Agent): Promise<void> {
+  if (a.proc.exitCode !== null || a.proc.signalCode !== null) return;
+  a.proc.kill('SIGTERM');
+  let timer: NodeJS.Timeout | undefined;
+  const killed = await Promise.race([
+    a.exited.then(() => false),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), 5000);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (killed) {
+    a.proc.kill('SIGKILL');
+    await a.exited;
+  }
+}
+
+function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
+  if (!kb) throw new Error(`no VmRSS for ${pid}`);
+  return Number(kb) / 1024;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+interface Figures {
+  buildMs: number;
+  readyMs: number[];
+  readyTsxMs: number[];
+  rssMb: number[];
+  latencies: number[];
+  noDelay: number[] | undefined;
+}
+
+export async function benchDm(options: Partial<DmBenchOptions> = {}): Promise<string> {
+  const o = { ...DEFAULTS, ...options };
+  const work = mkdtempSync(path.join(os.tmpdir(), 'wdm-bench-dm-'));
+  let hub: LocalHub | undefined;
+  const agents: Agent[] = [];
+  let phase = 'building dist/';
+  let aborted = false;
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      aborted = true;
+      reject(new Error(`dm bench aborted after ${o.deadlineMs / 1000} s while ${phase}`));
+    }, o.deadlineMs);
+  });
+  const check = (): void => {
+    if (aborted) throw new Error('aborted');
+  };
+
+  async function run(): Promise<Figures> {
+    const buildMs = build(work);
+    check();
+    phase = 'starting the hub';
+    hub = await LocalHub.start({
+      dataDir: path.join(work, 'hub'),
+      mqttPort: 0,
+      httpsPort: 0,
+      bindAddress: '127.0.0.1',
+    });
+    const h = hub;
+    h.core.registry.create(DEVICE);
+    // The hub's MQTT/TLS sockets (a private field of MqttHub: bench-only diagnosis).
+    const tlsServer = (h.mqtt as unknown as { tlsServer?: tls.Server }).tlsServer;
+    const hubSockets = tlsServer ? new Set<tls.TLSSocket>() : undefined;
+    tlsServer?.on('secureConnection', (sock: tls.TLSSocket) => {
+      hubSockets!.add(sock);
+      sock.once('close', () => hubSockets!.delete(sock));
+    });
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      IOTDM_CONNECTION_STRING: h.deviceConnectionString(DEVICE),
+      WINDOWS_IOT_DM_EMULATOR_STATE: path.join(work, 'emulator-state.json'),
+    };
+    const args = ['--ca', h.caPath, '--state-dir', path.join(work, 'dm-state')];
+
+    phase = 'agent start to ready';
+    const readyMs: number[] = [];
+    const readyTsxMs: number[] = [];
+    const rss: number[] = [];
+    let agent: Agent | undefined;
+    for (let i = 0; i < o.tsxStarts + o.starts; i++) {
+      check();
+      const viaTsx = i < o.tsxStarts;
+      const a = startAgent(viaTsx, env, args, now());
+      agents.push(a);
+      const ms = await a.readyAt;
+      if (viaTsx) {
+        readyTsxMs.push(ms);
+        await stopAgent(a);
+        continue;
+      }
+      readyMs.push(ms);
+      await sleep(o.idleMs);
+      rss.push(rssMb(a.proc.pid!));
+      if (i < o.tsxStarts + o.starts - 1) await stopAgent(a);
+      else agent = a;
+    }
+
+    phase = 'desired patch → reported completed';
+    let expect: string | undefined;
+    let seenAt = 0;
+    let notify: ((err?: Error) => void) | undefined;
+    h.core.on('twin', (e: { deviceId: string; twin: TwinState }) => {
+      if (e.deviceId !== DEVICE || expect === undefined) return;
+      const b = (e.twin.reported.props as { windows?: { branding?: Record<string, unknown> } })
+        .windows?.branding;
+      const state = (b?.lastChange as { state?: string } | undefined)?.state;
+      if (b?.companyName !== expect) return;
+      if (state === 'failed') {
+        expect = undefined;
+        notify?.(new Error(`patch failed: ${JSON.stringify(b)}`));
+        return;
+      }
+      if (state !== 'completed') return;
+      seenAt = now();
+      expect = undefined;
+      notify?.();
+    });
+    let seq = 0;
+    const measure = async (count: number): Promise<number[]> => {
+      const latencies: number[] = [];
+      for (let k = 0; k < o.warmupPatches + count; k++) {
+        check();
+        const value = `Contoso ${seq++}`;
+        const done = new Promise<void>((resolve, reject) => {
+          const t = setTimeout(() => {
+            reject(
+              new Error(`patch ${value} not reported in 10 s: ${agent!.stderr().slice(-2000)}`),
+            );
+          }, 10_000);
+          notify = (err) => {
+            clearTimeout(t);
+            if (err) reject(err);
+            else resolve();
+          };
+        });
+        expect = value;
+        const sent = now();
+        h.core.updateTwin(DEVICE, {
+          properties: { desired: { windows: { branding: { companyName: value } } } },
+        });
+        await done;
+        if (k >= o.warmupPatches) latencies.push(seenAt - sent);
+      }
+      return latencies;
+    };
+    const latencies = await measure(o.patches);
+
+    // The same with Nagle's algorithm off on the hub's MQTT sockets (see the module comment).
+    phase = 'desired patch → reported completed, hub sockets with TCP_NODELAY';
+    let noDelay: number[] | undefined;
+    if (hubSockets) {
+      for (const sock of hubSockets) sock.setNoDelay(true);
+      noDelay = await measure(o.patches);
+    }
+    return { buildMs, readyMs, readyTsxMs, rssMb: rss, latencies, noDelay };
+  }
+
+  const running = run();
+  running.catch(() => undefined);
+  try {
+    const f = await Promise.race([running, deadline]);
+    const verdict = (ok: boolean): string => (ok ? 'met' : 'MISSED');
+    const p50 = percentile(f.latencies, 50);
+    const p99 = percentile(f.latencies, 99);
+    const ready = median(f.readyMs);
+    const rss = median(f.rssMb);
+    const list = (v: number[]): string => v.map((x) => x.toFixed(0)).join(', ');
+    return table(
+      ['figure', 'value', 'target', 'verdict'],
+      [
+        [
+          `desired patch → reported \`completed\` p50 (hub.core.updateTwin → hub stores lastChange, ${f.latencies.length} sequential patches)`,
+          `${p50.toFixed(2)} ms`,
+          '< 20 ms',
+          verdict(p50 < 20),
+        ],
+        [
+          'desired patch → reported `completed` p99',
+          `${p99.toFixed(2)} ms`,
+          '< 60 ms',
+          verdict(p99 < 60),
+        ],
+        ...(f.noDelay
+          ? [
+              [
+                `same, hub MQTT sockets with TCP_NODELAY (not the hub's default), p50 / p99 of ${f.noDelay.length}`,
+                `${percentile(f.noDelay, 50).toFixed(2)} / ${percentile(f.noDelay, 99).toFixed(2)} ms`,
+                '',
+                '',
+              ],
+            ]
+          : []),
+        [
+          `agent idle RSS, ${o.idleMs / 1000} s after ready (VmRSS, median of ${f.rssMb.length}: ${list(f.rssMb)})`,
+          `${rss.toFixed(1)} MB`,
+          '< 80 MB',
+          verdict(rss < 80),
+        ],
+        [
+          `agent start → connected + reconciled, \`node dist/lib/cli/main.js agent\` (median of ${f.readyMs.length}: ${list(f.readyMs)})`,
+          `${ready.toFixed(0)} ms`,
+          '< 1500 ms',
+          verdict(ready < 1500),
+        ],
+        [
+          `same through tsx (\`npm run iotdm -- agent\`, median of ${f.readyTsxMs.length}: ${list(f.readyTsxMs)})`,
+          `${median(f.readyTsxMs).toFixed(0)} ms`,
+          '',
+          '',
+        ],
+        [
+          'set-up: tsc build of lib/ + the OEM example into dist/',
+          `${(f.buildMs / 1000).toFixed(1)} s`,
+          '',
+          '',
+        ],
+      ],
+    );
+  } finally {
+    clearTimeout(timer);
+    aborted = true;
+    await Promise.all(agents.map((a) => stopAgent(a)));
+    await hub?.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+if (require.main === module) {
+  benchDm().then(
+    (out) => console.log(out),
+    (err: unknown) => {
+      console.error(err);
+      process.exitCode = 1;
+    },
+  );
+}
