@@ -165,7 +165,10 @@ export class DeviceManagementClient extends EventEmitter<DeviceManagementEvents>
       send: (patch) => this.#link.updateReported(patch),
       log: this.#log.child({ part: 'report-queue' }),
       onOversize: (path, bytes) => this.#oversize(path, bytes),
-      onFailed: (err) => this.emit('reportFailed', err),
+      onFailed: (err, patch) => {
+        this.emit('reportFailed', err);
+        this.#afterReportFailure(err, patch);
+      },
     };
     if (options.reportBudgetBytes !== undefined)
       queueOptions.budgetBytes = options.reportBudgetBytes;
@@ -256,6 +259,7 @@ export class DeviceManagementClient extends EventEmitter<DeviceManagementEvents>
     clearTimeout(timer);
     this.#queue.close();
     await this.#store.save().catch(() => undefined);
+    this.#store.close();
   }
 
   // ---------------------------------------------------------------- setup
@@ -682,6 +686,45 @@ export class DeviceManagementClient extends EventEmitter<DeviceManagementEvents>
     });
   }
 
+  /**
+   * The hub refused a patch because the twin's reported properties would exceed its size limit
+   * (each part was under the patch budget, the document as a whole was not): the sections of
+   * that patch are replaced by an error status (413), so the failure is visible in the twin.
+   */
+  #afterReportFailure(err: ReportError, patch: JsonObject): void {
+    const windows = patch[ROOT];
+    if (!isObject(windows) || !isSizeError(err.cause ?? err)) return;
+    const sections = Object.keys(windows).filter((k) => k !== '__t');
+    // The error patches themselves (null, then a bare 413 status) never trigger this again.
+    const content = sections.filter((k) => {
+      const v = windows[k];
+      if (v === null) return false;
+      const lc = isObject(v) ? v.lastChange : undefined;
+      return !(isObject(v) && Object.keys(v).length === 1 && isObject(lc) && lc.errCode === 413);
+    });
+    if (content.length === 0) return;
+    for (const name of content) {
+      this.#log.error(
+        { section: name },
+        'reported section refused by the hub (twin size): error status reported',
+      );
+      void this.#push({ [name]: null });
+      void this.#push({
+        [name]: {
+          lastChange: {
+            time: nowIso(),
+            state: 'failed',
+            errSubSystem: 'DeviceManagement',
+            errCode: 413,
+            errContext: `the hub refused the report: the twin's reported properties would exceed its size limit (${
+              err.message.length > 200 ? `${err.message.slice(0, 197)}...` : err.message
+            })`,
+          },
+        },
+      });
+    }
+  }
+
   #oversize(path: readonly string[], bytes: number): Json {
     const section = path[1];
     const detail = `reported ${path.join('.')} is ${bytes} bytes, over the reported-properties budget`;
@@ -741,4 +784,15 @@ export class DeviceManagementClient extends EventEmitter<DeviceManagementEvents>
 
 function failedBody(errCode: number, errSubSystem: string, errContext: string): JsonObject {
   return { lastChange: { time: nowIso(), state: 'failed', errSubSystem, errCode, errContext } };
+}
+
+/** A refusal because of the twin's size (IoT Hub: 403100 / "size should be less than 32768"). */
+function isSizeError(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const e = err as { statusCode?: unknown; message?: unknown };
+  if (e.statusCode === 413) return true;
+  return (
+    typeof e.message === 'string' &&
+    /size should be less than|TwinSizeExceeded|\b403100\b|\b413\d{3}\b/i.test(e.message)
+  );
 }

@@ -80,6 +80,7 @@ export class DmStateStore {
   readonly #log: Logger;
   #writing: Promise<void> = Promise.resolve();
   #seq = 0;
+  #closed = false;
 
   private constructor(file: string, state: DmState, log: Logger) {
     this.file = file;
@@ -124,8 +125,17 @@ export class DmStateStore {
     this.state = emptyState();
   }
 
+  /**
+   * No more writes: a job still running after detach (a hung handler that resumes later) must
+   * not overwrite what a new client on the same folder has written since.
+   */
+  close(): void {
+    this.#closed = true;
+  }
+
   /** Writes the current state; resolves when it is on disk. Writes never interleave. */
   save(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
     const text = JSON.stringify(this.state, null, 1);
     const tmp = `${this.file}.${process.pid}.${++this.#seq}.tmp`;
     const run = async (): Promise<void> => {

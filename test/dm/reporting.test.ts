@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { NoRetry } from 'azure-iot-common';
 import { brandingHandler } from '../../examples/oem/branding-handler';
 import type { FeatureHandler, JsonObject } from '../../lib/dm/handler';
-import { DmEnv, PERSONALIZATION, nextEvent, readNode, unique } from './helpers';
+import { DmEnv, PERSONALIZATION, nextEvent, readNode, unique, waitFor } from './helpers';
 import { schema as s } from '../../lib/dm';
 
 type Change = { state: string; errCode: number; errSubSystem: string; errContext: string };
@@ -127,6 +127,38 @@ describe('dm reporting (real SDK, local hub)', function () {
       assert.equal(read, company ?? '<not set>');
       assert.equal((lastChange as Change).errCode, 0);
     }
+  });
+
+  it('sections each under the budget but together over the twin limit: the refused one reports 413', async () => {
+    const id = 'rep-twin-full';
+    const part = (tag: string): JsonObject =>
+      Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`${tag}${i}`, 'z'.repeat(3000)]));
+    const handlers = [bigReport('fullA', () => part('a')), bigReport('fullB', () => part('b'))];
+    const client = await env.openDevice(id);
+    const dm = await env.attach(client, { handlers, reportOnAttach: false });
+    await env.waitForSubscriptions(id);
+    const reportFailed: Error[] = [];
+    dm.on('reportFailed', (e) => reportFailed.push(e));
+    env.setWindows(id, { fullA: { refresh: 1 }, fullB: { refresh: 1 } });
+    const failedOf = (n: string): boolean =>
+      (env.section(id, n)?.lastChange as Change | undefined)?.state === 'failed';
+    const doneOf = (n: string): boolean => env.section(id, n)?.lastChange !== undefined;
+    await waitFor(
+      () => doneOf('fullA') && doneOf('fullB') && (failedOf('fullA') || failedOf('fullB')),
+    );
+    const refused = { a: env.section(id, 'fullA')!, b: env.section(id, 'fullB')! };
+    await dm.flushReports();
+    assert.equal(reportFailed.length, 1, 'the hub refused one patch');
+    assert.match(reportFailed[0]!.message, /size/i);
+    const [ok, bad] =
+      (refused.a.lastChange as Change).state === 'failed'
+        ? [refused.b, refused.a]
+        : [refused.a, refused.b];
+    assert.equal((ok.lastChange as Change).state, 'completed');
+    const change = bad.lastChange as Change;
+    assert.equal(change.errCode, 413);
+    assert.match(change.errContext, /refused the report/);
+    assert.deepEqual(Object.keys(bad), ['lastChange'], 'no stale content');
   });
 
   it('PnP acks: windows.__t is "c" and each section is {value, ac, av, ad} with av the desired $version', async () => {
