@@ -15,9 +15,8 @@
  *   `windows.branding.companyName` through `hub.core.updateTwin` (the service-side update the
  *   REST API performs), each timed from that call to the hub core's `twin` event that stores
  *   `reported.windows.branding` with the same companyName and `lastChange.state: completed`.
- *   Then the same again with TCP_NODELAY set on the hub's MQTT sockets: the hub's TLS server
- *   leaves Nagle's algorithm on, so a small publish that follows an unacknowledged one waits
- *   for the device's delayed ACK (~40 ms on Linux); the second figure shows the agent's own cost.
+ *   The hub's sockets run with TCP_NODELAY: with Nagle's algorithm on, a small publish that
+ *   followed an unacknowledged one waited for the device's delayed ACK (~40 ms on Linux).
  *
  * Bounded: aborts after `deadlineMs` with the phase it was in; always stops the agent and the
  * hub and removes its folders.
@@ -26,7 +25,6 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type tls from 'node:tls';
 import { LocalHub } from '../lib/hub/hub';
 import type { TwinState } from '../lib/hub/twin/types';
 import { median, percentile, table } from './stats';
@@ -143,7 +141,6 @@ interface Figures {
   readyTsxMs: number[];
   rssMb: number[];
   latencies: number[];
-  noDelay: number[] | undefined;
 }
 
 export async function benchDm(options: Partial<DmBenchOptions> = {}): Promise<string> {
@@ -176,13 +173,6 @@ export async function benchDm(options: Partial<DmBenchOptions> = {}): Promise<st
     });
     const h = hub;
     h.core.registry.create(DEVICE);
-    // The hub's MQTT/TLS sockets (a private field of MqttHub: bench-only diagnosis).
-    const tlsServer = (h.mqtt as unknown as { tlsServer?: tls.Server }).tlsServer;
-    const hubSockets = tlsServer ? new Set<tls.TLSSocket>() : undefined;
-    tlsServer?.on('secureConnection', (sock: tls.TLSSocket) => {
-      hubSockets!.add(sock);
-      sock.once('close', () => hubSockets!.delete(sock));
-    });
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       IOTDM_CONNECTION_STRING: h.deviceConnectionString(DEVICE),
@@ -263,14 +253,7 @@ export async function benchDm(options: Partial<DmBenchOptions> = {}): Promise<st
     };
     const latencies = await measure(o.patches);
 
-    // The same with Nagle's algorithm off on the hub's MQTT sockets (see the module comment).
-    phase = 'desired patch → reported completed, hub sockets with TCP_NODELAY';
-    let noDelay: number[] | undefined;
-    if (hubSockets) {
-      for (const sock of hubSockets) sock.setNoDelay(true);
-      noDelay = await measure(o.patches);
-    }
-    return { buildMs, readyMs, readyTsxMs, rssMb: rss, latencies, noDelay };
+    return { buildMs, readyMs, readyTsxMs, rssMb: rss, latencies };
   }
 
   const running = run();
@@ -298,16 +281,6 @@ export async function benchDm(options: Partial<DmBenchOptions> = {}): Promise<st
           '< 60 ms',
           verdict(p99 < 60),
         ],
-        ...(f.noDelay
-          ? [
-              [
-                `same, hub MQTT sockets with TCP_NODELAY (not the hub's default), p50 / p99 of ${f.noDelay.length}`,
-                `${percentile(f.noDelay, 50).toFixed(2)} / ${percentile(f.noDelay, 99).toFixed(2)} ms`,
-                '',
-                '',
-              ],
-            ]
-          : []),
         [
           `agent idle RSS, ${o.idleMs / 1000} s after ready (VmRSS, median of ${f.rssMb.length}: ${list(f.rssMb)})`,
           `${rss.toFixed(1)} MB`,

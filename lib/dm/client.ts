@@ -62,6 +62,13 @@ export interface DeviceManagementOptions {
   reportBudgetBytes?: number;
   /** First retry delay of the report queue (ms); default 500. */
   retryDelayMs?: number;
+  /**
+   * Listeners registered before anything runs, so the host also hears what happens during
+   * `attach` itself (`connected`, the attach `reconciled`, its `applied` / `failed`).
+   */
+  listeners?: {
+    [K in keyof DeviceManagementEvents]?: (...args: DeviceManagementEvents[K]) => void;
+  };
 }
 
 export interface SectionEvent {
@@ -174,6 +181,12 @@ export class DeviceManagementClient extends EventEmitter<DeviceManagementEvents>
       queueOptions.budgetBytes = options.reportBudgetBytes;
     if (options.retryDelayMs !== undefined) queueOptions.initialDelayMs = options.retryDelayMs;
     this.#queue = new ReportQueue(queueOptions);
+    for (const [event, listener] of Object.entries(options.listeners ?? {})) {
+      if (typeof listener !== 'function') {
+        throw new InvalidValueError(`listeners.${event}: expected a function`);
+      }
+      this.on(event as keyof DeviceManagementEvents, listener as (...args: unknown[]) => void);
+    }
     for (const h of options.handlers ?? []) this.#register(h);
     this.#registerBuiltinMethods();
   }
@@ -376,6 +389,7 @@ export class DeviceManagementClient extends EventEmitter<DeviceManagementEvents>
       throw firstError;
     }
     this.#connected = true;
+    this.emit('connected');
     for (const [section, h] of this.#handlers) {
       if (!h.start) continue;
       try {
@@ -453,8 +467,9 @@ export class DeviceManagementClient extends EventEmitter<DeviceManagementEvents>
         } else this.#desired[name] = value;
       }
     }
-    await this.#store.save();
-    await this.#applyChanged([...new Set(changed)], version);
+    // Applying a section persists the new version with it; save here only if nothing applies.
+    const applied = await this.#applyChanged([...new Set(changed)], version);
+    if (applied.length === 0) await this.#store.save();
   }
 
   async #reconcile(reason: ReconciledEvent['reason']): Promise<void> {
@@ -545,16 +560,21 @@ export class DeviceManagementClient extends EventEmitter<DeviceManagementEvents>
           validate({ type: 'any' }, plan.enumeration, `windows.${name}["?"]`);
         }
       }
+      // In memory only: until `applied` is on disk, the persisted entry still holds the previous
+      // hash (or none), so a crash in `apply` means it is applied again after a restart.
       st.sections[name] = { version, hash, status: 'applying', time: nowIso() };
-      await this.#store.save();
       const ctx = this.#ctx(name, plan.enumeration);
       if (plan.apply !== undefined && handler.apply) {
         if (handler.longRunning) await this.#reportStatus(name, 'pending', version);
         await handler.apply(plan.apply, ctx);
       }
       st.sections[name] = { version, hash, status: 'applied', time: nowIso() };
-      await this.#store.save();
-      await this.#reportStatus(name, 'completed', version, undefined, plan.report);
+      // The state write and the read-back + report run side by side.
+      const saved = this.#store.save();
+      await Promise.all([
+        saved,
+        this.#reportStatus(name, 'completed', version, undefined, plan.report),
+      ]);
       log.info('section applied');
       this.emit('applied', { section: name, version });
     } catch (err) {

@@ -159,6 +159,10 @@ export class MqttHub extends EventEmitter implements DeviceConnector {
           done(Object.assign(new Error('token expired'), { returnCode: 5 as const }), false);
           return;
         }
+        // The session starts now, before the CONNACK is written: the device may act as soon as
+        // it has the CONNACK, which (same host, TCP_NODELAY) can be before aedes' write callback
+        // and its `clientReady`. `clientReady` then finds the session in place.
+        this.onClientReady(client);
         done(null, true);
       },
       authorizePublish: (client, packet, done) => {
@@ -205,14 +209,16 @@ export class MqttHub extends EventEmitter implements DeviceConnector {
       rejectUnauthorized: false, // device certificates are checked by thumbprint, not chain
       minVersion: 'TLSv1.2',
     };
-    const server = tls.createServer(tlsOptions, (socket) => broker.handle(socket));
+    const server = tls.createServer({ ...tlsOptions, noDelay: true }, (socket) =>
+      broker.handle(socket),
+    );
     this.tlsServer = server;
     await listen(server, this.options.port ?? 8883, bind);
     const port = (server.address() as AddressInfo).port;
 
     let websocketPort: number | undefined;
     if (this.options.websocket !== false) {
-      const httpsServer = https.createServer(tlsOptions, (_req, res) => {
+      const httpsServer = https.createServer({ ...tlsOptions, noDelay: true }, (_req, res) => {
         res.statusCode = 404;
         res.end();
       });
@@ -247,7 +253,8 @@ export class MqttHub extends EventEmitter implements DeviceConnector {
 
   isConnected(deviceId: string): boolean {
     const client = this.sessions.get(deviceId)?.client;
-    return !!client && client.connected && !client.closed;
+    // `session.client` is set once the device is authenticated and cleared when it leaves.
+    return !!client && !client.closed;
   }
 
   onDesiredPatch(deviceId: string, patchBody: DesiredPatchBody): void {
@@ -365,6 +372,7 @@ export class MqttHub extends EventEmitter implements DeviceConnector {
   private onClientReady(client: AedesClient): void {
     const deviceId = client.id;
     let session = this.sessions.get(deviceId);
+    if (session?.client === client && this.clientDevice.get(client) === session) return;
     const clean = this.requestedClean.get(client) ?? true;
     if (!session) {
       session = {

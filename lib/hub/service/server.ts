@@ -99,7 +99,12 @@ export class ServiceApi {
     let port: number | undefined;
     if (this.options.port !== undefined && this.options.port !== false) {
       const server = https.createServer(
-        { cert: this.options.tls.cert, key: this.options.tls.key, minVersion: 'TLSv1.2' },
+        {
+          cert: this.options.tls.cert,
+          key: this.options.tls.key,
+          minVersion: 'TLSv1.2',
+          noDelay: true,
+        },
         handler,
       );
       this.httpsServer = server;

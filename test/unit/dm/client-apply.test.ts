@@ -455,21 +455,24 @@ describe('dm/client: applying desired state', () => {
     assert.deepEqual(reconciled, [{ version: 4, reason: 'reconnect', applied: [] }]);
   });
 
-  it("emits 'reconciled' on attach with the sections applied", async () => {
+  it("emits 'connected', 'applied' and 'reconciled' of the attach to listeners given as options", async () => {
     h.link.desired = { $version: 3, windows: { alpha: { level: 1 } } };
-    const seen: ReconciledEvent[] = [];
-    const orig = DeviceManagementClient.prototype.emit;
-    // Listen from the very first emit (attach resolves after the attach reconcile).
-    const stub = function (this: unknown, ...args: unknown[]): boolean {
-      if (args[0] === 'reconciled') seen.push(args[1] as ReconciledEvent);
-      return (orig as (...a: unknown[]) => boolean).apply(this, args);
-    };
-    DeviceManagementClient.prototype.emit = stub as typeof orig;
-    try {
-      await h.attach([alphaHandler()]);
-    } finally {
-      DeviceManagementClient.prototype.emit = orig;
-    }
-    assert.deepEqual(seen, [{ version: 3, reason: 'attach', applied: ['alpha'] }]);
+    const seen: string[] = [];
+    const dm = await h.attach([alphaHandler()], {
+      listeners: {
+        connected: () => seen.push('connected'),
+        applied: (e) => seen.push(`applied ${e.section} ${e.version}`),
+        reconciled: (e) => seen.push(`reconciled ${e.reason} ${e.version} ${e.applied.join()}`),
+      },
+    });
+    await h.idle(dm);
+    assert.deepEqual(seen, ['applied alpha 3', 'reconciled attach 3 alpha', 'connected']);
+  });
+
+  it('refuses a listener that is not a function', async () => {
+    await assert.rejects(
+      h.attach([alphaHandler()], { listeners: { applied: 'nope' as never } }),
+      /listeners.applied: expected a function/,
+    );
   });
 });
