@@ -689,7 +689,14 @@ export class DeviceManagementClient extends EventEmitter<DeviceManagementEvents>
       }
       // A section too large to report becomes its error status (413) here, as a whole.
       const bytes = Buffer.byteLength(JSON.stringify({ [ROOT]: { [name]: value } }), 'utf8');
-      const fitting = bytes > this.#budget ? this.#oversize([ROOT, name], bytes) : value;
+      let fitting = bytes > this.#budget ? this.#oversize([ROOT, name], bytes) : value;
+      if (fitting !== value && this.#pnp && isObject(value) && Object.hasOwn(value, 'ac')) {
+        // A PnP ack stays an ack: the error status is its value, refused with 500.
+        const status = isObject(fitting) ? fitting.lastChange : undefined;
+        const ad =
+          isObject(status) && typeof status.errContext === 'string' ? status.errContext : 'failed';
+        fitting = { value: fitting, ac: 500, av: value.av ?? 0, ad };
+      }
       patch[name] =
         removals || fitting !== value ? withRemovals(this.#reported[name], fitting) : fitting;
     }

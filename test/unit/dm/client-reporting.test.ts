@@ -191,6 +191,20 @@ describe('dm/client: reporting', () => {
       assert.equal(h.lastChange('big')?.state, 'failed');
     });
 
+    it('in PnP mode an over-budget section stays an ack: value is the 413 status, ac 500', async () => {
+      const dm = await h.attach([big(3000)], { reportBudgetBytes: 2048, acknowledge: 'pnp' });
+      await h.idle(dm);
+      const version = h.link.setDesired({ windows: { big: { n: 1 } } }).$version;
+      await h.idle(dm);
+      const ack = h.reported.big as JsonObject;
+      assert.equal(ack.ac, 500);
+      assert.equal(ack.av, version);
+      assert.match(String(ack.ad), /over the reported-properties budget/);
+      const value = ack.value as JsonObject;
+      assert.equal((value.lastChange as JsonObject).errCode, 413);
+      assert.equal(value.blob, undefined);
+    });
+
     it('several sections that together exceed the budget are split, none lost', async () => {
       const mk = (name: string): FeatureHandler => ({
         section: name,
