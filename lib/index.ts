@@ -21,6 +21,7 @@ export type {
   ApplyOptions,
 } from './native/contract';
 export { AddonMdm, defaultNativeMdm, type AddonMdmOptions } from './native/addon-mdm';
+export type { NativeSystem, TimeZoneInfo, TimeZoneTransition } from './native/system-contract';
 export { ADDON_PATH_ENV, MDM_LIBRARY_ENV, resolveMdmLibrary } from './native/load';
 export * from './errors';
 export * from './dm';

@@ -8,3 +8,4 @@ export {
 } from './mock-mdm';
 export type { MockNode } from './mock-tree';
 export { MockTwinLink } from './mock-twin-link';
+export { MockSystem, UTC_ZONE } from './mock-system';

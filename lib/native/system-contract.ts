@@ -1,0 +1,46 @@
+/**
+ * The native system contract: the few Windows facts and settings that no CSP covers, used by
+ * the time and reboot features. On Windows the addon's system part calls Win32
+ * (Get/SetDynamicTimeZoneInformation, GetTickCount64); elsewhere it calls the CSP emulator
+ * library's system functions, which keep an emulated system state beside the emulator's state
+ * (an emulated RebootNow moves the emulated boot time). `MockSystem` (windows-iot-dm/testing)
+ * implements it for unit tests.
+ */
+
+/** A SYSTEMTIME-style transition date as DYNAMIC_TIME_ZONE_INFORMATION carries it. */
+export interface TimeZoneTransition {
+  /** 1-12; 0 when the zone has no daylight saving time. */
+  month: number;
+  /** 1-5: the n-th `dayOfWeek` of the month (5 = last). */
+  week: number;
+  /** 0 = Sunday ... 6 = Saturday. */
+  dayOfWeek: number;
+  hour: number;
+  minute: number;
+}
+
+/** DYNAMIC_TIME_ZONE_INFORMATION, in minutes (UTC = local time + bias). */
+export interface TimeZoneInfo {
+  /** Windows time zone key name, e.g. "Pacific Standard Time" ("" when set by explicit rules). */
+  keyName: string;
+  bias: number;
+  standardName: string;
+  standardBias: number;
+  standardDate: TimeZoneTransition;
+  daylightName: string;
+  daylightBias: number;
+  daylightDate: TimeZoneTransition;
+  dynamicDaylightTimeDisabled: boolean;
+}
+
+export interface NativeSystem {
+  /** The time zone in effect. */
+  getTimeZone(): Promise<TimeZoneInfo>;
+  /**
+   * Sets the time zone: by `keyName` (rules looked up by the system) when only it is given with
+   * `dynamicDaylightTimeDisabled: false`, else from the explicit fields.
+   */
+  setTimeZone(tz: TimeZoneInfo): Promise<void>;
+  /** When the system last started, in ms since the epoch. */
+  bootTime(): Promise<number>;
+}
