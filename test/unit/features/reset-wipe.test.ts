@@ -1,0 +1,159 @@
+/**
+ * windows.startFactoryResetAsync / windows.startRemoteWipeAsync over MockMdm + MockTwinLink +
+ * MockSystem: pending before acting, doWipe + RebootNow, refusals (host, clearTPM, recovery
+ * partition), request ids answered from the record, and restarts mid-request never acting twice.
+ */
+import assert from 'node:assert/strict';
+import type { JsonObject } from '../../../lib/dm/handler';
+import { createResetWipeHandlers } from '../../../lib/features/reset-wipe';
+import { DO_WIPE, DO_WIPE_PPD, FeatureHarness, REBOOT_NOW, until } from './reboot-fixture';
+
+const RESET = 'windows.startFactoryResetAsync';
+const WIPE = 'windows.startRemoteWipeAsync';
+
+describe('features: factory reset and remote wipe (unit)', () => {
+  let h: FeatureHarness;
+  beforeEach(() => {
+    h = new FeatureHarness();
+  });
+  afterEach(async () => {
+    await h.cleanup();
+  });
+
+  const handlers = (o: Parameters<typeof createResetWipeHandlers>[0] = {}) =>
+    createResetWipeHandlers({ system: h.system, ...o });
+
+  for (const [method, section] of [
+    [WIPE, 'remoteWipe'],
+    [RESET, 'factoryReset'],
+  ] as const) {
+    it(`${method}: pending is reported before doWipe, then doWipe and RebootNow, once`, async () => {
+      await h.attach(handlers());
+      let pendingSeen = false;
+      h.mock.respond(DO_WIPE, () => {
+        pendingSeen = h.lastChange(section).state === 'pending';
+        return 200;
+      });
+      const r = await h.link.invoke(method, { clearTPM: false });
+      assert.equal(r.status, 200);
+      const body = r.body as JsonObject;
+      assert.equal((body.lastChange as JsonObject).state, 'pending');
+      assert.equal(body.response, 'started');
+      assert.match(String(body.requestId), /^[0-9a-f-]{36}$/);
+      await h.idle();
+      assert.ok(pendingSeen, 'pending reported before the wipe Exec');
+      assert.deepEqual(
+        h.mock.sentOps.filter((op) => op.verb === 'exec').map((op) => op.uri),
+        [DO_WIPE, REBOOT_NOW],
+      );
+      assert.equal(h.events.length, 1);
+      assert.equal(h.section(section).requestId, body.requestId);
+      // The same id again: the recorded answer, nothing done.
+      const again = await h.link.invoke(method, { requestId: body.requestId as string });
+      assert.equal((again.body as JsonObject).repeated, true);
+      assert.equal(h.mock.sentOps.filter((op) => op.verb === 'exec').length, 2);
+      // Another request while this one is under way: 409.
+      const other = await h.link.invoke(method, {});
+      assert.equal(other.status, 409);
+      // After the reset the device boots: completed.
+      await h.detach();
+      h.system.reboot(Date.now() + 1000);
+      await h.attach(handlers());
+      await h.idle();
+      assert.equal(h.lastChange(section).state, 'completed');
+      assert.equal(h.mock.sentOps.filter((op) => op.verb === 'exec').length, 2);
+    });
+  }
+
+  it('the persistProvisionedData option uses doWipePersistProvisionedData', async () => {
+    await h.attach(handlers({ wipe: 'persistProvisionedData' }));
+    const r = await h.link.invoke(WIPE, { clearTPM: 'false', requestId: 'ppd-1' });
+    assert.equal(r.status, 200);
+    assert.equal(h.execs(DO_WIPE_PPD), 1);
+    assert.equal(h.execs(DO_WIPE), 0);
+    assert.throws(() => createResetWipeHandlers({ wipe: 'some' as never }), /wipe must be/);
+  });
+
+  it('refused by the host: 409 rejectedByApp, reported, nothing done; the id keeps that answer', async () => {
+    h.allowed = false;
+    await h.attach(handlers());
+    const r = await h.link.invoke(WIPE, { requestId: 'no-1' });
+    assert.equal(r.status, 409);
+    assert.equal((r.body as JsonObject).response, 'rejectedByApp');
+    await h.idle();
+    assert.equal(h.section('remoteWipe').response, 'rejectedByApp');
+    assert.equal(h.lastChange('remoteWipe').state, 'failed');
+    h.allowed = true;
+    const again = await h.link.invoke(WIPE, { requestId: 'no-1' });
+    assert.equal(again.status, 409);
+    assert.equal(h.execs(), 0);
+  });
+
+  it('clearTPM (true or "true") and a recovery partition answer 501 with the reason; nothing done', async () => {
+    await h.attach(handlers());
+    for (const [method, payload] of [
+      [WIPE, { clearTPM: true }],
+      [RESET, { clearTPM: 'true' }],
+      [RESET, { recoveryPartitionGUID: '{5C3E3A0E-8F6A-4D6B-9E3F-0E1B2C3D4E5F}' }],
+    ] as const) {
+      const r = await h.link.invoke(method, payload);
+      assert.equal(r.status, 501, JSON.stringify(payload));
+      assert.match(
+        String(((r.body as JsonObject).lastChange as JsonObject).errContext),
+        /TPM|recovery partition/,
+      );
+    }
+    await h.idle();
+    assert.equal(h.lastChange('factoryReset').errCode, 501);
+    assert.equal(h.execs(), 0);
+    assert.equal(h.events.length, 0);
+  });
+
+  it('bad payloads answer 400: wrong types, unknown keys, an empty or malformed id, a bad GUID', async () => {
+    await h.attach(handlers());
+    for (const [method, payload] of [
+      [WIPE, { clearTPM: 'yes' }],
+      [WIPE, { clearTPM: 1 }],
+      [WIPE, { wipeAll: true }],
+      [WIPE, { requestId: '' }],
+      [RESET, { requestId: 'a b' }],
+      [RESET, { recoveryPartitionGUID: 'not-a-guid' }],
+      [RESET, { recoveryPartitionGUID: 7 }],
+    ] as const) {
+      const r = await h.link.invoke(method, payload as never);
+      assert.equal(r.status, 400, JSON.stringify(payload));
+    }
+    assert.equal(h.execs(), 0);
+  });
+
+  it('a restart after pending, before the wipe Exec answered: interrupted, never run again', async () => {
+    await h.attach(handlers());
+    h.mock.holdExec = true;
+    void h.link.invoke(RESET, { requestId: 'mid-reset' });
+    await until(() => h.mock.held === 1, 3000, 'exec held');
+    await h.idle();
+    assert.equal(h.lastChange('factoryReset').state, 'pending');
+    await h.detach();
+    h.mock.holdExec = false;
+    await h.attach(handlers());
+    await h.idle();
+    assert.equal(h.lastChange('factoryReset').state, 'failed');
+    assert.match(String(h.lastChange('factoryReset').errContext), /not run again/);
+    const again = await h.link.invoke(RESET, { requestId: 'mid-reset' });
+    assert.equal((again.body as JsonObject).repeated, true);
+    assert.equal(h.execs(), 0);
+    // A new request may run now.
+    const fresh = await h.link.invoke(RESET, { requestId: 'after' });
+    assert.equal(fresh.status, 200);
+    assert.equal(h.execs(DO_WIPE), 1);
+  });
+
+  it('a failing wipe Exec answers 500 with the CSP status; RebootNow is not sent', async () => {
+    h.mock.respond(DO_WIPE, 500);
+    await h.attach(handlers());
+    const r = await h.link.invoke(WIPE, {});
+    assert.equal(r.status, 500);
+    assert.equal(((r.body as JsonObject).lastChange as JsonObject).errSubSystem, 'CSP');
+    assert.equal(h.execs(REBOOT_NOW), 0);
+  });
+});
