@@ -1,0 +1,59 @@
+/**
+ * Shared helpers of the built-in features (device info, telemetry, Windows Update): batched reads
+ * with per-node sentinels, and the error for something no CSP offers on this platform.
+ */
+import type { CspReadValue } from '../csp/csp';
+import type { Json } from '../dm/handler';
+import type { ScopedCsp } from '../dm/scoped-csp';
+import { IotDmError } from '../errors';
+
+/** The original client's sentinels for a value that could not be read or was never set. */
+export const ERROR = '<error>';
+export const NOT_SET = '<not set>';
+export const NOT_APPLICABLE = 'n/a';
+
+export type ReadOutcome = { ok: true; value: CspReadValue } | { ok: false; status?: number };
+
+/**
+ * Reads every URI with `Get`, all issued in the same event-loop turn so they travel in one
+ * SyncML message; a node that fails does not fail the others.
+ */
+export async function readAll(csp: ScopedCsp, uris: readonly string[]): Promise<ReadOutcome[]> {
+  const settled = await Promise.allSettled(uris.map((uri) => csp.get(uri)));
+  return settled.map((s) =>
+    s.status === 'fulfilled'
+      ? { ok: true, value: s.value }
+      : { ok: false, status: (s.reason as { status?: unknown }).status as number | undefined },
+  );
+}
+
+/** A read value as twin JSON (interior nodes as their `/`-joined child names). */
+export function toJson(value: CspReadValue): Json {
+  if (value === null) return null;
+  if (Array.isArray(value)) return value.join('/');
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
+  return value;
+}
+
+/** `true`/`false` from a `bool` node, which some devices answer as `0`/`1`. */
+export function toBoolean(value: CspReadValue): boolean | undefined {
+  if (value === true || value === 1 || value === '1' || value === 'true') return true;
+  if (value === false || value === 0 || value === '0' || value === 'false') return false;
+  return undefined;
+}
+
+/**
+ * The first successful read among `outcomes` (e.g. a policy's Result node, then its Config
+ * node); `"<not set>"` when every one answered 404, `"<error>"` otherwise.
+ */
+export function firstValue(outcomes: readonly ReadOutcome[]): CspReadValue | string {
+  for (const o of outcomes) if (o.ok) return o.value;
+  return outcomes.every((o) => !o.ok && o.status === 404) ? NOT_SET : ERROR;
+}
+
+/** Something the device has no CSP for on this platform: reported with errCode 501. */
+export class NotSupportedError extends IotDmError {
+  constructor(message: string) {
+    super('ERR_CSP_STATUS', message, { status: 501 });
+  }
+}
