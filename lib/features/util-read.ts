@@ -43,12 +43,12 @@ export function toBoolean(value: CspReadValue): boolean | undefined {
 }
 
 /**
- * The first successful read among `outcomes` (e.g. a policy's Result node, then its Config
- * node); `"<not set>"` when every one answered 404, `"<error>"` otherwise.
+ * The first successful read with a value among `outcomes` (e.g. a policy's Result node, then
+ * its Config node); `"<not set>"` when each one answered 404 or no value, `"<error>"` otherwise.
  */
 export function firstValue(outcomes: readonly ReadOutcome[]): CspReadValue | string {
-  for (const o of outcomes) if (o.ok) return o.value;
-  return outcomes.every((o) => !o.ok && o.status === 404) ? NOT_SET : ERROR;
+  for (const o of outcomes) if (o.ok && o.value !== null) return o.value;
+  return outcomes.every((o) => o.ok || o.status === 404) ? NOT_SET : ERROR;
 }
 
 /** Something the device has no CSP for on this platform: reported with errCode 501. */

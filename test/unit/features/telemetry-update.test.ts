@@ -136,6 +136,19 @@ describe('features/windowsTelemetry and Windows Update', () => {
       }
     });
 
+    it('reports "<error>" for a policy that cannot be read, the others still from the device', async () => {
+      h.mock.respond(`${POLICY_RESULT}/PauseQualityUpdates`, 500);
+      h.mock.respond(`${POLICY_CONFIG}/PauseQualityUpdates`, 500);
+      const dm = await h.attach(createWindowsUpdateHandlers());
+      h.link.setDesired({ windows: { windowsUpdatePolicy: { pauseFeatureUpdates: 1 } } });
+      await h.idle(dm);
+      assert.equal(lastChangeOf(h, 'windowsUpdatePolicy').state, 'completed');
+      const r = h.section('windowsUpdatePolicy') ?? {};
+      assert.equal(r.pauseQualityUpdates, '<error>');
+      assert.equal(r.pauseFeatureUpdates, 1);
+      assert.equal(r.scheduledInstallTime, '<not set>');
+    });
+
     it('with sourcePriority local keeps the device policy (no writes) and reports it', async () => {
       const dm = await h.attach(createWindowsUpdateHandlers());
       h.link.setDesired({
