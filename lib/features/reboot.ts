@@ -62,6 +62,7 @@ interface RebootRecord {
   execAt: number;
   error: string;
   errCode: number;
+  errSubSystem: string;
 }
 
 /** A single scheduled reboot the host has not allowed yet (or how it was carried out). */
@@ -104,7 +105,7 @@ function cmdBody(rec: RebootRecord, repeated = false): { status: number; body: J
   if (rec.state === 'failed' || rec.state === 'interrupted') {
     change = {
       ...lastChange('failed'),
-      errSubSystem: rec.state === 'failed' ? 'CSP' : 'DeviceManagement',
+      errSubSystem: rec.errSubSystem || 'DeviceManagement',
       errCode: rec.errCode || 500,
       errContext: rec.error,
     };
@@ -206,9 +207,14 @@ class RebootController {
   }
 
   /** Asks the host and, when allowed, sends RebootNow. Never sends twice for one record. */
-  async attempt(ctx: HandlerContext, rec: RebootRecord): Promise<void> {
+  /**
+   * `announce`: a refusal is saved and reported (a new or joined request); a recheck that is
+   * refused again changes nothing, so it writes and reports nothing.
+   */
+  async attempt(ctx: HandlerContext, rec: RebootRecord, announce: boolean): Promise<void> {
     if (rec.state !== 'rejectedByApp') return;
     if (!(await this.askHost(ctx))) {
+      if (!announce) return;
       await this.save(ctx, rec);
       await this.reportCmd(rec);
       return;
@@ -226,6 +232,7 @@ class RebootController {
       rec.state = 'failed';
       rec.error = e.errContext;
       rec.errCode = e.errCode;
+      rec.errSubSystem = e.errSubSystem;
       ctx.log.warn({ err: e.errContext }, 'RebootNow failed');
     }
     await this.save(ctx, rec);
@@ -233,7 +240,7 @@ class RebootController {
   }
 
   async rebootAsync(payload: Json | undefined, ctx: HandlerContext): Promise<MethodResult> {
-    this.cmdCtx ??= ctx;
+    this.cmdCtx = ctx;
     const given =
       isObject(payload) && typeof payload.requestId === 'string' ? payload.requestId : undefined;
     return this.serial.run(async () => {
@@ -256,9 +263,10 @@ class RebootController {
           execAt: 0,
           error: '',
           errCode: 0,
+          errSubSystem: '',
         };
       }
-      await this.attempt(ctx, rec);
+      await this.attempt(ctx, rec, true);
       return cmdBody(rec);
     });
   }
@@ -274,6 +282,7 @@ class RebootController {
       } else if (rec.state === 'executing') {
         rec.state = 'interrupted';
         rec.errCode = 500;
+        rec.errSubSystem = 'DeviceManagement';
         rec.error =
           'the client stopped before the device answered RebootNow and no reboot followed; not sent again';
       }
@@ -319,7 +328,7 @@ class RebootController {
       if (this.#stopped) return;
       const cmd = this.cmdCtx;
       const rec = this.current(cmd);
-      if (cmd && rec?.state === 'rejectedByApp') await this.attempt(cmd, rec);
+      if (cmd && rec?.state === 'rejectedByApp') await this.attempt(cmd, rec, false);
       const info = this.infoCtx;
       const single = this.single(info);
       if (info && single?.state === 'rejectedByApp') await this.attemptSingle(info, single);
@@ -381,7 +390,7 @@ export function createRebootHandlers(options: RebootHandlersOptions): FeatureHan
     }),
 
     async apply(desired, ctx) {
-      ctl.infoCtx ??= ctx;
+      ctl.infoCtx = ctx;
       const single =
         typeof desired.singleRebootTime === 'string' && desired.singleRebootTime !== ''
           ? normalizeIsoTime(desired.singleRebootTime, 'windows.rebootInfo.singleRebootTime')
@@ -438,7 +447,7 @@ export function createRebootHandlers(options: RebootHandlersOptions): FeatureHan
     },
 
     async report(ctx) {
-      ctl.infoCtx ??= ctx;
+      ctl.infoCtx = ctx;
       await ctl.recheck().catch((err: unknown) => {
         ctx.log.warn({ err: errText(err) }, 'reboot recheck failed');
       });
@@ -467,7 +476,7 @@ export function createRebootHandlers(options: RebootHandlersOptions): FeatureHan
     },
 
     async start(ctx) {
-      ctl.infoCtx ??= ctx;
+      ctl.infoCtx = ctx;
       await ctl.reportCmdInInfo(ctl.current());
       ctl.startTimer();
     },
@@ -489,7 +498,7 @@ export function createRebootHandlers(options: RebootHandlersOptions): FeatureHan
     ],
 
     async start(ctx) {
-      ctl.cmdCtx ??= ctx;
+      ctl.cmdCtx = ctx;
       await ctl.serial.run(() => ctl.resolveAfterRestart(ctx));
       ctl.startTimer();
     },

@@ -220,6 +220,16 @@ describe('features: reboot (unit)', () => {
       const r2 = await h.link.invoke('windows.rebootAsync', { requestId: 'req-2' });
       assert.equal((r2.body as JsonObject).requestId, 'req-1');
       assert.equal(h.execs(), 0);
+      // Refused again on every recheck: nothing new is written or reported.
+      const cmdPatches = (): number =>
+        h.link.reportedPatches.filter(
+          (p) => (p.windows as JsonObject | undefined)?.rebootCmd !== undefined,
+        ).length;
+      await h.idle();
+      const before = cmdPatches();
+      await new Promise((res) => setTimeout(res, 60));
+      await h.idle();
+      assert.equal(cmdPatches(), before);
       h.allowed = true;
       await until(() => h.execs(REBOOT_NOW) === 1, 3000, 'one RebootNow');
       await until(() => h.section('rebootInfo').lastRebootCmdStatus === 'pending', 3000, 'pending');
