@@ -206,8 +206,8 @@ class RebootController {
     }
   }
 
-  /** Asks the host and, when allowed, sends RebootNow. Never sends twice for one record. */
   /**
+   * Asks the host and, when allowed, sends RebootNow. Never sends twice for one record.
    * `announce`: a refusal is saved and reported (a new or joined request); a recheck that is
    * refused again changes nothing, so it writes and reports nothing.
    */
@@ -253,7 +253,8 @@ class RebootController {
       if (waiting && waiting.state === 'rejectedByApp') {
         // One waiting reboot serves every request made while the host refuses.
         rec = waiting;
-        if (given !== undefined && given !== rec.id) rec.aliases = [...rec.aliases, given];
+        if (given !== undefined && given !== rec.id)
+          rec.aliases = [...rec.aliases, given].slice(-HISTORY);
       } else {
         rec = {
           id: given ?? randomUUID(),
