@@ -26,4 +26,9 @@ node scripts/clang-format.mjs --check
 step "native tests (ASan/UBSan)"
 bash scripts/native-tests.sh
 step "mocha + coverage"
+# Every op the features' scoped Csp lets through is captured (lib/dm/op-capture.ts) ...
+export WINDOWS_IOT_DM_CAPTURE_OPS="$WDM_TEST_STATE_DIR/ops.jsonl"
 npx --no-install c8 mocha
+# ... and the built-in features' URIs must all pass ../shared/tools/ddf-check.py.
+step "feature URIs against the DDFs"
+npx --no-install tsx scripts/check-feature-uris.ts "$WINDOWS_IOT_DM_CAPTURE_OPS"

@@ -12,6 +12,7 @@ import { CspError, CspNotAllowedError, InvalidArgumentError } from '../errors';
 import type { CspResult, CspResultItem, CspVerb } from '../native/contract';
 import { Csp, CspTransaction, type CspReadValue, type WriteOptions } from '../csp/csp';
 import { parseCspUri } from '../csp/uri';
+import { captureOp } from './op-capture';
 import type { CspValue } from '../csp/values';
 
 type Pattern = readonly string[];
@@ -67,6 +68,7 @@ export class ScopedCsp {
   /** Throws `CspNotAllowedError` unless `uri` is within the declared nodes. */
   check(verb: CspVerb, uri: string): void {
     if (!isAllowed(this.#patterns, uri)) throw new CspNotAllowedError(this.section, verb, uri);
+    captureOp(this.section, verb, uri);
   }
 
   get(uri: string): Promise<CspReadValue> {
