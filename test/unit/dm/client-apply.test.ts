@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import type { FeatureHandler, JsonObject } from '../../../lib/dm/handler';
 import {
-  DeviceManagementClient,
   type ReconciledEvent,
   type SectionEvent,
   type SectionFailedEvent,
