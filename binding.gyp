@@ -27,18 +27,33 @@
       "target_name": "windows_iot_dm",
       "sources": [
         "<@(codec_sources)",
+        "native/common/json.cc",
         "native/common/utf16.cc",
         "native/mdm/library_common.cc",
+        "native/system/time_zone.cc",
         "native/addon/addon.cc",
         "native/addon/mdm_session.cc",
+        "native/addon/system_session.cc",
         "native/addon/js_args.cc",
         "native/addon/native_error.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["<@(common_defines)", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],
       "conditions": [
-        ["OS=='win'", { "sources": ["native/mdm/library_win.cc"] }],
-        ["OS!='win'", { "sources": ["native/mdm/library_posix.cc"], "libraries": ["-ldl"] }]
+        [
+          "OS=='win'",
+          {
+            "sources": ["native/mdm/library_win.cc", "native/system/system_win.cc"],
+            "libraries": ["-ladvapi32"]
+          }
+        ],
+        [
+          "OS!='win'",
+          {
+            "sources": ["native/mdm/library_posix.cc", "native/system/system_posix.cc"],
+            "libraries": ["-ldl"]
+          }
+        ]
       ]
     },
     {
@@ -64,6 +79,8 @@
         "native/emulator/profile.cc",
         "native/emulator/seed.cc",
         "native/emulator/state_store.cc",
+        "native/emulator/system_state.cc",
+        "native/system/time_zone.cc",
         "native/emulator/uri.cc",
         "native/emulator/utf16_text.cc",
         "native/emulator/value_check.cc"

@@ -22,6 +22,12 @@ export type {
 } from './native/contract';
 export { AddonMdm, defaultNativeMdm, type AddonMdmOptions } from './native/addon-mdm';
 export type { NativeSystem, TimeZoneInfo, TimeZoneTransition } from './native/system-contract';
+export {
+  AddonSystem,
+  defaultNativeSystem,
+  checkTimeZone,
+  type AddonSystemOptions,
+} from './native/addon-system';
 export { ADDON_PATH_ENV, MDM_LIBRARY_ENV, resolveMdmLibrary } from './native/load';
 export * from './errors';
 export * from './dm';

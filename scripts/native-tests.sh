@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds and runs the standalone native tests (codec + CSP emulator) with AddressSanitizer and
-# UndefinedBehaviorSanitizer, compiling the sources directly (no node-gyp, no Node headers).
+# Builds and runs the standalone native tests (codec, CSP emulator and its system functions) with
+# AddressSanitizer and UndefinedBehaviorSanitizer, compiling the sources directly (no node-gyp, no
+# Node headers).
 #
 #   scripts/native-tests.sh            build into $NATIVE_TEST_OUT (default: a temp dir) and run
 #
@@ -24,6 +25,7 @@ EMULATOR+=(native/common/json.cc native/emulator/profile.cc native/emulator/stat
 EMULATOR+=(native/emulator/behaviors.cc native/emulator/device_host.cc
   native/emulator/device_info.cc native/emulator/health_attestation.cc native/emulator/iso8601.cc
   native/emulator/reboot_wipe.cc native/emulator/sha256.cc)
+EMULATOR+=(native/emulator/system_state.cc native/system/time_zone.cc)
 
 echo "native-tests: building in $OUT"
 # Each source is compiled once (in parallel, one job per core) and linked into every test binary
@@ -31,7 +33,8 @@ echo "native-tests: building in $OUT"
 mkdir -p "$OUT/obj"
 obj() { local o="${1//\//_}"; echo "$OUT/obj/${o%.cc}.o"; }
 SOURCES=(native/test/codec_test.cc native/test/emulator_test.cc native/test/json_test.cc
-  native/test/state_test.cc native/test/behaviors_test.cc "${CODEC[@]}" "${EMULATOR[@]}")
+  native/test/state_test.cc native/test/behaviors_test.cc native/test/system_test.cc
+  "${CODEC[@]}" "${EMULATOR[@]}")
 compile_all() {
   local pids=() src
   for src in $(printf '%s\n' "${SOURCES[@]}" | sort -u); do
@@ -49,6 +52,7 @@ link json_test native/test/json_test.cc native/common/json.cc
 link emulator_test native/test/emulator_test.cc "${CODEC[@]}" "${EMULATOR[@]}"
 link state_test native/test/state_test.cc "${CODEC[@]}" "${EMULATOR[@]}"
 link behaviors_test native/test/behaviors_test.cc "${CODEC[@]}" "${EMULATOR[@]}"
+link system_test native/test/system_test.cc "${CODEC[@]}" "${EMULATOR[@]}"
 
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
@@ -64,6 +68,8 @@ WINDOWS_IOT_DM_EMULATOR_STATE="$STATE_DIR/emulator-state.json" \
 WINDOWS_IOT_DM_TEST_TMP="$STATE_DIR" "$OUT/state_test"
 # behaviors_test drives engines in-process over a fixed host (no state file).
 WINDOWS_IOT_DM_EMULATOR_STATE=:memory: "$OUT/behaviors_test"
+# system_test drives the MdmEmulatorSystem* functions over its own state file.
+WINDOWS_IOT_DM_EMULATOR_STATE="$STATE_DIR/system-state.json" "$OUT/system_test"
 rm -rf "$STATE_DIR"
 
 SO=build/Release/mdm_emulator.so
@@ -74,7 +80,8 @@ if [ -f "$SO" ]; then
   exports="$(nm -D --defined-only "$SO")"
   for sym in RegisterDeviceWithLocalManagement ApplyLocalManagementSyncML \
     UnregisterDeviceWithLocalManagement MdmEmulatorFree MdmEmulatorReset MdmEmulatorAbiVersion \
-    MdmEmulatorExecCount MdmEmulatorExecLog; do
+    MdmEmulatorExecCount MdmEmulatorExecLog MdmEmulatorSystemGetTimeZone \
+    MdmEmulatorSystemSetTimeZone MdmEmulatorSystemBootTime; do
     if ! grep -qw "T $sym" <<<"$exports"; then
       echo "native-tests: $SO does not export $sym" >&2
       missing=1

@@ -58,13 +58,16 @@ export class MdmUnavailableError extends IotDmError {
 /** A local MDM API call returned a failure HRESULT. */
 export class MdmApiError extends IotDmError {
   readonly api: string;
-  constructor(api: string, hresult: number, cause?: unknown) {
+  /** Why, when the API said (e.g. the CSP emulator's reason for refusing a time zone). */
+  readonly detail?: string;
+  constructor(api: string, hresult: number, cause?: unknown, detail?: string) {
     super(
       'ERR_MDM_HRESULT',
-      `${api} failed with HRESULT ${formatHresult(hresult)}: ${describeHresult(hresult)}`,
+      `${api} failed with HRESULT ${formatHresult(hresult)}: ${detail ?? describeHresult(hresult)}`,
       { hresult, cause },
     );
     this.api = api;
+    if (detail !== undefined) this.detail = detail;
   }
 }
 
@@ -191,6 +194,7 @@ export function fromNativeError(err: unknown): IotDmError {
         typeof e.api === 'string' ? e.api : 'ApplyLocalManagementSyncML',
         typeof e.hresult === 'number' ? e.hresult : 0x80004005,
         err,
+        typeof e.detail === 'string' && e.detail !== '' ? e.detail : undefined,
       );
     case 'ERR_SYNCML_MALFORMED':
       return new SyncMLError(

@@ -4,6 +4,7 @@
  * `NativeMdm` contract.
  */
 import type { CspOp } from './contract';
+import type { TimeZoneInfo } from './system-contract';
 
 /** A result as the addon returns it (before TS maps it to `CspResult`). */
 export interface AddonOpResult {
@@ -34,7 +35,8 @@ export interface AddonMdmSession {
  * Errors the addon rejects with are plain `Error`s with these extra fields; `lib/errors.ts`
  * maps them to the package's error classes in one place.
  *  - code 'ERR_MDM_UNAVAILABLE': library or symbol missing (`library`, `symbol?`, `osError?`)
- *  - code 'ERR_MDM_HRESULT': an API call returned a failure HRESULT (`hresult`, `api`)
+ *  - code 'ERR_MDM_HRESULT': an API call returned a failure HRESULT (`hresult`, `api`,
+ *    `detail?`: the reason, when the API gave one)
  *  - code 'ERR_SYNCML_MALFORMED': the response could not be decoded (`detail`)
  *  - code 'ERR_INVALID_ARG': bad arguments reached native code (defence in depth)
  */
@@ -48,8 +50,22 @@ export interface AddonErrorFields {
   detail?: string;
 }
 
+/**
+ * The system part (native/system): Win32 time zone and boot time on Windows, the CSP emulator's
+ * MdmEmulatorSystem* functions elsewhere. Each call runs off the JS thread. `setTimeZone` checks
+ * its argument synchronously (TypeError, code ERR_INVALID_ARG): by key name (keyName not empty,
+ * dynamicDaylightTimeDisabled false) only those two fields are needed.
+ */
+export interface AddonSystemSession {
+  getTimeZone(): Promise<TimeZoneInfo>;
+  setTimeZone(tz: TimeZoneInfo | Pick<TimeZoneInfo, 'keyName' | 'dynamicDaylightTimeDisabled'>): Promise<void>;
+  bootTime(): Promise<number>;
+}
+
 export interface AddonBinding {
   MdmSession: new (options?: AddonMdmSessionOptions) => AddonMdmSession;
+  /** Same options as MdmSession (libraryPath: the CSP emulator library off Windows). */
+  SystemSession?: new (options?: AddonMdmSessionOptions) => AddonSystemSession;
   /** Build facts for diagnostics: { napiVersion, platform, arch, emulatorAbi }. */
   buildInfo: { napiVersion: number; platform: string; arch: string };
 }

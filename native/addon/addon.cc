@@ -1,11 +1,13 @@
 // Module entry point of windows_iot_dm.node: a context-aware Napi::Addon whose per-environment
 // state is the SessionRegistry (main thread and every worker_thread get their own), an
-// environment cleanup hook that closes it, and the exports { MdmSession, buildInfo }.
+// environment cleanup hook that closes it, and the exports { MdmSession, SystemSession, buildInfo
+// }.
 #include <memory>
 
 #include <napi.h>
 
 #include "addon/mdm_session.h"
+#include "addon/system_session.h"
 #include "emulator/emulator_abi.h"
 
 namespace wdm::addon {
@@ -55,9 +57,11 @@ class WindowsIotDmAddon final : public Napi::Addon<WindowsIotDmAddon> {
     // Runs while the environment is torn down, before instances are finalized: pending calls are
     // dropped and nothing new is queued. The hook shares ownership of the registry.
     env.AddCleanupHook([registry = registry_]() { registry->Close(); });
-    DefineAddon(exports, {InstanceValue("MdmSession", MdmSession::DefineClass(env, registry_.get()),
-                                        napi_enumerable),
-                          InstanceValue("buildInfo", BuildInfo(env), napi_enumerable)});
+    DefineAddon(exports,
+                {InstanceValue("MdmSession", MdmSession::DefineClass(env, registry_.get()),
+                               napi_enumerable),
+                 InstanceValue("SystemSession", SystemSession::DefineClass(env), napi_enumerable),
+                 InstanceValue("buildInfo", BuildInfo(env), napi_enumerable)});
   }
 
  private:

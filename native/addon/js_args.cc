@@ -227,4 +227,86 @@ bool ReadLibraryPath(Napi::Env env, Napi::Value options, std::string* path) {
   return ReadText(env, configured, name, false, &unused, path);
 }
 
+namespace {
+
+bool Missing(Napi::Env env, const std::string& name) {
+  return Fail(env, name +
+                       " is missing (every field is needed unless the zone is set by key name: "
+                       "keyName with dynamicDaylightTimeDisabled false)");
+}
+
+// An optional (`required` false: undefined leaves *out alone) integer property.
+bool ReadIntProperty(Napi::Env env, Napi::Object object, const char* key, const std::string& name,
+                     bool required, int* out) {
+  Napi::Value value;
+  if (!GetProperty(env, object, key, &value)) return false;
+  if (value.IsUndefined() && !required) return true;
+  if (value.IsUndefined()) return Missing(env, name);
+  if (!value.IsNumber()) return Fail(env, name + " must be an integer");
+  const double number = value.As<Napi::Number>().DoubleValue();
+  if (!(number >= -2147483648.0 && number <= 2147483647.0) ||
+      number != static_cast<double>(static_cast<int>(number))) {
+    return Fail(env, name + " must be an integer");
+  }
+  *out = static_cast<int>(number);
+  return true;
+}
+
+bool ReadStringProperty(Napi::Env env, Napi::Object object, const char* key, bool required,
+                        std::string* out) {
+  Napi::Value value;
+  if (!GetProperty(env, object, key, &value)) return false;
+  if (value.IsUndefined() && !required) return true;
+  if (value.IsUndefined()) return Missing(env, std::string("timeZone.") + key);
+  if (!value.IsString()) return Fail(env, std::string("timeZone.") + key + " must be a string");
+  std::u16string utf16;
+  return ReadText(env, value, std::string("timeZone.") + key, false, &utf16, out);
+}
+
+bool ReadDateProperty(Napi::Env env, Napi::Object object, const char* key, bool required,
+                      sys::TransitionDate* out) {
+  Napi::Value value;
+  if (!GetProperty(env, object, key, &value)) return false;
+  if (value.IsUndefined() && !required) return true;
+  const std::string name = std::string("timeZone.") + key;
+  if (value.IsUndefined()) return Missing(env, name);
+  if (!value.IsObject() || value.IsArray()) return Fail(env, name + " must be an object");
+  Napi::Object date = value.As<Napi::Object>();
+  return ReadIntProperty(env, date, "month", name + ".month", true, &out->month) &&
+         ReadIntProperty(env, date, "week", name + ".week", true, &out->week) &&
+         ReadIntProperty(env, date, "dayOfWeek", name + ".dayOfWeek", true, &out->day_of_week) &&
+         ReadIntProperty(env, date, "hour", name + ".hour", true, &out->hour) &&
+         ReadIntProperty(env, date, "minute", name + ".minute", true, &out->minute);
+}
+
+}  // namespace
+
+bool ReadTimeZone(Napi::Env env, Napi::Value value, sys::TimeZone* tz) {
+  if (!value.IsObject() || value.IsArray()) return Fail(env, "timeZone must be an object");
+  Napi::Object object = value.As<Napi::Object>();
+  *tz = sys::TimeZone();
+  if (!ReadStringProperty(env, object, "keyName", true, &tz->key_name)) return false;
+  Napi::Value disabled;
+  if (!GetProperty(env, object, "dynamicDaylightTimeDisabled", &disabled)) return false;
+  if (!disabled.IsBoolean()) {
+    return Fail(env, "timeZone.dynamicDaylightTimeDisabled must be a boolean");
+  }
+  tz->dynamic_daylight_time_disabled = disabled.As<Napi::Boolean>().Value();
+  const bool required = !sys::SetsByKeyName(*tz);
+  if (!ReadIntProperty(env, object, "bias", "timeZone.bias", required, &tz->bias) ||
+      !ReadStringProperty(env, object, "standardName", required, &tz->standard_name) ||
+      !ReadIntProperty(env, object, "standardBias", "timeZone.standardBias", required,
+                       &tz->standard_bias) ||
+      !ReadDateProperty(env, object, "standardDate", required, &tz->standard_date) ||
+      !ReadStringProperty(env, object, "daylightName", required, &tz->daylight_name) ||
+      !ReadIntProperty(env, object, "daylightBias", "timeZone.daylightBias", required,
+                       &tz->daylight_bias) ||
+      !ReadDateProperty(env, object, "daylightDate", required, &tz->daylight_date)) {
+    return false;
+  }
+  std::string error;
+  if (!sys::ValidateTimeZone(*tz, &error)) return Fail(env, "timeZone." + error);
+  return true;
+}
+
 }  // namespace wdm::addon

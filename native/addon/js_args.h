@@ -14,6 +14,7 @@
 #include <napi.h>
 
 #include "syncml/codec.h"
+#include "system/time_zone.h"
 
 namespace wdm::addon {
 
@@ -26,5 +27,8 @@ bool ReadRawBody(Napi::Env env, Napi::Value value, std::u16string* body);
 // The constructor's options: { libraryPath? }. Without libraryPath the path comes from
 // process.env.WINDOWS_IOT_DM_MDM_LIBRARY (or stays empty).
 bool ReadLibraryPath(Napi::Env env, Napi::Value options, std::string* path);
+// SystemSession.setTimeZone()'s argument: a TimeZoneInfo object (system/time_zone.h: by key name
+// only keyName and dynamicDaylightTimeDisabled are required), checked with ValidateTimeZone.
+bool ReadTimeZone(Napi::Env env, Napi::Value value, sys::TimeZone* tz);
 
 }  // namespace wdm::addon

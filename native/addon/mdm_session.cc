@@ -113,26 +113,6 @@ std::string ResultsJson(const std::vector<syncml::OpResult>& results) {
   return out;
 }
 
-// Whether JS can still run in `env`. While an environment is torn down (worker.terminate(),
-// process exit) in-flight work still completes, but every call that needs JS then fails with
-// napi_pending_exception although none is pending (the same test node-addon-api applies under
-// NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS). Settling a promise then is a fatal error unless that
-// define is set, and the queue would keep running every pending call during teardown (measured:
-// terminate() with 1000 queued calls took 1.2 s instead of 50 ms). So: stop at the first sign.
-bool CanCallIntoJs(napi_env env) {
-  napi_value object, undefined;
-  if (napi_create_object(env, &object) != napi_ok) return false;
-  if (napi_get_undefined(env, &undefined) != napi_ok) return false;
-  if (napi_set_named_property(env, object, "probe", undefined) == napi_ok) return true;
-  bool pending = false;
-  if (napi_is_exception_pending(env, &pending) == napi_ok && pending) {
-    napi_value ignored;
-    napi_get_and_clear_last_exception(env, &ignored);
-    return true;
-  }
-  return false;
-}
-
 // Performs one call on a libuv pool thread. Execute() touches no Node-API: encode -> UTF-16 ->
 // library -> UTF-8 -> decode. OnOK() (JS thread) settles the promise and starts the next call.
 class SyncMLWorker final : public Napi::AsyncWorker {
@@ -234,6 +214,26 @@ class SyncMLWorker final : public Napi::AsyncWorker {
 };
 
 }  // namespace
+
+// Whether JS can still run in `env`. While an environment is torn down (worker.terminate(),
+// process exit) in-flight work still completes, but every call that needs JS then fails with
+// napi_pending_exception although none is pending (the same test node-addon-api applies under
+// NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS). Settling a promise then is a fatal error unless that
+// define is set, and the queue would keep running every pending call during teardown (measured:
+// terminate() with 1000 queued calls took 1.2 s instead of 50 ms). So: stop at the first sign.
+bool CanCallIntoJs(napi_env env) {
+  napi_value object, undefined;
+  if (napi_create_object(env, &object) != napi_ok) return false;
+  if (napi_get_undefined(env, &undefined) != napi_ok) return false;
+  if (napi_set_named_property(env, object, "probe", undefined) == napi_ok) return true;
+  bool pending = false;
+  if (napi_is_exception_pending(env, &pending) == napi_ok && pending) {
+    napi_value ignored;
+    napi_get_and_clear_last_exception(env, &ignored);
+    return true;
+  }
+  return false;
+}
 
 void CallQueue::StartNext(Napi::Env env) {
   if (closed_ || running_ || pending_.empty()) return;

@@ -20,6 +20,10 @@ namespace wdm::addon {
 
 class CallQueue;
 
+// Whether JS can still run in `env` (false while the environment is torn down: then no promise
+// may be settled). See mdm_session.cc.
+bool CanCallIntoJs(napi_env env);
+
 // Per-environment state: one CallQueue per library (sessions over the same library share it).
 // Owned by the addon instance; Close() runs from the environment's cleanup hook.
 class SessionRegistry {

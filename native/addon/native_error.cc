@@ -21,6 +21,9 @@ const char* HresultHint(std::uint32_t hresult) {
     case 0x80070490u:
       return "ERROR_NOT_FOUND: the device is not registered with local management (emulator "
              "convention)";
+    case 0x80070522u:
+      return "ERROR_PRIVILEGE_NOT_HELD: the process lacks a privilege it needs (run as "
+             "Administrator or SYSTEM)";
     case 0x800705B4u:
       return "ERROR_TIMEOUT";
     case 0x8007064Au:
@@ -56,17 +59,23 @@ Napi::Error MdmUnavailableError(Napi::Env env, const mdm::LoadError& load_error)
   return error;
 }
 
-Napi::Error HresultError(Napi::Env env, const char* api, std::uint32_t hresult) {
+Napi::Error HresultError(Napi::Env env, const char* api, std::uint32_t hresult,
+                         const std::string& detail) {
   char buffer[160];
   std::snprintf(buffer, sizeof buffer, "%s failed with HRESULT 0x%08X", api,
                 static_cast<unsigned>(hresult));
   std::string message = buffer;
-  if (const char* hint = HresultHint(hresult)) message += std::string(" (") + hint + ")";
+  if (!detail.empty()) {
+    message += ": " + detail;
+  } else if (const char* hint = HresultHint(hresult)) {
+    message += std::string(" (") + hint + ")";
+  }
   Napi::Error error = Napi::Error::New(env, message);
   Napi::Object object = error.Value();
   SetCode(object, "ERR_MDM_HRESULT");
   object.Set("hresult", Napi::Number::New(env, static_cast<double>(hresult)));
   object.Set("api", api);
+  if (!detail.empty()) object.Set("detail", detail);
   return error;
 }
 

@@ -1,7 +1,7 @@
 // The JS Error objects the addon rejects or throws with. Each is a plain Error (TypeError for
 // bad arguments) with a string `code` and code-specific fields (see lib/native/binding.ts):
 //   ERR_MDM_UNAVAILABLE   library, symbol?, osError?
-//   ERR_MDM_HRESULT       hresult (unsigned 32-bit), api
+//   ERR_MDM_HRESULT       hresult (unsigned 32-bit), api, detail? (why, when the API said)
 //   ERR_SYNCML_MALFORMED  detail
 //   ERR_INVALID_ARG       (TypeError)
 // Only call these on the JS thread.
@@ -17,7 +17,9 @@
 namespace wdm::addon {
 
 Napi::Error MdmUnavailableError(Napi::Env env, const mdm::LoadError& load_error);
-Napi::Error HresultError(Napi::Env env, const char* api, std::uint32_t hresult);
+// With a `detail`, the message ends with it instead of the generic hint for the HRESULT.
+Napi::Error HresultError(Napi::Env env, const char* api, std::uint32_t hresult,
+                         const std::string& detail = std::string());
 Napi::Error SyncMLMalformedError(Napi::Env env, const std::string& detail);
 Napi::TypeError InvalidArgError(Napi::Env env, const std::string& message);
 

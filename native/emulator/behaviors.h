@@ -21,7 +21,8 @@
 // saved to the state file with the tree and shared by every process. Get hooks may update it too
 // (Get is refused inside an Atomic).
 //
-// The members of `events` owned here (others are left alone):
+// The members of `events` owned here (others, such as "system" of system_state.h, are left
+// alone):
 //   "reboot":  {"count": 3, "last": "2026-01-01T03:00:00Z"}
 //   "wipe":    {"count": 1, "status": 10, "lastError": 0}
 //   "log":     [{"kind": "reboot"|"wipe", "command": "RebootNow", "uri": "./Device/...",

@@ -224,6 +224,35 @@ class SystemHost : public DeviceHost {
 #endif
   }
 
+  std::int64_t BootTimeMs() const override {
+#if defined(_WIN32)
+    FILETIME now{};
+    GetSystemTimeAsFileTime(&now);
+    const std::int64_t ticks =
+        (static_cast<std::int64_t>(now.dwHighDateTime) << 32) | now.dwLowDateTime;
+    const std::int64_t now_ms = ticks / 10000 - 11644473600000LL;  // 1601 -> 1970
+    return now_ms - static_cast<std::int64_t>(GetTickCount64());
+#else
+    // btime: whole seconds, the same value on every read (unlike the clock difference below).
+    const std::string stat = ReadSmallFile("/proc/stat", 1 << 20);
+    const std::size_t at = stat.find("\nbtime ");
+    if (at != std::string::npos) {
+      const long long seconds = std::strtoll(stat.c_str() + at + 7, nullptr, 10);
+      if (seconds > 0) return static_cast<std::int64_t>(seconds) * 1000;
+    }
+#if defined(CLOCK_BOOTTIME)
+    timespec real{}, boot{};
+    if (clock_gettime(CLOCK_REALTIME, &real) == 0 && clock_gettime(CLOCK_BOOTTIME, &boot) == 0) {
+      const auto ms = [](const timespec& t) {
+        return static_cast<std::int64_t>(t.tv_sec) * 1000 + t.tv_nsec / 1000000;
+      };
+      return ms(real) - ms(boot);
+    }
+#endif
+    return 0;
+#endif
+  }
+
   std::uint64_t TotalRamBytes() const override {
 #if defined(_WIN32)
     MEMORYSTATUSEX status{};

@@ -65,6 +65,9 @@ class DeviceHost {
   virtual std::string HostName() const = 0;
   virtual std::int64_t Now() const = 0;                        // Unix seconds
   virtual int UtcOffset(std::int64_t unix_seconds) const = 0;  // local zone, seconds east
+  // When the host last booted, in ms since the Unix epoch (Linux: /proc/stat btime, else
+  // CLOCK_REALTIME - CLOCK_BOOTTIME; Windows: now - GetTickCount64()); 0 when unknown.
+  virtual std::int64_t BootTimeMs() const = 0;
   virtual std::uint64_t TotalRamBytes() const = 0;
   // The system drive ("/"): total and available bytes; false when unknown.
   virtual bool Storage(std::uint64_t* total, std::uint64_t* available) const = 0;
@@ -82,6 +85,7 @@ class FixedHost : public DeviceHost {
   std::string host_name = "fixed-host";
   std::int64_t now = 1767236400;  // 2026-01-01T03:00:00Z
   int utc_offset = 0;
+  std::int64_t boot_time_ms = 1767232800000;  // 2026-01-01T02:00:00Z, an hour before `now`
   std::uint64_t total_ram = 4096ull << 20;
   std::uint64_t storage_total = 65536ull << 20;
   std::uint64_t storage_available = 32768ull << 20;
@@ -92,6 +96,7 @@ class FixedHost : public DeviceHost {
   std::string HostName() const override { return host_name; }
   std::int64_t Now() const override { return now; }
   int UtcOffset(std::int64_t) const override { return utc_offset; }
+  std::int64_t BootTimeMs() const override { return boot_time_ms; }
   std::uint64_t TotalRamBytes() const override { return total_ram; }
   bool Storage(std::uint64_t* total, std::uint64_t* available) const override {
     *total = storage_total;

@@ -62,7 +62,8 @@
 #define MDM_EMULATOR_API __attribute__((visibility("default")))
 #endif
 
-#define MDM_EMULATOR_ABI_VERSION 1
+/* 1: the MDM functions and test controls. 2: + the MdmEmulatorSystem* functions. */
+#define MDM_EMULATOR_ABI_VERSION 2
 #define MDM_EMULATOR_E_NOT_REGISTERED ((int32_t)0x80070490u)
 
 #ifdef __cplusplus
@@ -99,6 +100,35 @@ MDM_EMULATOR_API int32_t MdmEmulatorExecCount(void);
  * "data":null}, ...] where uri is canonical (./Vendor alias resolved, segments %-encoded) and
  * data is the Exec item's Data or null. Free *result with MdmEmulatorFree. */
 MDM_EMULATOR_API int32_t MdmEmulatorExecLog(char16_t** result);
+
+/* ---- Emulated system settings (ABI version 2) ------------------------------------------------
+ * What the addon's system part (native/system) reaches through Win32 on Windows: the time zone
+ * (Get/SetDynamicTimeZoneInformation) and the boot time. The emulated values live in the state
+ * file's events.system member (native/emulator/system_state.h), in the same locked transaction
+ * as an Apply; the device need not be registered. Time zones cross as UTF-16 JSON text in the
+ * form of native/system/time_zone.h (the TimeZoneInfo of lib/native/system-contract.ts).
+ * Besides the HRESULTs below, each can return the persistence HRESULTs described above
+ * (0x8007064A, 0x8007001D, 0x8007001E, 0x80070021) and E_OUTOFMEMORY. */
+
+/* Sets *json to the time zone in effect (a new state: the profile's system.timeZone, else UTC).
+ * Free it with MdmEmulatorFree. *json is null unless S_OK. E_INVALIDARG: json is null. */
+MDM_EMULATOR_API int32_t MdmEmulatorSystemGetTimeZone(char16_t** json);
+
+/* Sets the time zone from `json`: by key name (keyName not empty and
+ * dynamicDaylightTimeDisabled false: the rules come from the emulator's table of common Windows
+ * zones) or from the explicit members. Returns
+ *   S_OK                        set (and saved)
+ *   E_INVALIDARG (0x80070057)   json is null, not UTF-16/JSON, or the time zone breaks a rule of
+ *                               time_zone.h (missing member, name too long, bias out of range...)
+ *   0x80070490                  HRESULT_FROM_WIN32(ERROR_NOT_FOUND): by key name, and the table
+ *                               has no such zone
+ * When `error` is not null it is set to null on S_OK, else to a one-line English reason (free it
+ * with MdmEmulatorFree). Nothing changes unless S_OK. */
+MDM_EMULATOR_API int32_t MdmEmulatorSystemSetTimeZone(const char16_t* json, char16_t** error);
+
+/* Sets *ms to the emulated boot time in ms since the Unix epoch: the last emulated RebootNow,
+ * else the host's boot time. E_INVALIDARG: ms is null. */
+MDM_EMULATOR_API int32_t MdmEmulatorSystemBootTime(int64_t* ms);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -11,6 +11,7 @@
 #include "emulator/profile.h"
 #include "emulator/seed.h"
 #include "emulator/state_store.h"
+#include "emulator/system_state.h"
 #include "emulator/utf16_text.h"
 
 namespace wdm::emulator {
@@ -90,6 +91,27 @@ void AppendJsonString(std::string* out, const std::string& text) {
     }
   }
   out->push_back('"');
+}
+
+// Runs `body(events)` in one state transaction (state.mutex held by the caller), as an Apply
+// does: the events are saved when `body` changed them. `body` returns an HRESULT; on failure the
+// transaction still ends (a failed body changes nothing).
+template <typename Body>
+int32_t InTransaction(EmulatorState& state, Body body) {
+  if (!state.engine) return kFail;
+  int32_t hr = EnsureStore(state, false);
+  if (hr != kOk) return hr;
+  Engine& engine = *state.engine;
+  hr = state.store->Begin(engine.mutable_tree(), engine.mutable_events());
+  if (hr != kOk) return hr;
+  const int32_t result = body(engine.mutable_events());
+  hr = state.store->Commit(engine.mutable_tree(), engine.mutable_events());
+  return hr != kOk ? hr : result;
+}
+
+// *error (when wanted) = a copy of `message`.
+void SetError(char16_t** error, const std::string& message) {
+  if (error != nullptr) *error = NewUtf16(message);
 }
 
 }  // namespace
@@ -185,6 +207,84 @@ MDM_EMULATOR_API int32_t MdmEmulatorExecLog(char16_t** result) {
   json.push_back(']');
   *result = wdm::emulator::NewUtf16(json);
   return *result != nullptr ? wdm::emulator::kOk : wdm::emulator::kOutOfMemory;
+}
+
+}  // extern "C"
+
+extern "C" {
+
+MDM_EMULATOR_API int32_t MdmEmulatorSystemGetTimeZone(char16_t** json) {
+  if (json == nullptr) return wdm::emulator::kInvalidArg;
+  *json = nullptr;
+  EmulatorState& state = State();
+  std::lock_guard<std::mutex> lock(state.mutex);
+  std::string text;
+  const int32_t hr = wdm::emulator::InTransaction(state, [&](wdm::json::Value* events) {
+    std::string error;
+    wdm::json::Write(wdm::sys::TimeZoneToJson(wdm::emulator::LoadTimeZone(*events)), &text, &error);
+    return wdm::emulator::kOk;
+  });
+  if (hr != wdm::emulator::kOk) return hr;
+  *json = wdm::emulator::NewUtf16(text);
+  return *json != nullptr ? wdm::emulator::kOk : wdm::emulator::kOutOfMemory;
+}
+
+MDM_EMULATOR_API int32_t MdmEmulatorSystemSetTimeZone(const char16_t* json, char16_t** error) {
+  if (error != nullptr) *error = nullptr;
+  if (json == nullptr) {
+    wdm::emulator::SetError(error, "no time zone was given (null)");
+    return wdm::emulator::kInvalidArg;
+  }
+  std::string utf8;
+  if (!wdm::emulator::Utf16ToUtf8(json, &utf8)) {
+    wdm::emulator::SetError(error, "the time zone text is not well-formed UTF-16");
+    return wdm::emulator::kInvalidArg;
+  }
+  wdm::json::Value value;
+  wdm::json::Error parse_error;
+  wdm::sys::TimeZone tz;
+  std::string reason;
+  if (!wdm::json::Parse(utf8, &value, &parse_error)) {
+    wdm::emulator::SetError(error, "the time zone is not JSON: " + parse_error.ToString());
+    return wdm::emulator::kInvalidArg;
+  }
+  if (!wdm::sys::TimeZoneFromJson(value, &tz, &reason)) {
+    wdm::emulator::SetError(error, reason);
+    return wdm::emulator::kInvalidArg;
+  }
+  if (wdm::sys::SetsByKeyName(tz) && !wdm::emulator::LookupTimeZone(tz.key_name, &tz)) {
+    wdm::emulator::SetError(error, "no time zone has the key name \"" + tz.key_name +
+                                       "\" (the CSP emulator knows only a few common zones)");
+    return wdm::emulator::kHresultTimeZoneNotFound;
+  }
+  EmulatorState& state = State();
+  std::lock_guard<std::mutex> lock(state.mutex);
+  const int32_t hr = wdm::emulator::InTransaction(state, [&](wdm::json::Value* events) {
+    wdm::emulator::SaveTimeZone(tz, events);
+    return wdm::emulator::kOk;
+  });
+  if (hr != wdm::emulator::kOk) {
+    char text[120];
+    std::snprintf(text, sizeof text,
+                  "the emulated device state could not be saved or read (HRESULT 0x%08X)",
+                  static_cast<unsigned>(hr));
+    wdm::emulator::SetError(error, text);
+  }
+  return hr;
+}
+
+MDM_EMULATOR_API int32_t MdmEmulatorSystemBootTime(int64_t* ms) {
+  if (ms == nullptr) return wdm::emulator::kInvalidArg;
+  *ms = 0;
+  EmulatorState& state = State();
+  std::lock_guard<std::mutex> lock(state.mutex);
+  int64_t value = 0;
+  const int32_t hr = wdm::emulator::InTransaction(state, [&](wdm::json::Value* events) {
+    value = wdm::emulator::EmulatedBootTimeMs(*events, state.engine->behaviors().host());
+    return wdm::emulator::kOk;
+  });
+  if (hr == wdm::emulator::kOk) *ms = value;
+  return hr;
 }
 
 }  // extern "C"

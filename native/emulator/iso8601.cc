@@ -93,7 +93,33 @@ std::string FormatClock(std::int64_t unix_seconds) {
   return buffer;
 }
 
+// Civil date -> days since 1970-01-01 (H. Hinnant's algorithm).
+std::int64_t DaysFromCivil(int year, int month, int day) {
+  const std::int64_t y = static_cast<std::int64_t>(year) - (month <= 2 ? 1 : 0);
+  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const std::int64_t yoe = y - era * 400;
+  const std::int64_t mp = (month + 9) % 12;
+  const std::int64_t doy = (153 * mp + 2) / 5 + day - 1;
+  const std::int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
 }  // namespace
+
+bool ParseIsoUtc(std::string_view text, std::int64_t* unix_seconds) {
+  if (text.size() != 20 || !IsIsoDateTime(text) || text.back() != 'Z') return false;
+  std::size_t pos = 0;
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+  if (!Digits(text, &pos, 4, &year) || !Expect(text, &pos, '-') || !Digits(text, &pos, 2, &month) ||
+      !Expect(text, &pos, '-') || !Digits(text, &pos, 2, &day) || !Expect(text, &pos, 'T') ||
+      !Digits(text, &pos, 2, &hour) || !Expect(text, &pos, ':') ||
+      !Digits(text, &pos, 2, &minute) || !Expect(text, &pos, ':') ||
+      !Digits(text, &pos, 2, &second)) {
+    return false;
+  }
+  *unix_seconds = DaysFromCivil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second;
+  return true;
+}
 
 bool IsIsoDateTime(std::string_view text, bool date_optional) {
   std::size_t pos = 0;

@@ -19,6 +19,9 @@ bool IsIsoDateTime(std::string_view text, bool date_optional = false);
 // "YYYY-MM-DDThh:mm:ssZ" for a Unix time (seconds; UTC).
 std::string FormatIsoUtc(std::int64_t unix_seconds);
 
+// "YYYY-MM-DDThh:mm:ssZ" (exactly FormatIsoUtc's form, range-checked) -> Unix seconds.
+bool ParseIsoUtc(std::string_view text, std::int64_t* unix_seconds);
+
 // Local time "YYYY-MM-DDThh:mm:ss+hh:mm" for a Unix time and the zone's offset from UTC in
 // seconds; "Z" instead of the offset when it is 0.
 std::string FormatIsoLocal(std::int64_t unix_seconds, int utc_offset_seconds);

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "common/json.h"
+#include "emulator/system_state.h"
 #include "emulator/uri.h"
 #include "emulator/value_check.h"
 
@@ -115,9 +116,9 @@ bool Profile::Parse(std::string_view text, std::string source, const Schema& sch
   for (const json::Value::Member& member : doc.members()) {
     const std::string& key = member.first;
     if (key != "format" && key != "version" && key != "description" && key != "device" &&
-        key != "nodes") {
+        key != "nodes" && key != "system") {
       return fail("unknown member \"" + key +
-                  "\" (expected format, version, description, device, nodes)");
+                  "\" (expected format, version, description, device, nodes, system)");
     }
   }
   const json::Value* format = doc.Find("format");
@@ -133,6 +134,32 @@ bool Profile::Parse(std::string_view text, std::string source, const Schema& sch
   const json::Value* description = doc.Find("description");
   if (description != nullptr && !description->is_string()) {
     return fail("\"description\" must be a string");
+  }
+
+  std::optional<sys::TimeZone> time_zone;
+  if (const json::Value* system = doc.Find("system")) {
+    if (!system->is_object()) return fail("\"system\" must be an object");
+    for (const json::Value::Member& member : system->members()) {
+      if (member.first != "timeZone") {
+        return fail("system." + member.first + ": unknown member (expected timeZone)");
+      }
+    }
+    if (const json::Value* zone = system->Find("timeZone")) {
+      sys::TimeZone tz;
+      std::string reason;
+      if (zone->is_string()) {
+        tz.key_name = zone->string_value();
+      } else if (!sys::TimeZoneFromJson(*zone, &tz, &reason)) {
+        return fail("system.timeZone: " + reason);
+      }
+      if (sys::SetsByKeyName(tz) || zone->is_string()) {
+        if (!LookupTimeZone(tz.key_name, &tz)) {
+          return fail("system.timeZone: no time zone has the key name \"" + tz.key_name +
+                      "\" (see native/emulator/system_state.h for the ones the emulator knows)");
+        }
+      }
+      time_zone = tz;
+    }
   }
 
   // Everything the profile sets, by decoded path; `origin` says how it was written.
@@ -180,6 +207,7 @@ bool Profile::Parse(std::string_view text, std::string source, const Schema& sch
   Profile profile;
   profile.source_ = source;
   profile.schema_ = &schema;
+  profile.time_zone_ = std::move(time_zone);
   for (const auto& [path, item] : pending) {
     const SchemaNode* node = schema.Resolve(path);
     if (node == nullptr || path.empty()) {

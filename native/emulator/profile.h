@@ -13,6 +13,10 @@
 //     "device": {                                       optional: friendly names of device facts
 //       "manufacturer": "Contoso", "model": "Gateway 9", "oem": "Contoso", ...   (see kDeviceFacts)
 //     },
+//     "system": {                                       optional: emulated system settings
+//       "timeZone": "Pacific Standard Time"             a key name of system_state.h's table, or
+//                                                       a time zone object (system/time_zone.h)
+//     },                                                (default: UTC)
 //     "nodes": {                                        optional: node URI -> value
 //       "./Device/Vendor/MSFT/Update/InstalledUpdates/<guid>/RevisionNumber": "200",
 //       "./Device/Vendor/MSFT/WiFi/Profile/Corp%20WiFi/WlanXml": "<WLANProfile ...>",
@@ -30,11 +34,13 @@
 // refused, never half-applied.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "emulator/node_tree.h"
+#include "system/time_zone.h"
 
 namespace wdm::emulator {
 
@@ -72,11 +78,14 @@ class Profile {
 
   const std::string& source() const { return source_; }
   const std::vector<Entry>& entries() const { return entries_; }  // sorted by path
+  // The "system" section's time zone (resolved: explicit fields), if the profile sets one.
+  const std::optional<sys::TimeZone>& time_zone() const { return time_zone_; }
 
  private:
   std::string source_;
   const Schema* schema_ = nullptr;
   std::vector<Entry> entries_;
+  std::optional<sys::TimeZone> time_zone_;
 };
 
 }  // namespace wdm::emulator

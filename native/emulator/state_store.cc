@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "emulator/system_state.h"
 #include "emulator/uri.h"
 #include "emulator/value_check.h"
 
@@ -197,6 +198,7 @@ void StateStore::Seed(NodeTree* tree, json::Value* events) const {
   *tree = initial_;
   profile_.Apply(tree);
   *events = json::Value::Object();
+  if (profile_.time_zone()) SaveTimeZone(*profile_.time_zone(), events);
 }
 
 // ---- locking ------------------------------------------------------------------------------------

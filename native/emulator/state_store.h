@@ -11,7 +11,9 @@
 //     "created": "2026-11-26T09:20:00Z",        when this device state was created
 //     "deleted": ["./Device/Vendor/MSFT/X"],     nodes the replay below creates that no longer
 //                                                exist (only the top of each deleted subtree)
-//     "events": { ... },                         free-form; behaviours record facts here
+//     "events": { ... },                         free-form; behaviours record facts here,
+//                                                the system functions the emulated time zone
+//                                                ("system", see system_state.h)
 //     "format": "windows-iot-dm/emulator-state",
 //     "generation": 7,                           +1 on every write
 //     "nodes": { "./Device/Vendor/MSFT/...": "value", ... }

@@ -1,0 +1,144 @@
+// SystemSession (see system_session.h) and SystemWorker, the AsyncWorker that performs one
+// system call off the JS thread.
+#include "addon/system_session.h"
+
+#include <string>
+#include <utility>
+
+#include "addon/js_args.h"
+#include "addon/mdm_session.h"
+#include "addon/native_error.h"
+#include "system/system_api.h"
+
+namespace wdm::addon {
+namespace {
+
+Napi::Object DateToJs(Napi::Env env, const sys::TransitionDate& date) {
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("month", Napi::Number::New(env, date.month));
+  out.Set("week", Napi::Number::New(env, date.week));
+  out.Set("dayOfWeek", Napi::Number::New(env, date.day_of_week));
+  out.Set("hour", Napi::Number::New(env, date.hour));
+  out.Set("minute", Napi::Number::New(env, date.minute));
+  return out;
+}
+
+Napi::Object TimeZoneToJs(Napi::Env env, const sys::TimeZone& tz) {
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("keyName", Napi::String::New(env, tz.key_name));
+  out.Set("bias", Napi::Number::New(env, tz.bias));
+  out.Set("standardName", Napi::String::New(env, tz.standard_name));
+  out.Set("standardBias", Napi::Number::New(env, tz.standard_bias));
+  out.Set("standardDate", DateToJs(env, tz.standard_date));
+  out.Set("daylightName", Napi::String::New(env, tz.daylight_name));
+  out.Set("daylightBias", Napi::Number::New(env, tz.daylight_bias));
+  out.Set("daylightDate", DateToJs(env, tz.daylight_date));
+  out.Set("dynamicDaylightTimeDisabled",
+          Napi::Boolean::New(env, tz.dynamic_daylight_time_disabled));
+  return out;
+}
+
+// One getTimeZone/setTimeZone/bootTime call. Execute() (pool thread) touches no Node-API.
+class SystemWorker final : public Napi::AsyncWorker {
+ public:
+  enum class Kind { kGetTimeZone, kSetTimeZone, kBootTime };
+
+  SystemWorker(Napi::Env env, std::shared_ptr<sys::SystemApi> api, Kind kind, sys::TimeZone tz)
+      : Napi::AsyncWorker(env, kind == Kind::kGetTimeZone   ? "windows-iot-dm:GetTimeZone"
+                               : kind == Kind::kSetTimeZone ? "windows-iot-dm:SetTimeZone"
+                                                            : "windows-iot-dm:BootTime"),
+        api_(std::move(api)),
+        kind_(kind),
+        tz_(std::move(tz)),
+        deferred_(Napi::Promise::Deferred::New(env)) {}
+
+  Napi::Promise Promise() const { return deferred_.Promise(); }
+
+  void Execute() override {
+    switch (kind_) {
+      case Kind::kGetTimeZone:
+        outcome_ = api_->GetTimeZone(&tz_);
+        break;
+      case Kind::kSetTimeZone:
+        outcome_ = api_->SetTimeZone(tz_);
+        break;
+      case Kind::kBootTime:
+        outcome_ = api_->BootTime(&boot_ms_);
+        break;
+    }
+  }
+
+  // Failures go through OnOK too (see SyncMLWorker in mdm_session.cc).
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (!CanCallIntoJs(env)) return;  // the environment is going away; so is the promise
+    switch (outcome_.kind) {
+      case sys::SystemOutcome::Kind::kOk:
+        if (kind_ == Kind::kGetTimeZone) {
+          deferred_.Resolve(TimeZoneToJs(env, tz_));
+        } else if (kind_ == Kind::kBootTime) {
+          deferred_.Resolve(Napi::Number::New(env, static_cast<double>(boot_ms_)));
+        } else {
+          deferred_.Resolve(env.Undefined());
+        }
+        break;
+      case sys::SystemOutcome::Kind::kUnavailable:
+        deferred_.Reject(MdmUnavailableError(env, outcome_.load_error).Value());
+        break;
+      case sys::SystemOutcome::Kind::kHresult:
+        deferred_.Reject(
+            HresultError(env, outcome_.api, outcome_.hresult, outcome_.detail).Value());
+        break;
+    }
+  }
+
+ private:
+  std::shared_ptr<sys::SystemApi> api_;
+  const Kind kind_;
+  sys::TimeZone tz_;  // kSetTimeZone: the argument; kGetTimeZone: the result
+  Napi::Promise::Deferred deferred_;
+  // Written by Execute(), read by OnOK().
+  sys::SystemOutcome outcome_;
+  std::int64_t boot_ms_ = 0;
+};
+
+Napi::Value Start(Napi::Env env, const std::shared_ptr<sys::SystemApi>& api,
+                  SystemWorker::Kind kind, sys::TimeZone tz = sys::TimeZone()) {
+  auto* worker = new SystemWorker(env, api, kind, std::move(tz));
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
+
+}  // namespace
+
+Napi::Function SystemSession::DefineClass(Napi::Env env) {
+  return ObjectWrap<SystemSession>::DefineClass(
+      env, "SystemSession",
+      {InstanceMethod<&SystemSession::GetTimeZone>("getTimeZone"),
+       InstanceMethod<&SystemSession::SetTimeZone>("setTimeZone"),
+       InstanceMethod<&SystemSession::BootTime>("bootTime")});
+}
+
+SystemSession::SystemSession(const Napi::CallbackInfo& info) : ObjectWrap<SystemSession>(info) {
+  std::string path;
+  if (!ReadLibraryPath(info.Env(), info[0], &path)) return;
+  api_ = sys::CreatePlatformSystemApi(std::move(path));
+}
+
+Napi::Value SystemSession::GetTimeZone(const Napi::CallbackInfo& info) {
+  return Start(info.Env(), api_, SystemWorker::Kind::kGetTimeZone);
+}
+
+Napi::Value SystemSession::SetTimeZone(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  sys::TimeZone tz;
+  if (!ReadTimeZone(env, info[0], &tz)) return env.Undefined();
+  return Start(env, api_, SystemWorker::Kind::kSetTimeZone, std::move(tz));
+}
+
+Napi::Value SystemSession::BootTime(const Napi::CallbackInfo& info) {
+  return Start(info.Env(), api_, SystemWorker::Kind::kBootTime);
+}
+
+}  // namespace wdm::addon
