@@ -18,6 +18,8 @@ import { DeviceManagementClient } from '../dm/client';
 import type { FeatureHandler } from '../dm/handler';
 import type { SdkClientLike } from '../dm/twin-link';
 import { createLogger, errorFields, LOG_LEVELS, type Logger, type LogLevel } from '../dm/logger';
+import { BUILTIN_SECTIONS, builtinHandlers } from '../features';
+import { defaultNativeSystem } from '../native/addon-system';
 import { COMMON_OPTIONS, parseCommand } from './args';
 import { EXIT, type CliIo } from './io';
 
@@ -50,7 +52,11 @@ Options:
                                %ProgramData%\\windows-iot-dm\\dm on Windows)
   --handler MODULE             a module exporting feature handlers (default export, "handler",
                                "handlers", or any exported object with "section" and "nodes");
-                               repeatable; a path or a package name
+                               repeatable; a path or a package name. A handler for a built-in
+                               section replaces the built-in one
+  --exclude SECTION            leave a built-in feature out (repeatable), e.g. --exclude timeInfo
+  --no-builtin                 no built-in features (deviceInfo, rebootInfo, windowsUpdatePolicy,
+                               ...): only the --handler modules
   --pnp                        also acknowledge writes as IoT Plug and Play writable properties
   --log-level LEVEL            silent, error, warn, info (default), debug or trace
   -h, --help                   this help
@@ -95,6 +101,8 @@ interface AgentOptions {
   transport: TransportName;
   stateDir?: string;
   handlerSpecs: string[];
+  builtin: boolean;
+  exclude: string[];
   pnp: boolean;
   logLevel: LogLevel;
 }
@@ -171,6 +179,8 @@ function parseAgentArgs(
     transport?: string | undefined;
     'state-dir'?: string | undefined;
     handler?: string[] | undefined;
+    exclude?: string[] | undefined;
+    'no-builtin'?: boolean | undefined;
     pnp?: boolean | undefined;
     'log-level'?: string | undefined;
   },
@@ -206,6 +216,8 @@ function parseAgentArgs(
     credentials,
     transport: transport as TransportName,
     handlerSpecs: values.handler ?? [],
+    builtin: values['no-builtin'] !== true,
+    exclude: values.exclude ?? [],
     pnp: values.pnp === true,
     logLevel: logLevel as LogLevel,
   };
@@ -381,6 +393,8 @@ export async function runAgent(argv: string[], io: CliIo, deps: AgentDeps = {}):
         transport: { type: 'string' },
         'state-dir': { type: 'string' },
         handler: { type: 'string', multiple: true },
+        exclude: { type: 'string', multiple: true },
+        'no-builtin': { type: 'boolean', default: false },
         pnp: { type: 'boolean', default: false },
         'log-level': { type: 'string' },
         // A later issue adds the TPM / DPS options here.
@@ -422,7 +436,21 @@ export async function runAgent(argv: string[], io: CliIo, deps: AgentDeps = {}):
     if (err instanceof UsageError) return usage(err.message);
     throw err;
   }
-  if (handlers.length === 0) log.warn('no feature handlers (--handler): nothing to manage');
+  for (const section of o.exclude) {
+    if (!BUILTIN_SECTIONS.includes(section)) {
+      return usage(`--exclude ${section}: not a built-in section (${BUILTIN_SECTIONS.join(', ')})`);
+    }
+  }
+  if (o.builtin) {
+    const own = new Set(handlers.map((h) => h.section));
+    const builtin = builtinHandlers({ system: defaultNativeSystem(), exclude: o.exclude });
+    for (const h of builtin) {
+      if (own.has(h.section))
+        log.info({ section: h.section }, 'built-in feature replaced by --handler');
+    }
+    handlers = [...builtin.filter((h) => !own.has(h.section)), ...handlers];
+  }
+  if (handlers.length === 0) log.warn('no feature handlers: nothing to manage');
 
   const { hostName, deviceId } = o.credentials;
   const where = `${hostName} as ${deviceId}`;

@@ -14,7 +14,9 @@ import type { CliIo } from '../../lib/cli/io';
 import { MAIN_HELP, main } from '../../lib/cli/main';
 import type { LocalHub } from '../../lib/hub/hub';
 import type { TwinState } from '../../lib/hub/twin/types';
+import { BUILTIN_SECTIONS } from '../../lib/features';
 import { startLocalHub } from '../hub/helpers/local-hub';
+import { waitFor as waitUntil } from '../hub/helpers/mqtt-fixture';
 
 const ROOT = path.join(__dirname, '../..');
 const MAIN = path.join(ROOT, 'lib/cli/main.ts');
@@ -133,6 +135,11 @@ describe('iotdm agent', function () {
       [['stray'], {}, /Unexpected argument 'stray'/],
       [['--connection-string', cs, '--transport', 'amqp'], {}, /--transport must be mqtt/],
       [['--connection-string', cs, '--log-level', 'loud'], {}, /--log-level must be/],
+      [
+        ['--connection-string', cs, '--exclude', 'apps'],
+        {},
+        /--exclude apps: not a built-in section/,
+      ],
       [['--connection-string', `DeviceId=d;SharedAccessKey=${key}`], {}, /missing HostName/],
       [
         [],
@@ -223,7 +230,13 @@ describe('iotdm agent', function () {
     );
     try {
       const ready = await agent.waitFor((l) => l.msg === 'ready', 'ready');
-      assert.deepEqual(ready.sections, ['branding']);
+      assert.deepEqual(ready.sections, [...BUILTIN_SECTIONS, 'branding']);
+      // The built-in features report on attach: deviceInfo read from the (emulated) device.
+      await waitUntil(() => {
+        const windows = hub.core.getTwin('agent-child').properties.reported.windows as
+          { deviceInfo?: { osVer?: string } } | undefined;
+        return typeof windows?.deviceInfo?.osVer === 'string' && windows.deviceInfo.osVer !== '';
+      });
       const reported = reportedBranding(hub, 'agent-child', 'Contoso IoT');
       hub.core.updateTwin('agent-child', {
         properties: { desired: { windows: { branding: { companyName: 'Contoso IoT' } } } },
