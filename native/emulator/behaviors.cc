@@ -1,6 +1,8 @@
 // The behaviour registry (see behaviors.h).
 #include "emulator/behaviors.h"
 
+#include "emulator/system_state.h"
+
 #include <algorithm>
 
 namespace wdm::emulator {
@@ -41,7 +43,8 @@ bool SameState(const BehaviorState& a, const BehaviorState& b) {
          a.wipe_last_error == b.wipe_last_error && a.health.status == b.health.status &&
          a.health.requests == b.health.requests &&
          a.health.correlation_id == b.health.correlation_id && a.health.issued == b.health.issued &&
-         a.sequence == b.sequence && a.events.size() == b.events.size() &&
+         a.sequence == b.sequence && a.configured_time_zone == b.configured_time_zone &&
+         a.events.size() == b.events.size() &&
          std::equal(a.events.begin(), a.events.end(), b.events.begin(), SameEvent);
 }
 
@@ -139,6 +142,10 @@ void BehaviorState::Save(json::Value* events) const {
   health_value.Set("issued", json::Value::Int(health.issued));
   events->Set("healthAttestation", std::move(health_value));
   events->Set("sequence", json::Value::Int(sequence));
+  if (configured_time_zone) {
+    sys::TimeZone tz;
+    if (LookupTimeZone(*configured_time_zone, &tz)) SaveTimeZone(tz, events);
+  }
 }
 
 Behaviors::Behaviors(std::unique_ptr<DeviceHost> host, json::Value* events)
@@ -238,6 +245,7 @@ void RegisterDeviceBehaviors(Behaviors* behaviors) {
   RegisterDeviceInfoBehaviors(behaviors);
   RegisterRebootWipeBehaviors(behaviors);
   RegisterHealthAttestationBehaviors(behaviors);
+  RegisterTimeZonePolicyBehaviors(behaviors);
 }
 
 }  // namespace wdm::emulator

@@ -75,6 +75,9 @@ struct BehaviorState {
   std::vector<DeviceEvent> events;  // oldest first
   HealthAttestationState health;
   std::int64_t sequence = 0;  // feeds deterministic "random" digits (%RAND:n%)
+  // The key name the ConfigureTimeZone policy was written with during this hook: Save() puts
+  // that zone's rules in events.system.timeZone (system_state.h), as Windows applies the policy.
+  std::optional<std::string> configured_time_zone;
 
   void Record(DeviceEvent event);
   // Reads the members owned here (missing or mistyped ones read as their defaults).
@@ -136,5 +139,8 @@ void RegisterDeviceBehaviors(Behaviors* behaviors);
 void RegisterDeviceInfoBehaviors(Behaviors* behaviors);
 void RegisterRebootWipeBehaviors(Behaviors* behaviors);
 void RegisterHealthAttestationBehaviors(Behaviors* behaviors);
+// Policy/Config/TimeLanguageSettings/ConfigureTimeZone sets the emulated time zone (a key name of
+// system_state.h's table; any other answers 400). Defined in system_state.cc.
+void RegisterTimeZonePolicyBehaviors(Behaviors* behaviors);
 
 }  // namespace wdm::emulator

@@ -109,6 +109,24 @@ bool LookupTimeZone(std::string_view key_name, sys::TimeZone* out) {
   return false;
 }
 
+namespace {
+
+int ConfigureTimeZonePolicy(HookContext& ctx, std::string* data) {
+  sys::TimeZone tz;
+  if (!LookupTimeZone(*data, &tz)) return 400;
+  ctx.state.configured_time_zone = tz.key_name;
+  return 200;
+}
+
+}  // namespace
+
+void RegisterTimeZonePolicyBehaviors(Behaviors* behaviors) {
+  NodeHooks hooks;
+  hooks.write = ConfigureTimeZonePolicy;
+  behaviors->Register("./Device/Vendor/MSFT/Policy/Config/TimeLanguageSettings/ConfigureTimeZone",
+                      hooks);
+}
+
 sys::TimeZone DefaultTimeZone() {
   sys::TimeZone tz;
   LookupTimeZone("UTC", &tz);
