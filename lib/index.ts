@@ -31,3 +31,14 @@ export {
 export { ADDON_PATH_ENV, MDM_LIBRARY_ENV, resolveMdmLibrary } from './native/load';
 export * from './errors';
 export * from './dm';
+export {
+  builtinHandlers,
+  BUILTIN_SECTIONS,
+  deviceInfoHandler,
+  windowsTelemetryHandler,
+  createWindowsUpdateHandlers,
+  createRebootHandlers,
+  createResetWipeHandlers,
+  createTimeHandlers,
+  type BuiltinOptions,
+} from './features';
