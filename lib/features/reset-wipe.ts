@@ -13,6 +13,12 @@
  * touched, so one request never acts twice: a repeated id answers the recorded outcome, and a
  * request interrupted by a restart is reported `failed` (interrupted), never run again.
  *
+ * "Happens when allowed, exactly once", as the reboot feature: a request the host refuses is
+ * persisted as `waiting` (answered 202 and reported `response: "rejectedByApp"`, `willRetry: true`)
+ * and the host is asked again every `recheckMs` and on every report of the section (`reportNow`,
+ * `windows.reportAllAsync`), also after a restart; further requests while it waits join it (their
+ * ids become aliases). Only a `waiting` request is ever attempted.
+ *
  * Not reachable through any CSP, hence refused with 501: booting a recovery partition
  * (`recoveryPartitionGUID`: the original ran `bcdedit /set {bootmgr} bootsequence`) and
  * `clearTPM: true` (the original cleared the TPM through limpet.exe; the TPM API is not here yet).
@@ -39,9 +45,13 @@ export interface ResetWipeOptions {
   wipe?: 'full' | 'persistProvisionedData';
   /** Boot time, to tell after a restart that the device did reset. Optional. */
   system?: NativeSystem;
+  /** How often a request the host refused is asked for again (ms). Default 60 000 (as reboot). */
+  recheckMs?: number;
 }
 
 type RequestState =
+  /** The host refused; asked again every `recheckMs` and on every report. */
+  | 'waiting'
   /** Persisted before the first Exec; never run again from here. */
   | 'pending'
   /** The wipe Exec succeeded; persisted before RebootNow. */
@@ -50,6 +60,7 @@ type RequestState =
   | 'started'
   /** The system booted after the request. */
   | 'completed'
+  /** Refused for good (records of releases that did not retry); never attempted. */
   | 'rejectedByApp'
   | 'failed'
   | 'interrupted';
@@ -58,6 +69,10 @@ interface RequestRecord {
   [key: string]: Json;
   id: string;
   requestedAt: number;
+  /** Other request ids that joined this request while it waited. */
+  aliases: string[];
+  /** When the host allowed it and `pending` was persisted (0: not yet). */
+  execAt: number;
   state: RequestState;
   errCode: number;
   error: string;
@@ -83,6 +98,11 @@ function recordResult(rec: RequestRecord, repeated = false): { status: number; b
     case 'completed':
       change = lastChange('completed');
       break;
+    case 'waiting':
+      // Accepted, not carried out yet: the host is asked again (see the module comment).
+      change = lastChange('pending');
+      status = 202;
+      break;
     case 'rejectedByApp':
       change = failed(409, rec.error);
       status = 409;
@@ -101,14 +121,16 @@ function recordResult(rec: RequestRecord, repeated = false): { status: number; b
   }
   const body: JsonObject = {
     lastChange: change,
-    response: rec.state,
+    response: rec.state === 'waiting' ? 'rejectedByApp' : rec.state,
     requestId: rec.id,
     requestTime: isoSeconds(rec.requestedAt),
+    willRetry: rec.state === 'waiting',
   };
   if (repeated) body.repeated = true;
   return { status, body };
 }
 
+/** One promise chain (shared by both handlers): attempts never overlap. */
 class Serial {
   #tail: Promise<unknown> = Promise.resolve();
   run<T>(fn: () => Promise<T>): Promise<T> {
@@ -124,8 +146,12 @@ function makeHandler(
   kind: Kind,
   wipeUri: string,
   system: NativeSystem | undefined,
+  recheckMs: number,
+  serial: Serial,
 ): FeatureHandler {
-  const serial = new Serial();
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  let handlerCtx: HandlerContext | undefined;
   const method =
     kind === 'factoryReset' ? 'windows.startFactoryResetAsync' : 'windows.startRemoteWipeAsync';
   const clearTpm = s.oneOf(s.boolean(), s.enum('true', 'false'));
@@ -143,15 +169,90 @@ function makeHandler(
 
   const history = (ctx: HandlerContext): RequestRecord[] => {
     const h = ctx.store.get<Json>('requests');
-    return Array.isArray(h) ? (h.filter(isObject) as RequestRecord[]) : [];
+    // Records of earlier releases have no aliases / execAt.
+    return Array.isArray(h)
+      ? h.filter(isObject).map((r): RequestRecord => ({
+          ...(r as RequestRecord),
+          aliases: Array.isArray(r.aliases) ? (r.aliases as string[]) : [],
+          execAt: typeof r.execAt === 'number' ? r.execAt : 0,
+        }))
+      : [];
   };
   const save = async (ctx: HandlerContext, rec: RequestRecord): Promise<void> => {
     const h = history(ctx).filter((r) => r.id !== rec.id);
     h.push(rec);
     await ctx.store.set('requests', h.slice(-HISTORY));
   };
+  const find = (ctx: HandlerContext, id: string): RequestRecord | undefined =>
+    history(ctx).find((r) => r.id === id || r.aliases.includes(id));
+  /** Reports the section and keeps what was reported (for `report`, i.e. `reportNow`). */
+  const publish = async (ctx: HandlerContext, body: JsonObject): Promise<void> => {
+    await ctx.store.set('section', body);
+    await ctx.reportPartial(body);
+  };
   const report = (ctx: HandlerContext, rec: RequestRecord): Promise<void> =>
-    ctx.reportPartial(recordResult(rec).body);
+    publish(ctx, recordResult(rec).body);
+
+  const askHost = async (ctx: HandlerContext): Promise<boolean> => {
+    try {
+      return await ctx.host.isRebootAllowed();
+    } catch (err) {
+      ctx.log.warn(
+        { err: errorStatus(err).errContext },
+        'isRebootAllowed failed: taken as a refusal',
+      );
+      return false;
+    }
+  };
+
+  /**
+   * Asks the host and, when allowed, carries a `waiting` request out (never twice: only a
+   * `waiting` record is attempted, and `pending` is persisted before the first Exec).
+   * `announce`: a refusal is saved and reported (a new or joined request); a recheck refused
+   * again changes nothing, so it writes and reports nothing.
+   */
+  const attempt = async (
+    ctx: HandlerContext,
+    rec: RequestRecord,
+    announce: boolean,
+  ): Promise<void> => {
+    if (rec.state !== 'waiting') return;
+    if (!(await askHost(ctx))) {
+      if (!announce) return;
+      await save(ctx, rec);
+      await report(ctx, rec);
+      return;
+    }
+    rec.state = 'pending';
+    rec.execAt = Date.now();
+    await save(ctx, rec);
+    await report(ctx, rec);
+    ctx.notify('rebootPending', { requestId: rec.id, reason: method });
+    try {
+      await ctx.csp.exec(wipeUri);
+      rec.state = 'rebooting';
+      await save(ctx, rec);
+      await ctx.csp.exec(REBOOT_NOW);
+      rec.state = 'started';
+    } catch (err) {
+      const e = errorStatus(err);
+      rec.state = 'failed';
+      rec.errCode = e.errCode;
+      rec.error = e.errContext;
+      ctx.log.warn({ err: e.errContext }, `${method}: the device refused`);
+    }
+    await save(ctx, rec);
+    await report(ctx, rec);
+  };
+
+  /** Tries the waiting request again (serialized with the methods). */
+  const recheck = (): Promise<void> =>
+    serial.run(async () => {
+      const ctx = handlerCtx;
+      if (stopped || !ctx) return;
+      const rec = history(ctx).at(-1);
+      if (rec?.state === 'waiting') await attempt(ctx, rec, false);
+    });
 
   /** Refused before anything was recorded (nothing happened): reported and answered. */
   const refuse = async (
@@ -160,18 +261,23 @@ function makeHandler(
     errContext: string,
     requestId?: string,
   ): Promise<MethodResult> => {
-    const body: JsonObject = { lastChange: failed(status, errContext), response: 'refused' };
+    const body: JsonObject = {
+      lastChange: failed(status, errContext),
+      response: 'refused',
+      willRetry: false,
+    };
     if (requestId !== undefined) body.requestId = requestId;
-    await ctx.reportPartial({ ...body, requestId: requestId ?? null, requestTime: null });
+    await publish(ctx, { ...body, requestId: requestId ?? null, requestTime: null });
     return { status, body };
   };
 
   const invoke = (p: Json | undefined, ctx: HandlerContext): Promise<MethodResult> =>
     serial.run(async () => {
+      handlerCtx = ctx;
       const args = isObject(p) ? p : {};
       const given = typeof args.requestId === 'string' ? args.requestId : undefined;
       if (given !== undefined) {
-        const known = history(ctx).find((r) => r.id === given);
+        const known = find(ctx, given);
         if (known) return recordResult(known, true);
       }
       if (args.clearTPM === true || args.clearTPM === 'true') {
@@ -197,6 +303,14 @@ function makeHandler(
           );
         }
       }
+      const waiting = history(ctx).at(-1);
+      if (waiting?.state === 'waiting') {
+        // One waiting request serves every request made while the host refuses.
+        if (given !== undefined && given !== waiting.id)
+          waiting.aliases = [...waiting.aliases, given].slice(-HISTORY);
+        await attempt(ctx, waiting, true);
+        return recordResult(waiting);
+      }
       const active = history(ctx).find(
         (r) => r.state === 'pending' || r.state === 'rebooting' || r.state === 'started',
       );
@@ -210,45 +324,14 @@ function makeHandler(
       }
       const rec: RequestRecord = {
         id: given ?? randomUUID(),
+        aliases: [],
         requestedAt: Date.now(),
-        state: 'pending',
+        execAt: 0,
+        state: 'waiting',
         errCode: 0,
         error: '',
       };
-      let allowed = false;
-      try {
-        allowed = await ctx.host.isRebootAllowed();
-      } catch (err) {
-        ctx.log.warn(
-          { err: errorStatus(err).errContext },
-          'isRebootAllowed failed: taken as a refusal',
-        );
-      }
-      if (!allowed) {
-        rec.state = 'rejectedByApp';
-        rec.errCode = 409;
-        rec.error = 'the host application does not allow a reboot now: nothing was done';
-        await save(ctx, rec);
-        await report(ctx, rec);
-        return recordResult(rec);
-      }
-      await save(ctx, rec);
-      await report(ctx, rec);
-      ctx.notify('rebootPending', { requestId: rec.id, reason: method });
-      try {
-        await ctx.csp.exec(wipeUri);
-        rec.state = 'rebooting';
-        await save(ctx, rec);
-        await ctx.csp.exec(REBOOT_NOW);
-        rec.state = 'started';
-      } catch (err) {
-        const e = errorStatus(err);
-        rec.state = 'failed';
-        rec.errCode = e.errCode;
-        rec.error = e.errContext;
-      }
-      await save(ctx, rec);
-      await report(ctx, rec);
+      await attempt(ctx, rec, true);
       return recordResult(rec);
     });
 
@@ -256,13 +339,27 @@ function makeHandler(
     section: kind,
     nodes: [wipeUri, REBOOT_NOW],
     methods: [{ name: method, payload, invoke }],
+    async report(ctx) {
+      // Reporting (reportNow, windows.reportAllAsync) asks the host again for a waiting request.
+      handlerCtx = ctx;
+      await recheck().catch((err: unknown) => {
+        ctx.log.warn({ err: errorStatus(err).errContext }, `${kind} recheck failed`);
+      });
+      return serial.run(async () => {
+        const kept = ctx.store.get<Json>('section');
+        if (isObject(kept)) return kept;
+        const rec = history(ctx).at(-1);
+        return rec ? recordResult(rec).body : {};
+      });
+    },
     async start(ctx) {
+      handlerCtx = ctx;
       await serial.run(async () => {
         const rec = history(ctx).at(-1);
         if (!rec) return;
         if (rec.state === 'pending' || rec.state === 'rebooting' || rec.state === 'started') {
           const boot = system ? await system.bootTime().catch(() => undefined) : undefined;
-          if (boot !== undefined && boot > rec.requestedAt) {
+          if (boot !== undefined && boot > (rec.execAt || rec.requestedAt)) {
             rec.state = 'completed';
           } else if (rec.state !== 'started') {
             const step = rec.state === 'pending' ? 'the wipe command' : 'RebootNow';
@@ -272,8 +369,23 @@ function makeHandler(
           }
           await save(ctx, rec);
         }
+        // A waiting request keeps waiting: the timer below asks the host again.
         await report(ctx, rec);
       });
+      stopped = false;
+      if (!timer) {
+        timer = setInterval(() => {
+          recheck().catch((err: unknown) => {
+            handlerCtx?.log.warn({ err: errorStatus(err).errContext }, `${kind} recheck failed`);
+          });
+        }, recheckMs);
+        timer.unref();
+      }
+    },
+    stop() {
+      stopped = true;
+      if (timer) clearInterval(timer);
+      timer = undefined;
     },
   };
 }
@@ -286,9 +398,14 @@ export function createResetWipeHandlers(options: ResetWipeOptions = {}): Feature
       `createResetWipeHandlers: wipe must be 'full' or 'persistProvisionedData'`,
     );
   }
+  const recheckMs = options.recheckMs ?? 60_000;
+  if (!Number.isFinite(recheckMs) || recheckMs < 1) {
+    throw new InvalidValueError('createResetWipeHandlers: recheckMs must be a positive number');
+  }
   const uri = `${REMOTE_WIPE}/${mode === 'full' ? 'doWipe' : 'doWipePersistProvisionedData'}`;
+  const serial = new Serial();
   return [
-    makeHandler('factoryReset', uri, options.system),
-    makeHandler('remoteWipe', uri, options.system),
+    makeHandler('factoryReset', uri, options.system, recheckMs, serial),
+    makeHandler('remoteWipe', uri, options.system, recheckMs, serial),
   ];
 }

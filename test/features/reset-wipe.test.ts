@@ -1,6 +1,7 @@
 /**
  * windows.startRemoteWipeAsync / windows.startFactoryResetAsync end to end over the CSP emulator
- * (its RemoteWipe Execs and RebootNow are recorded in its state `events`, never performed).
+ * (its RemoteWipe Execs and RebootNow are recorded in its state `events`, never performed),
+ * including a request the host refuses that waits (across a restart) and is carried out once.
  */
 import assert from 'node:assert/strict';
 import { createResetWipeHandlers } from '../../lib/features/reset-wipe';
@@ -62,7 +63,7 @@ describe('features: factory reset and remote wipe (end to end, emulator)', funct
     ]);
   });
 
-  it('factory reset: a recovery partition or clearTPM answers 501, a refusal 409; nothing reaches the device', async () => {
+  it('factory reset: a recovery partition or clearTPM answers 501, a refusal 202 (waiting); nothing reaches the device', async () => {
     const id = 'fr-refused';
     const csp = new CountingCsp();
     let allowed = true;
@@ -88,8 +89,9 @@ describe('features: factory reset and remote wipe (end to end, emulator)', funct
     assert.equal(bad.status, 400);
     allowed = false;
     const refused = await invoke(env, id, 'windows.startFactoryResetAsync', {});
-    assert.equal(refused.status, 409);
+    assert.equal(refused.status, 202);
     assert.equal(refused.payload.response, 'rejectedByApp');
+    assert.equal(refused.payload.willRetry, true);
     await waitFor(
       () =>
         (env.section(id, 'factoryReset') as AnyObject | undefined)?.response === 'rejectedByApp',
@@ -98,6 +100,75 @@ describe('features: factory reset and remote wipe (end to end, emulator)', funct
     );
     assert.equal(csp.execs.length, 0);
     assert.deepEqual(emulatorCounts(), before);
+  });
+
+  it('refused while the host refuses reboots, joined, kept across a restart; allowed: wiped exactly once', async () => {
+    const id = 'fr-wait';
+    const stateDir = env.stateDir();
+    const system = new MockSystem(Date.now() - 3_600_000);
+    let allowed = false;
+    const csp = new CountingCsp();
+    const client = await env.openDevice(id);
+    const dm = await env.attach(client, {
+      handlers: createResetWipeHandlers({ system, recheckMs: 20 }),
+      csp,
+      stateDir,
+      isRebootAllowed: () => allowed,
+    });
+    await env.waitForSubscriptions(id);
+    const before = emulatorCounts();
+    const r = await invoke(env, id, 'windows.startFactoryResetAsync', { requestId: 'fr-w-1' });
+    assert.equal(r.status, 202);
+    assert.equal(r.payload.response, 'rejectedByApp');
+    assert.equal(r.payload.willRetry, true);
+    await waitFor(
+      () => (env.section(id, 'factoryReset') as AnyObject | undefined)?.willRetry === true,
+      8000,
+      'factoryReset waiting',
+    );
+    // A second request while it waits joins it.
+    const r2 = await invoke(env, id, 'windows.startFactoryResetAsync', { requestId: 'fr-w-2' });
+    assert.equal(r2.status, 202);
+    assert.equal(r2.payload.requestId, 'fr-w-1');
+    await new Promise((res) => setTimeout(res, 100));
+    assert.equal(csp.execs.length, 0);
+    assert.deepEqual(emulatorCounts(), before);
+
+    // The client restarts while the request waits: it keeps waiting.
+    await dm.detach(500);
+    await client.close();
+    const csp2 = new CountingCsp();
+    const client2 = await env.openDevice(id);
+    await env.attach(client2, {
+      handlers: createResetWipeHandlers({ system, recheckMs: 20 }),
+      csp: csp2,
+      stateDir,
+      isRebootAllowed: () => allowed,
+    });
+    await env.waitForSubscriptions(id);
+    await new Promise((res) => setTimeout(res, 100));
+    assert.equal(csp2.execs.length, 0);
+    assert.deepEqual(emulatorCounts(), before);
+
+    allowed = true;
+    await waitFor(
+      () => (env.section(id, 'factoryReset') as AnyObject | undefined)?.response === 'started',
+      8000,
+      'factoryReset started',
+    );
+    await waitFor(() => emulatorCounts().wipes === before.wipes + 1, 8000, 'emulator wipe');
+    // More rechecks, a report of every section and the joined id: still one.
+    await new Promise((res) => setTimeout(res, 150));
+    await invoke(env, id, 'windows.reportAllAsync');
+    const again = await invoke(env, id, 'windows.startFactoryResetAsync', { requestId: 'fr-w-2' });
+    assert.equal(again.payload.repeated, true);
+    assert.equal(again.payload.requestId, 'fr-w-1');
+    assert.deepEqual(emulatorCounts(), { wipes: before.wipes + 1, reboots: before.reboots + 1 });
+    assert.deepEqual(csp.execs, []);
+    assert.deepEqual(csp2.execs, [
+      './Device/Vendor/MSFT/RemoteWipe/doWipe',
+      './Device/Vendor/MSFT/Reboot/RebootNow',
+    ]);
   });
 
   it('a restart after pending, before the wipe Exec answered, never wipes again', async () => {

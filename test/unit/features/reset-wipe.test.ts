@@ -1,7 +1,8 @@
 /**
  * windows.startFactoryResetAsync / windows.startRemoteWipeAsync over MockMdm + MockTwinLink +
- * MockSystem: pending before acting, doWipe + RebootNow, refusals (host, clearTPM, recovery
- * partition), request ids answered from the record, and restarts mid-request never acting twice.
+ * MockSystem: pending before acting, doWipe + RebootNow, refusals (clearTPM, recovery partition),
+ * a host refusal waiting and carried out once when allowed (rechecks, reports, joined requests,
+ * restarts), request ids answered from the record, and restarts mid-request never acting twice.
  */
 import assert from 'node:assert/strict';
 import type { JsonObject } from '../../../lib/dm/handler';
@@ -74,19 +75,139 @@ describe('features: factory reset and remote wipe (unit)', () => {
     assert.throws(() => createResetWipeHandlers({ wipe: 'some' as never }), /wipe must be/);
   });
 
-  it('refused by the host: 409 rejectedByApp, reported, nothing done; the id keeps that answer', async () => {
+  it('refused by the host: 202 rejectedByApp (willRetry), no Exec; once allowed exactly one doWipe + RebootNow', async () => {
     h.allowed = false;
-    await h.attach(handlers());
+    await h.attach(handlers({ recheckMs: 10 }));
     const r = await h.link.invoke(WIPE, { requestId: 'no-1' });
-    assert.equal(r.status, 409);
-    assert.equal((r.body as JsonObject).response, 'rejectedByApp');
+    assert.equal(r.status, 202);
+    const body = r.body as JsonObject;
+    assert.equal(body.response, 'rejectedByApp');
+    assert.equal(body.willRetry, true);
+    assert.equal(body.requestId, 'no-1');
+    assert.equal((body.lastChange as JsonObject).state, 'pending');
     await h.idle();
     assert.equal(h.section('remoteWipe').response, 'rejectedByApp');
-    assert.equal(h.lastChange('remoteWipe').state, 'failed');
-    h.allowed = true;
-    const again = await h.link.invoke(WIPE, { requestId: 'no-1' });
-    assert.equal(again.status, 409);
+    assert.equal(h.section('remoteWipe').willRetry, true);
+    assert.equal(h.section('remoteWipe').requestId, 'no-1');
+    assert.equal(h.lastChange('remoteWipe').state, 'pending');
+    // Refused again on every recheck and report: nothing done, nothing new written or reported.
+    const patches = (): number =>
+      h.link.reportedPatches.filter(
+        (p) => (p.windows as JsonObject | undefined)?.remoteWipe !== undefined,
+      ).length;
+    const before = patches();
+    await new Promise((res) => setTimeout(res, 60));
+    await h.idle();
+    assert.equal(patches(), before);
     assert.equal(h.execs(), 0);
+    assert.equal(h.events.length, 0);
+    // Allowed: pending is reported before the wipe Exec, then both Execs, once.
+    let pendingSeen = false;
+    h.mock.respond(DO_WIPE, () => {
+      pendingSeen = h.lastChange('remoteWipe').state === 'pending';
+      return 200;
+    });
+    h.allowed = true;
+    await until(() => h.execs(REBOOT_NOW) === 1, 3000, 'one RebootNow');
+    await h.idle();
+    await until(() => h.section('remoteWipe').response === 'started', 3000, 'started');
+    assert.ok(pendingSeen, 'pending reported before the wipe Exec');
+    assert.equal(h.section('remoteWipe').willRetry, false);
+    // More rechecks, a report and the same id: still one.
+    await new Promise((res) => setTimeout(res, 60));
+    await h.dm!.reportNow();
+    const again = await h.link.invoke(WIPE, { requestId: 'no-1' });
+    assert.equal((again.body as JsonObject).repeated, true);
+    assert.equal((again.body as JsonObject).response, 'started');
+    // (A responder answers DO_WIPE, so the Execs sent are counted, not the performed ones.)
+    assert.deepEqual(
+      h.mock.sentOps.filter((op) => op.verb === 'exec').map((op) => op.uri),
+      [DO_WIPE, REBOOT_NOW],
+    );
+    assert.equal(h.events.length, 1);
+  });
+
+  it('requests while one waits join it (ids become aliases); a report carries it out, once', async () => {
+    h.allowed = false;
+    // No timer tick during the test: only the report asks the host again.
+    await h.attach(handlers({ recheckMs: 600_000 }));
+    const r1 = await h.link.invoke(RESET, { requestId: 'fr-1' });
+    assert.equal(r1.status, 202);
+    const r2 = await h.link.invoke(RESET, { requestId: 'fr-2' });
+    assert.equal(r2.status, 202);
+    assert.equal((r2.body as JsonObject).requestId, 'fr-1');
+    const r3 = await h.link.invoke(RESET, {});
+    assert.equal((r3.body as JsonObject).requestId, 'fr-1');
+    // An alias answers the waiting request.
+    const alias = await h.link.invoke(RESET, { requestId: 'fr-2' });
+    assert.equal((alias.body as JsonObject).repeated, true);
+    assert.equal((alias.body as JsonObject).requestId, 'fr-1');
+    assert.equal(h.execs(), 0);
+    h.allowed = true;
+    await h.dm!.reportNow('factoryReset');
+    await h.idle();
+    assert.equal(h.execs(DO_WIPE), 1);
+    assert.equal(h.execs(REBOOT_NOW), 1);
+    assert.equal(h.section('factoryReset').response, 'started');
+    assert.equal(h.section('factoryReset').requestId, 'fr-1');
+    const joined = await h.link.invoke(RESET, { requestId: 'fr-2' });
+    assert.equal((joined.body as JsonObject).repeated, true);
+    assert.equal((joined.body as JsonObject).response, 'started');
+    // A new request now finds the reset under way: 409, nothing done.
+    const busy = await h.link.invoke(RESET, { requestId: 'fr-3' });
+    assert.equal(busy.status, 409);
+    await h.dm!.reportNow();
+    assert.equal(h.execs(), 2);
+    assert.equal(h.events.length, 1);
+  });
+
+  it('a restart while waiting keeps waiting (stop clears the timer); allowed later: exactly one wipe', async () => {
+    h.allowed = false;
+    await h.attach(handlers({ recheckMs: 10 }));
+    const r = await h.link.invoke(RESET, { requestId: 'fr-wait' });
+    assert.equal(r.status, 202);
+    await h.idle();
+    await h.detach();
+    // Detached: no timer asks the host any more.
+    h.allowed = true;
+    await new Promise((res) => setTimeout(res, 60));
+    assert.equal(h.execs(), 0);
+    h.allowed = false;
+    await h.attach(handlers({ recheckMs: 10 }));
+    await h.idle();
+    assert.equal(h.section('factoryReset').response, 'rejectedByApp');
+    assert.equal(h.section('factoryReset').willRetry, true);
+    await new Promise((res) => setTimeout(res, 60));
+    assert.equal(h.execs(), 0);
+    h.allowed = true;
+    await until(() => h.execs(REBOOT_NOW) === 1, 3000, 'one RebootNow');
+    await h.idle();
+    await new Promise((res) => setTimeout(res, 60));
+    assert.equal(h.execs(DO_WIPE), 1);
+    // The device resets and boots: completed, never run again.
+    await h.detach();
+    h.system.reboot(Date.now() + 1000);
+    await h.attach(handlers({ recheckMs: 10 }));
+    await h.idle();
+    await new Promise((res) => setTimeout(res, 60));
+    assert.equal(h.lastChange('factoryReset').state, 'completed');
+    assert.equal(h.execs(DO_WIPE), 1);
+    assert.equal(h.execs(REBOOT_NOW), 1);
+    const again = await h.link.invoke(RESET, { requestId: 'fr-wait' });
+    assert.equal((again.body as JsonObject).repeated, true);
+  });
+
+  it('a host hook that throws counts as a refusal; recheckMs must be positive', async () => {
+    await h.attach(handlers({ recheckMs: 600_000 }), {
+      isRebootAllowed: () => {
+        throw new Error('hook broke');
+      },
+    });
+    const r = await h.link.invoke(WIPE, {});
+    assert.equal(r.status, 202);
+    assert.equal((r.body as JsonObject).response, 'rejectedByApp');
+    assert.equal(h.execs(), 0);
+    assert.throws(() => createResetWipeHandlers({ recheckMs: 0 }), /recheckMs/);
   });
 
   it('clearTPM (true or "true") and a recovery partition answer 501 with the reason; nothing done', async () => {
