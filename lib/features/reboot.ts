@@ -111,11 +111,14 @@ function cmdBody(rec: RebootRecord, repeated = false): { status: number; body: J
     };
     status = 500;
   } else change = lastChange(state);
+  // Refused by the host: accepted for later (202), as a refused factory reset or wipe.
+  if (rec.state === 'rejectedByApp') status = 202;
   const body: JsonObject = {
     lastChange: change,
     response: rec.state === 'rejectedByApp' ? 'rejectedByApp' : 'scheduled',
     requestId: rec.id,
     requestTime: isoSeconds(rec.requestedAt),
+    willRetry: rec.state === 'rejectedByApp',
   };
   if (repeated) body.repeated = true;
   return { status, body };

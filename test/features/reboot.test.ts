@@ -137,7 +137,7 @@ describe('features: reboot (end to end, emulator)', function () {
     const before = emulatorCounts().reboots;
 
     const r = await invoke(env, id, 'windows.rebootAsync', { requestId: 'e2e-once-1' });
-    assert.equal(r.status, 200);
+    assert.equal(r.status, 202);
     assert.equal(r.payload.response, 'rejectedByApp');
     await waitFor(
       () => (env.section(id, 'rebootCmd') as AnyObject | undefined)?.response === 'rejectedByApp',

@@ -210,8 +210,9 @@ describe('features: reboot (unit)', () => {
       h.allowed = false;
       await h.attach(handlers(10));
       const r = await h.link.invoke('windows.rebootAsync', { requestId: 'req-1' });
-      assert.equal(r.status, 200);
+      assert.equal(r.status, 202);
       assert.equal((r.body as JsonObject).response, 'rejectedByApp');
+      assert.equal((r.body as JsonObject).willRetry, true);
       assert.equal((r.body as JsonObject).requestId, 'req-1');
       await h.idle();
       assert.equal(h.section('rebootCmd').response, 'rejectedByApp');
