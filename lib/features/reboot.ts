@@ -20,6 +20,7 @@ import { s } from '../dm/schema';
 import { errorStatus, lastChange, type ChangeState, type LastChange } from '../dm/status';
 import type { NativeSystem } from '../native/system-contract';
 import { ISO_DATE_TIME, isoSeconds, isoTimeMs, normalizeIsoTime } from './util-iso-time';
+import { Serial } from './util-serial';
 
 export const REBOOT_NOW = './Device/Vendor/MSFT/Reboot/RebootNow';
 export const SCHEDULE_SINGLE = './Device/Vendor/MSFT/Reboot/Schedule/Single';
@@ -122,16 +123,6 @@ function cmdBody(rec: RebootRecord, repeated = false): { status: number; body: J
   };
   if (repeated) body.repeated = true;
   return { status, body };
-}
-
-/** One promise chain: attempts never overlap (exactly once within a process). */
-class Serial {
-  #tail: Promise<unknown> = Promise.resolve();
-  run<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.#tail.then(fn, fn);
-    this.#tail = next.catch(() => undefined);
-    return next;
-  }
 }
 
 class RebootController {

@@ -31,6 +31,7 @@ import { errorStatus, lastChange, type LastChange } from '../dm/status';
 import type { NativeSystem } from '../native/system-contract';
 import { REBOOT_NOW, REQUEST_ID } from './reboot';
 import { isoSeconds } from './util-iso-time';
+import { Serial } from './util-serial';
 
 export const REMOTE_WIPE = './Device/Vendor/MSFT/RemoteWipe';
 const GUID = /^\{?[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}?$/;
@@ -128,16 +129,6 @@ function recordResult(rec: RequestRecord, repeated = false): { status: number; b
   };
   if (repeated) body.repeated = true;
   return { status, body };
-}
-
-/** One promise chain (shared by both handlers): attempts never overlap. */
-class Serial {
-  #tail: Promise<unknown> = Promise.resolve();
-  run<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.#tail.then(fn, fn);
-    this.#tail = next.catch(() => undefined);
-    return next;
-  }
 }
 
 type Kind = 'factoryReset' | 'remoteWipe';
