@@ -6,9 +6,9 @@
  * field only (`"<not set>"` when the device does not have the node, 404). Values are strings, as
  * the original client reported them.
  */
-import type { FeatureHandler, JsonObject } from '../dm/handler';
+import type { FeatureHandler } from '../dm/handler';
 import { s } from '../dm/schema';
-import { ERROR, NOT_SET, readAll, toJson } from './util-read';
+import { readFields, toJson } from './util-read';
 
 const EXT = './DevDetail/Ext/Microsoft';
 const STATUS = './Vendor/MSFT/DeviceStatus';
@@ -52,22 +52,10 @@ export const deviceInfoHandler: FeatureHandler = {
   },
 
   async report(ctx) {
-    const entries = Object.entries(DEVICE_INFO_NODES);
-    const outcomes = await readAll(
-      ctx.csp,
-      entries.map(([, uri]) => uri),
-    );
-    const out: JsonObject = {};
-    entries.forEach(([field], i) => {
-      const o = outcomes[i];
-      if (!o?.ok) {
-        // A node the device does not have (404) is not set; any other failure is an error.
-        out[field] = o?.status === 404 ? NOT_SET : ERROR;
-        return;
-      }
-      const v = toJson(o.value);
-      out[field] = v === null ? '' : String(v);
+    // The original reported every field as a string.
+    return readFields(ctx.csp, DEVICE_INFO_NODES, (value) => {
+      const v = toJson(value);
+      return v === null ? '' : String(v);
     });
-    return out;
   },
 };

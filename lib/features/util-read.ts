@@ -3,7 +3,7 @@
  * with per-node sentinels, and the error for something no CSP offers on this platform.
  */
 import type { CspReadValue } from '../csp/csp';
-import type { Json } from '../dm/handler';
+import type { Json, JsonObject } from '../dm/handler';
 import type { ScopedCsp } from '../dm/scoped-csp';
 import { IotDmError } from '../errors';
 
@@ -25,6 +25,29 @@ export async function readAll(csp: ScopedCsp, uris: readonly string[]): Promise<
       ? { ok: true, value: s.value }
       : { ok: false, status: (s.reason as { status?: unknown }).status as number | undefined },
   );
+}
+
+/**
+ * Reads `nodes` (field → URI) in one message into an object of the same fields: a node the
+ * device does not have (404) gives `"<not set>"`, any other failure `"<error>"`, a value
+ * `convert(value, field)`.
+ */
+export async function readFields(
+  csp: ScopedCsp,
+  nodes: Readonly<Record<string, string>>,
+  convert: (value: CspReadValue, field: string) => Json,
+): Promise<JsonObject> {
+  const entries = Object.entries(nodes);
+  const outcomes = await readAll(
+    csp,
+    entries.map(([, uri]) => uri),
+  );
+  const out: JsonObject = {};
+  entries.forEach(([field], i) => {
+    const o = outcomes[i];
+    out[field] = o?.ok ? convert(o.value, field) : o?.status === 404 ? NOT_SET : ERROR;
+  });
+  return out;
 }
 
 /** A read value as twin JSON (interior nodes as their `/`-joined child names). */

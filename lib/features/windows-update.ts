@@ -21,6 +21,7 @@ import {
   NotSupportedError,
   firstValue,
   readAll,
+  readFields,
   toBoolean,
   toJson,
 } from './util-read';
@@ -234,19 +235,9 @@ export function createWindowsUpdatesHandler(options: WindowsUpdateOptions = {}):
     },
 
     async report(ctx) {
-      const entries = Object.entries(UPDATE_NODES);
-      const outcomes = await readAll(
-        ctx.csp,
-        entries.map(([, uri]) => uri),
+      return readFields(ctx.csp, UPDATE_NODES, (value, field) =>
+        field === 'deferUpgrade' ? (toBoolean(value) ?? ERROR) : (toJson(value) ?? ''),
       );
-      const out: JsonObject = {};
-      entries.forEach(([field], i) => {
-        const o = outcomes[i];
-        if (!o?.ok) out[field] = o?.status === 404 ? NOT_SET : ERROR;
-        else if (field === 'deferUpgrade') out[field] = toBoolean(o.value) ?? ERROR;
-        else out[field] = toJson(o.value) ?? '';
-      });
-      return out;
     },
   };
 }
