@@ -31,6 +31,7 @@
         "native/common/utf16.cc",
         "native/mdm/library_common.cc",
         "native/system/time_zone.cc",
+        "native/system/service.cc",
         "native/addon/addon.cc",
         "native/addon/mdm_session.cc",
         "native/addon/system_session.cc",
@@ -81,6 +82,7 @@
         "native/emulator/state_store.cc",
         "native/emulator/system_state.cc",
         "native/system/time_zone.cc",
+        "native/system/service.cc",
         "native/emulator/uri.cc",
         "native/emulator/utf16_text.cc",
         "native/emulator/value_check.cc"

@@ -21,11 +21,22 @@ export type {
   ApplyOptions,
 } from './native/contract';
 export { AddonMdm, defaultNativeMdm, type AddonMdmOptions } from './native/addon-mdm';
-export type { NativeSystem, TimeZoneInfo, TimeZoneTransition } from './native/system-contract';
+export type {
+  NativeSystem,
+  TimeZoneInfo,
+  TimeZoneTransition,
+  ServiceInfo,
+  ServiceChange,
+  ServiceStartup,
+  ServiceName,
+} from './native/system-contract';
+export { ALLOWED_SERVICES } from './native/system-contract';
 export {
   AddonSystem,
   defaultNativeSystem,
   checkTimeZone,
+  checkServiceName,
+  checkServiceChange,
   type AddonSystemOptions,
 } from './native/addon-system';
 export { ADDON_PATH_ENV, MDM_LIBRARY_ENV, resolveMdmLibrary } from './native/load';

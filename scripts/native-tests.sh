@@ -25,7 +25,7 @@ EMULATOR+=(native/common/json.cc native/emulator/profile.cc native/emulator/stat
 EMULATOR+=(native/emulator/behaviors.cc native/emulator/device_host.cc
   native/emulator/device_info.cc native/emulator/health_attestation.cc native/emulator/iso8601.cc
   native/emulator/reboot_wipe.cc native/emulator/sha256.cc)
-EMULATOR+=(native/emulator/system_state.cc native/system/time_zone.cc)
+EMULATOR+=(native/emulator/system_state.cc native/system/time_zone.cc native/system/service.cc)
 
 echo "native-tests: building in $OUT"
 # Each source is compiled once (in parallel, one job per core) and linked into every test binary

@@ -13,6 +13,10 @@ const HRESULT_TEXT: Readonly<Record<number, string>> = {
   0x8007001d: 'the CSP emulator could not save its state file; the change was rolled back',
   0x8007001e: 'the CSP emulator could not read its state file',
   0x80070021: 'the CSP emulator could not lock its state file',
+  // Service control (native/system/service.h).
+  0x80070422: 'the service is disabled and cannot be started',
+  0x80070424: 'the service does not exist (or may not be controlled)',
+  0x8007041d: 'the service did not respond to the start or stop request in time',
 };
 
 /** Formats an HRESULT as 0x%08X. */

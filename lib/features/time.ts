@@ -14,15 +14,22 @@
  * `0000-MM-0WTHH:MM:00` (the year means nothing in a yearly rule).
  *
  * timeService: `enabled` is the W32Time NTP client policy (`W32TIME_POLICY_ENABLE_NTPCLIENT`);
- * `startup` and `started` need service control, which no CSP offers: desired values for them
- * fail with 501 and they are reported "n/a". `sourcePriority` (local | remote) is kept by the
- * handler: `local` leaves the device's settings alone (validated, not written).
+ * `startup` (auto | manual) and `started` (yes | no) control the Windows Time service (`w32time`)
+ * through the native system part (`NativeSystem.setService`, the service control manager on
+ * Windows), which no CSP offers, and are reported from `NativeSystem.getService` (a startup type
+ * of "disabled" set by someone else is reported as such). `sourcePriority` (local | remote) is
+ * kept by the handler: `local` leaves the device's settings alone (validated, not written).
  */
 import { InvalidValueError } from '../errors';
 import type { FeatureHandler, HandlerContext, Json, JsonObject } from '../dm/handler';
 import { s } from '../dm/schema';
-import type { NativeSystem, TimeZoneInfo, TimeZoneTransition } from '../native/system-contract';
-import { ERROR, NOT_APPLICABLE, NOT_SET, NotSupportedError } from './util-read';
+import type {
+  NativeSystem,
+  ServiceChange,
+  TimeZoneInfo,
+  TimeZoneTransition,
+} from '../native/system-contract';
+import { ERROR, NOT_SET } from './util-read';
 
 export const CONFIGURE_TIME_ZONE =
   './Device/Vendor/MSFT/Policy/Config/TimeLanguageSettings/ConfigureTimeZone';
@@ -31,6 +38,8 @@ export const NTP_CLIENT_CONFIG =
 export const NTP_CLIENT_ENABLE =
   './Device/Vendor/MSFT/Policy/Config/ADMX_W32Time/W32TIME_POLICY_ENABLE_NTPCLIENT';
 export const LOCAL_TIME = './DevDetail/Ext/Microsoft/LocalTime';
+/** The Windows Time service, controlled by timeService.startup / started. */
+export const TIME_SERVICE = 'w32time';
 
 /** One or more NTP peers, space-separated, each a host name or address with optional `,0x<flags>`. */
 const NTP_SERVERS =
@@ -148,7 +157,7 @@ async function deleteIfPresent(ctx: HandlerContext, uri: string): Promise<void> 
 }
 
 export interface TimeHandlersOptions {
-  /** The native system part (time zone read-back and explicit rules). */
+  /** The native system part (time zone read-back and explicit rules, the time service). */
   system: NativeSystem;
 }
 
@@ -237,14 +246,8 @@ export function createTimeHandlers(options: TimeHandlersOptions): FeatureHandler
       if (typeof desired.sourcePriority === 'string') {
         await ctx.store.set(STORE_PRIORITY, desired.sourcePriority);
       }
-      const unsupported = ['startup', 'started'].filter((k) => Object.hasOwn(desired, k));
-      if (unsupported.length > 0) {
-        throw new NotSupportedError(
-          `timeService.${unsupported.join(', ')}: starting the time service or changing its startup type needs service control, which no CSP offers on this platform`,
-        );
-      }
       if (ctx.store.get<string>(STORE_PRIORITY) === 'local') {
-        ctx.log.info('timeService: sourcePriority is local; the device setting is kept');
+        ctx.log.info('timeService: sourcePriority is local; the device settings are kept');
         return;
       }
       if (typeof desired.enabled === 'string') {
@@ -253,10 +256,21 @@ export function createTimeHandlers(options: TimeHandlersOptions): FeatureHandler
           desired.enabled === 'yes' ? '<enabled/>' : '<disabled/>',
         );
       }
+      const change: ServiceChange = {};
+      if (desired.startup === 'auto' || desired.startup === 'manual') {
+        change.startup = desired.startup;
+      }
+      if (typeof desired.started === 'string') change.running = desired.started === 'yes';
+      if (change.startup !== undefined || change.running !== undefined) {
+        await system.setService(TIME_SERVICE, change);
+      }
     },
 
     async report(ctx) {
-      const value = await readString(ctx, NTP_CLIENT_ENABLE).catch(() => ERROR);
+      const [value, service] = await Promise.all([
+        readString(ctx, NTP_CLIENT_ENABLE).catch(() => ERROR),
+        system.getService(TIME_SERVICE).catch(() => undefined),
+      ]);
       const enabled =
         value === ERROR
           ? ERROR
@@ -269,8 +283,8 @@ export function createTimeHandlers(options: TimeHandlersOptions): FeatureHandler
                 : ERROR;
       return {
         enabled,
-        startup: NOT_APPLICABLE,
-        started: NOT_APPLICABLE,
+        startup: service ? service.startup : ERROR,
+        started: service ? (service.running ? 'yes' : 'no') : ERROR,
         sourcePriority: ctx.store.get<string>(STORE_PRIORITY) ?? 'remote',
       };
     },

@@ -1,13 +1,21 @@
 /**
  * `NativeSystem` over the compiled addon's system part (native/system): on Windows
- * Get/SetDynamicTimeZoneInformation and GetTickCount64; elsewhere the CSP emulator library's
- * MdmEmulatorSystem* functions, whose emulated time zone and boot time live in the emulator's
- * state file (an emulated RebootNow moves the boot time). Loads nothing until the first call.
+ * Get/SetDynamicTimeZoneInformation, GetTickCount64 and the service control manager; elsewhere
+ * the CSP emulator library's MdmEmulatorSystem* functions, whose emulated time zone, boot time
+ * and services live in the emulator's state file (an emulated RebootNow moves the boot time).
+ * Loads nothing until the first call.
  */
 import { InvalidArgumentError, MdmUnavailableError, fromNativeError } from '../errors';
 import type { AddonBinding, AddonSystemSession } from './binding';
 import { loadAddon, resolveMdmLibrary } from './load';
-import type { NativeSystem, TimeZoneInfo, TimeZoneTransition } from './system-contract';
+import {
+  ALLOWED_SERVICES,
+  type NativeSystem,
+  type ServiceChange,
+  type ServiceInfo,
+  type TimeZoneInfo,
+  type TimeZoneTransition,
+} from './system-contract';
 
 export interface AddonSystemOptions {
   /** Non-Windows: the CSP emulator library to load; see `resolveMdmLibrary`. */
@@ -62,6 +70,29 @@ export class AddonSystem implements NativeSystem {
     const session = this.#open();
     try {
       return await session.bootTime();
+    } catch (err) {
+      throw fromNativeError(err);
+    }
+  }
+
+  /** Only the names of `ALLOWED_SERVICES` (InvalidArgumentError otherwise, nothing is called). */
+  async getService(name: string): Promise<ServiceInfo> {
+    checkServiceName(name);
+    const session = this.#open();
+    try {
+      return await session.getService(name);
+    } catch (err) {
+      throw fromNativeError(err);
+    }
+  }
+
+  /** Names as for `getService`; `change` is `{ startup?: auto | manual | disabled, running? }`. */
+  async setService(name: string, change: ServiceChange): Promise<void> {
+    checkServiceName(name);
+    checkServiceChange(change);
+    const session = this.#open();
+    try {
+      await session.setService(name, change);
     } catch (err) {
       throw fromNativeError(err);
     }
@@ -159,6 +190,38 @@ export function checkTimeZone(tz: unknown): asserts tz is TimeZoneInfo {
       `a date set exactly when standardDate is set (standardDate.month is ${standard.month})`,
       daylight,
     );
+  }
+}
+
+/** The service name must be one of `ALLOWED_SERVICES` (exact spelling). */
+export function checkServiceName(name: unknown): asserts name is string {
+  if (typeof name !== 'string' || !(ALLOWED_SERVICES as readonly string[]).includes(name)) {
+    throw new InvalidArgumentError(
+      'name',
+      `a service that may be controlled (${ALLOWED_SERVICES.join(', ')})`,
+      name,
+    );
+  }
+}
+
+const STARTUP_TYPES: readonly string[] = ['auto', 'manual', 'disabled'];
+
+/** `{ startup?: 'auto' | 'manual' | 'disabled', running?: boolean }`, nothing else. */
+export function checkServiceChange(change: unknown): asserts change is ServiceChange {
+  if (typeof change !== 'object' || change === null || Array.isArray(change)) {
+    throw new InvalidArgumentError('change', 'a { startup?, running? } object', change);
+  }
+  for (const key of Object.keys(change)) {
+    if (key !== 'startup' && key !== 'running') {
+      throw new InvalidArgumentError('change', 'only the members startup and running', change);
+    }
+  }
+  const c = change as ServiceChange;
+  if (c.startup !== undefined && !STARTUP_TYPES.includes(c.startup)) {
+    throw new InvalidArgumentError('change.startup', '"auto", "manual" or "disabled"', c.startup);
+  }
+  if (c.running !== undefined && typeof c.running !== 'boolean') {
+    throw new InvalidArgumentError('change.running', 'a boolean', c.running);
   }
 }
 

@@ -4,7 +4,7 @@
  * `NativeMdm` contract.
  */
 import type { CspOp } from './contract';
-import type { TimeZoneInfo } from './system-contract';
+import type { ServiceChange, ServiceInfo, TimeZoneInfo } from './system-contract';
 
 /** A result as the addon returns it (before TS maps it to `CspResult`). */
 export interface AddonOpResult {
@@ -60,6 +60,9 @@ export interface AddonSystemSession {
   getTimeZone(): Promise<TimeZoneInfo>;
   setTimeZone(tz: TimeZoneInfo | Pick<TimeZoneInfo, 'keyName' | 'dynamicDaylightTimeDisabled'>): Promise<void>;
   bootTime(): Promise<number>;
+  /** Only the allowlisted names (native/system/service.h); others: TypeError ERR_INVALID_ARG. */
+  getService(name: string): Promise<ServiceInfo>;
+  setService(name: string, change: ServiceChange): Promise<void>;
 }
 
 export interface AddonBinding {

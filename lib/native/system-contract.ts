@@ -1,7 +1,8 @@
 /**
  * The native system contract: the few Windows facts and settings that no CSP covers, used by
  * the time and reboot features. On Windows the addon's system part calls Win32
- * (Get/SetDynamicTimeZoneInformation, GetTickCount64); elsewhere it calls the CSP emulator
+ * (Get/SetDynamicTimeZoneInformation, GetTickCount64, the service control manager); elsewhere
+ * it calls the CSP emulator
  * library's system functions, which keep an emulated system state beside the emulator's state
  * (an emulated RebootNow moves the emulated boot time). `MockSystem` (windows-iot-dm/testing)
  * implements it for unit tests.
@@ -33,6 +34,25 @@ export interface TimeZoneInfo {
   dynamicDaylightTimeDisabled: boolean;
 }
 
+/** The services that may be queried and changed (a device twin must not be able to stop any other). */
+export const ALLOWED_SERVICES = ['w32time'] as const;
+export type ServiceName = (typeof ALLOWED_SERVICES)[number];
+
+export type ServiceStartup = 'auto' | 'manual' | 'disabled';
+
+/** A service's startup type and whether it runs (not stopped or stopping). */
+export interface ServiceInfo {
+  name: string;
+  startup: ServiceStartup;
+  running: boolean;
+}
+
+/** What `setService` changes; an absent member stays as it is. */
+export interface ServiceChange {
+  startup?: ServiceStartup;
+  running?: boolean;
+}
+
 export interface NativeSystem {
   /** The time zone in effect. */
   getTimeZone(): Promise<TimeZoneInfo>;
@@ -43,4 +63,16 @@ export interface NativeSystem {
   setTimeZone(tz: TimeZoneInfo): Promise<void>;
   /** When the system last started, in ms since the epoch. */
   bootTime(): Promise<number>;
+  /**
+   * A service's startup type and state. Only the names of `ALLOWED_SERVICES` (`w32time`, the
+   * Windows Time service) are accepted; others are refused before anything is called.
+   */
+  getService(name: string): Promise<ServiceInfo>;
+  /**
+   * Changes the startup type (first) and/or starts (`running: true`) or stops the service,
+   * resolving once it runs or has stopped (bounded wait). Starting a running service or
+   * stopping a stopped one succeeds; starting a service whose startup type is disabled fails
+   * (HRESULT 0x80070422). Names as for `getService`.
+   */
+  setService(name: string, change: ServiceChange): Promise<void>;
 }

@@ -1,8 +1,17 @@
 /**
  * `MockSystem`: an in-memory `NativeSystem` for unit tests: a settable time zone, a boot time
- * that `reboot()` moves to now, every call recorded, and a failure to inject.
+ * that `reboot()` moves to now, in-memory services (the allowlist only: w32time, default auto
+ * and running; starting a disabled service fails like Windows), every call recorded, and a
+ * failure to inject.
  */
-import type { NativeSystem, TimeZoneInfo } from '../native/system-contract';
+import { checkServiceChange, checkServiceName } from '../native/addon-system';
+import { MdmApiError } from '../errors';
+import type {
+  NativeSystem,
+  ServiceChange,
+  ServiceInfo,
+  TimeZoneInfo,
+} from '../native/system-contract';
 
 export const UTC_ZONE: TimeZoneInfo = {
   keyName: 'UTC',
@@ -19,8 +28,14 @@ export const UTC_ZONE: TimeZoneInfo = {
 export class MockSystem implements NativeSystem {
   timeZone: TimeZoneInfo = structuredClone(UTC_ZONE);
   bootTimeMs: number;
-  readonly calls: Array<{ fn: 'getTimeZone' | 'setTimeZone' | 'bootTime'; arg?: TimeZoneInfo }> =
-    [];
+  /** The services by name (only allowlisted names can be reached through the contract). */
+  services: Record<string, ServiceInfo> = {
+    w32time: { name: 'w32time', startup: 'auto', running: true },
+  };
+  readonly calls: Array<{
+    fn: 'getTimeZone' | 'setTimeZone' | 'bootTime' | 'getService' | 'setService';
+    arg?: TimeZoneInfo | { name: string; change?: ServiceChange };
+  }> = [];
   #failNext: unknown;
 
   constructor(bootTimeMs = Date.now() - 3_600_000) {
@@ -54,6 +69,35 @@ export class MockSystem implements NativeSystem {
     this.calls.push({ fn: 'bootTime' });
     this.#maybeFail();
     return this.bootTimeMs;
+  }
+
+  async getService(name: string): Promise<ServiceInfo> {
+    this.calls.push({ fn: 'getService', arg: { name } });
+    checkServiceName(name);
+    this.#maybeFail();
+    return structuredClone(this.#service(name));
+  }
+
+  async setService(name: string, change: ServiceChange): Promise<void> {
+    this.calls.push({ fn: 'setService', arg: { name, change: structuredClone(change) } });
+    checkServiceName(name);
+    checkServiceChange(change);
+    this.#maybeFail();
+    const current = this.#service(name);
+    const startup = change.startup ?? current.startup;
+    if (change.running === true && !current.running && startup === 'disabled') {
+      throw new MdmApiError(
+        'StartServiceW',
+        0x80070422,
+        undefined,
+        `the service ${name} cannot be started: its startup type is disabled`,
+      );
+    }
+    this.services[name] = { name, startup, running: change.running ?? current.running };
+  }
+
+  #service(name: string): ServiceInfo {
+    return (this.services[name] ??= { name, startup: 'manual', running: false });
   }
 
   #maybeFail(): void {

@@ -309,4 +309,38 @@ bool ReadTimeZone(Napi::Env env, Napi::Value value, sys::TimeZone* tz) {
   return true;
 }
 
+bool ReadServiceName(Napi::Env env, Napi::Value value, std::string* name) {
+  if (!value.IsString()) return Fail(env, "name must be a string");
+  *name = value.As<Napi::String>().Utf8Value();
+  if (!sys::IsAllowedService(*name)) {
+    return Fail(env, "name must be a service that may be controlled (" +
+                         std::string(sys::AllowedServicesText()) + "), not \"" + *name + "\"");
+  }
+  return true;
+}
+
+bool ReadServiceChange(Napi::Env env, Napi::Value value, sys::ServiceChange* change) {
+  if (!value.IsObject() || value.IsArray()) return Fail(env, "change must be an object");
+  Napi::Object object = value.As<Napi::Object>();
+  *change = sys::ServiceChange();
+  Napi::Value startup, running;
+  if (!GetProperty(env, object, "startup", &startup) ||
+      !GetProperty(env, object, "running", &running)) {
+    return false;
+  }
+  if (!startup.IsUndefined()) {
+    sys::ServiceStartup parsed;
+    if (!startup.IsString() ||
+        !sys::ParseStartup(startup.As<Napi::String>().Utf8Value(), &parsed)) {
+      return Fail(env, "change.startup must be \"auto\", \"manual\" or \"disabled\"");
+    }
+    change->startup = parsed;
+  }
+  if (!running.IsUndefined()) {
+    if (!running.IsBoolean()) return Fail(env, "change.running must be a boolean");
+    change->running = running.As<Napi::Boolean>().Value();
+  }
+  return true;
+}
+
 }  // namespace wdm::addon

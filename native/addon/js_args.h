@@ -14,6 +14,7 @@
 #include <napi.h>
 
 #include "syncml/codec.h"
+#include "system/service.h"
 #include "system/time_zone.h"
 
 namespace wdm::addon {
@@ -30,5 +31,10 @@ bool ReadLibraryPath(Napi::Env env, Napi::Value options, std::string* path);
 // SystemSession.setTimeZone()'s argument: a TimeZoneInfo object (system/time_zone.h: by key name
 // only keyName and dynamicDaylightTimeDisabled are required), checked with ValidateTimeZone.
 bool ReadTimeZone(Napi::Env env, Napi::Value value, sys::TimeZone* tz);
+// getService()/setService()'s first argument: a service name of the allowlist
+// (system/service.h IsAllowedService); any other name is refused.
+bool ReadServiceName(Napi::Env env, Napi::Value value, std::string* name);
+// setService()'s second argument: { startup?: "auto" | "manual" | "disabled", running?: boolean }.
+bool ReadServiceChange(Napi::Env env, Napi::Value value, sys::ServiceChange* change);
 
 }  // namespace wdm::addon

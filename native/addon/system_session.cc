@@ -38,18 +38,50 @@ Napi::Object TimeZoneToJs(Napi::Env env, const sys::TimeZone& tz) {
   return out;
 }
 
-// One getTimeZone/setTimeZone/bootTime call. Execute() (pool thread) touches no Node-API.
+Napi::Object ServiceToJs(Napi::Env env, const sys::ServiceInfo& service) {
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("name", Napi::String::New(env, service.name));
+  out.Set("startup", Napi::String::New(env, sys::StartupName(service.startup)));
+  out.Set("running", Napi::Boolean::New(env, service.running));
+  return out;
+}
+
+// The arguments of one call.
+struct SystemArgs {
+  sys::TimeZone tz;           // setTimeZone
+  std::string service_name;   // getService, setService
+  sys::ServiceChange change;  // setService
+};
+
+// One getTimeZone/setTimeZone/bootTime/getService/setService call. Execute() (pool thread)
+// touches no Node-API.
 class SystemWorker final : public Napi::AsyncWorker {
  public:
-  enum class Kind { kGetTimeZone, kSetTimeZone, kBootTime };
+  enum class Kind { kGetTimeZone, kSetTimeZone, kBootTime, kGetService, kSetService };
 
-  SystemWorker(Napi::Env env, std::shared_ptr<sys::SystemApi> api, Kind kind, sys::TimeZone tz)
-      : Napi::AsyncWorker(env, kind == Kind::kGetTimeZone   ? "windows-iot-dm:GetTimeZone"
-                               : kind == Kind::kSetTimeZone ? "windows-iot-dm:SetTimeZone"
-                                                            : "windows-iot-dm:BootTime"),
+  static const char* ResourceName(Kind kind) {
+    switch (kind) {
+      case Kind::kGetTimeZone:
+        return "windows-iot-dm:GetTimeZone";
+      case Kind::kSetTimeZone:
+        return "windows-iot-dm:SetTimeZone";
+      case Kind::kBootTime:
+        return "windows-iot-dm:BootTime";
+      case Kind::kGetService:
+        return "windows-iot-dm:GetService";
+      case Kind::kSetService:
+        return "windows-iot-dm:SetService";
+    }
+    return "windows-iot-dm:System";
+  }
+
+  SystemWorker(Napi::Env env, std::shared_ptr<sys::SystemApi> api, Kind kind, SystemArgs args)
+      : Napi::AsyncWorker(env, ResourceName(kind)),
         api_(std::move(api)),
         kind_(kind),
-        tz_(std::move(tz)),
+        tz_(std::move(args.tz)),
+        service_name_(std::move(args.service_name)),
+        change_(args.change),
         deferred_(Napi::Promise::Deferred::New(env)) {}
 
   Napi::Promise Promise() const { return deferred_.Promise(); }
@@ -65,6 +97,12 @@ class SystemWorker final : public Napi::AsyncWorker {
       case Kind::kBootTime:
         outcome_ = api_->BootTime(&boot_ms_);
         break;
+      case Kind::kGetService:
+        outcome_ = api_->GetService(service_name_, &service_);
+        break;
+      case Kind::kSetService:
+        outcome_ = api_->SetService(service_name_, change_);
+        break;
     }
   }
 
@@ -76,6 +114,8 @@ class SystemWorker final : public Napi::AsyncWorker {
       case sys::SystemOutcome::Kind::kOk:
         if (kind_ == Kind::kGetTimeZone) {
           deferred_.Resolve(TimeZoneToJs(env, tz_));
+        } else if (kind_ == Kind::kGetService) {
+          deferred_.Resolve(ServiceToJs(env, service_));
         } else if (kind_ == Kind::kBootTime) {
           deferred_.Resolve(Napi::Number::New(env, static_cast<double>(boot_ms_)));
         } else {
@@ -96,15 +136,18 @@ class SystemWorker final : public Napi::AsyncWorker {
   std::shared_ptr<sys::SystemApi> api_;
   const Kind kind_;
   sys::TimeZone tz_;  // kSetTimeZone: the argument; kGetTimeZone: the result
+  const std::string service_name_;
+  const sys::ServiceChange change_;
   Napi::Promise::Deferred deferred_;
   // Written by Execute(), read by OnOK().
   sys::SystemOutcome outcome_;
   std::int64_t boot_ms_ = 0;
+  sys::ServiceInfo service_;
 };
 
 Napi::Value Start(Napi::Env env, const std::shared_ptr<sys::SystemApi>& api,
-                  SystemWorker::Kind kind, sys::TimeZone tz = sys::TimeZone()) {
-  auto* worker = new SystemWorker(env, api, kind, std::move(tz));
+                  SystemWorker::Kind kind, SystemArgs args = SystemArgs()) {
+  auto* worker = new SystemWorker(env, api, kind, std::move(args));
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;
@@ -117,7 +160,9 @@ Napi::Function SystemSession::DefineClass(Napi::Env env) {
       env, "SystemSession",
       {InstanceMethod<&SystemSession::GetTimeZone>("getTimeZone"),
        InstanceMethod<&SystemSession::SetTimeZone>("setTimeZone"),
-       InstanceMethod<&SystemSession::BootTime>("bootTime")});
+       InstanceMethod<&SystemSession::BootTime>("bootTime"),
+       InstanceMethod<&SystemSession::GetService>("getService"),
+       InstanceMethod<&SystemSession::SetService>("setService")});
 }
 
 SystemSession::SystemSession(const Napi::CallbackInfo& info) : ObjectWrap<SystemSession>(info) {
@@ -132,13 +177,30 @@ Napi::Value SystemSession::GetTimeZone(const Napi::CallbackInfo& info) {
 
 Napi::Value SystemSession::SetTimeZone(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  sys::TimeZone tz;
-  if (!ReadTimeZone(env, info[0], &tz)) return env.Undefined();
-  return Start(env, api_, SystemWorker::Kind::kSetTimeZone, std::move(tz));
+  SystemArgs args;
+  if (!ReadTimeZone(env, info[0], &args.tz)) return env.Undefined();
+  return Start(env, api_, SystemWorker::Kind::kSetTimeZone, std::move(args));
 }
 
 Napi::Value SystemSession::BootTime(const Napi::CallbackInfo& info) {
   return Start(info.Env(), api_, SystemWorker::Kind::kBootTime);
+}
+
+Napi::Value SystemSession::GetService(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  SystemArgs args;
+  if (!ReadServiceName(env, info[0], &args.service_name)) return env.Undefined();
+  return Start(env, api_, SystemWorker::Kind::kGetService, std::move(args));
+}
+
+Napi::Value SystemSession::SetService(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  SystemArgs args;
+  if (!ReadServiceName(env, info[0], &args.service_name) ||
+      !ReadServiceChange(env, info[1], &args.change)) {
+    return env.Undefined();
+  }
+  return Start(env, api_, SystemWorker::Kind::kSetService, std::move(args));
 }
 
 }  // namespace wdm::addon

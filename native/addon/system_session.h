@@ -5,6 +5,9 @@
 //   session.getTimeZone()    -> Promise<TimeZoneInfo>
 //   session.setTimeZone(tz)  -> Promise<undefined>
 //   session.bootTime()       -> Promise<number>  (ms since the Unix epoch)
+//   session.getService(name) -> Promise<{ name, startup, running }>
+//   session.setService(name, { startup?, running? }) -> Promise<undefined>
+//     (name: only the allowlist of system/service.h, "w32time"; startup: auto | manual | disabled)
 // Arguments are validated synchronously (TypeError, code ERR_INVALID_ARG; the time zone rules of
 // system/time_zone.h). Each call runs on the libuv pool in its own AsyncWorker (the system
 // functions are thread-safe; no queue is needed). Failures reject with the coded errors of
@@ -31,6 +34,8 @@ class SystemSession : public Napi::ObjectWrap<SystemSession> {
   Napi::Value GetTimeZone(const Napi::CallbackInfo& info);
   Napi::Value SetTimeZone(const Napi::CallbackInfo& info);
   Napi::Value BootTime(const Napi::CallbackInfo& info);
+  Napi::Value GetService(const Napi::CallbackInfo& info);
+  Napi::Value SetService(const Napi::CallbackInfo& info);
 
   std::shared_ptr<sys::SystemApi> api_;
 };

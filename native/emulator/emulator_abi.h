@@ -62,8 +62,9 @@
 #define MDM_EMULATOR_API __attribute__((visibility("default")))
 #endif
 
-/* 1: the MDM functions and test controls. 2: + the MdmEmulatorSystem* functions. */
-#define MDM_EMULATOR_ABI_VERSION 2
+/* 1: the MDM functions and test controls. 2: + the MdmEmulatorSystem* functions. 3: + the
+ * MdmEmulatorSystemGetService / MdmEmulatorSystemSetService functions. */
+#define MDM_EMULATOR_ABI_VERSION 3
 #define MDM_EMULATOR_E_NOT_REGISTERED ((int32_t)0x80070490u)
 
 #ifdef __cplusplus
@@ -129,6 +130,38 @@ MDM_EMULATOR_API int32_t MdmEmulatorSystemSetTimeZone(const char16_t* json, char
 /* Sets *ms to the emulated boot time in ms since the Unix epoch: the last emulated RebootNow,
  * else the host's boot time. E_INVALIDARG: ms is null. */
 MDM_EMULATOR_API int32_t MdmEmulatorSystemBootTime(int64_t* ms);
+
+/* ---- Emulated services (ABI version 3) -------------------------------------------------------
+ * What the addon's system part reaches through the service control manager on Windows
+ * (QueryServiceConfig/QueryServiceStatusEx, ChangeServiceConfig, StartService/ControlService).
+ * Only the services of the allowlist exist (native/system/service.h: "w32time"; default startup
+ * "auto", running); they live in the state file's events.system.services member, in the same
+ * locked transaction as an Apply (MdmEmulatorReset restores the defaults). Services cross as
+ * UTF-16 JSON text in the form of native/system/service.h:
+ *   {"name":"w32time","startup":"auto"|"manual"|"disabled","running":true|false}
+ * Besides the HRESULTs below, each can return the persistence HRESULTs described above and
+ * E_OUTOFMEMORY. */
+
+/* Sets *json to the service `name`. Free it with MdmEmulatorFree; *json is null unless S_OK.
+ *   E_INVALIDARG (0x80070057)   name or json is null, or name is not well-formed UTF-16
+ *   0x80070424                  HRESULT_FROM_WIN32(ERROR_SERVICE_DOES_NOT_EXIST): not in the
+ *                               allowlist */
+MDM_EMULATOR_API int32_t MdmEmulatorSystemGetService(const char16_t* name, char16_t** json);
+
+/* Changes the service `name` by `change`, a JSON object with optional members "startup"
+ * ("auto" | "manual" | "disabled") and "running" (true starts the service, false stops it); the
+ * startup type is applied first. Returns
+ *   S_OK                        changed (and saved); starting a running service or stopping a
+ *                               stopped one is not an error
+ *   E_INVALIDARG (0x80070057)   a null argument, not UTF-16/JSON, an unknown member or a bad value
+ *   0x80070424                  HRESULT_FROM_WIN32(ERROR_SERVICE_DOES_NOT_EXIST): not in the
+ *                               allowlist
+ *   0x80070422                  HRESULT_FROM_WIN32(ERROR_SERVICE_DISABLED): starting a stopped
+ *                               service whose (resulting) startup type is disabled
+ * When `error` is not null it is set to null on S_OK, else to a one-line English reason (free it
+ * with MdmEmulatorFree). Nothing changes unless S_OK. */
+MDM_EMULATOR_API int32_t MdmEmulatorSystemSetService(const char16_t* name, const char16_t* change,
+                                                     char16_t** error);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -287,4 +287,87 @@ MDM_EMULATOR_API int32_t MdmEmulatorSystemBootTime(int64_t* ms) {
   return hr;
 }
 
+MDM_EMULATOR_API int32_t MdmEmulatorSystemGetService(const char16_t* name, char16_t** json) {
+  if (json != nullptr) *json = nullptr;
+  if (name == nullptr || json == nullptr) return wdm::emulator::kInvalidArg;
+  std::string utf8;
+  if (!wdm::emulator::Utf16ToUtf8(name, &utf8)) return wdm::emulator::kInvalidArg;
+  wdm::sys::ServiceInfo info;
+  if (!wdm::emulator::DefaultService(utf8, &info)) {
+    return static_cast<int32_t>(wdm::sys::kHresultServiceDoesNotExist);
+  }
+  EmulatorState& state = State();
+  std::lock_guard<std::mutex> lock(state.mutex);
+  std::string text;
+  const int32_t hr = wdm::emulator::InTransaction(state, [&](wdm::json::Value* events) {
+    std::string error;
+    wdm::json::Write(wdm::sys::ServiceToJson(wdm::emulator::LoadService(*events, utf8)), &text,
+                     &error);
+    return wdm::emulator::kOk;
+  });
+  if (hr != wdm::emulator::kOk) return hr;
+  *json = wdm::emulator::NewUtf16(text);
+  return *json != nullptr ? wdm::emulator::kOk : wdm::emulator::kOutOfMemory;
+}
+
+MDM_EMULATOR_API int32_t MdmEmulatorSystemSetService(const char16_t* name, const char16_t* change,
+                                                     char16_t** error) {
+  if (error != nullptr) *error = nullptr;
+  if (name == nullptr || change == nullptr) {
+    wdm::emulator::SetError(
+        error, name == nullptr ? "no service name was given (null)" : "no change was given (null)");
+    return wdm::emulator::kInvalidArg;
+  }
+  std::string utf8_name, utf8;
+  if (!wdm::emulator::Utf16ToUtf8(name, &utf8_name)) {
+    wdm::emulator::SetError(error, "the service name is not well-formed UTF-16");
+    return wdm::emulator::kInvalidArg;
+  }
+  wdm::sys::ServiceInfo unused;
+  if (!wdm::emulator::DefaultService(utf8_name, &unused)) {
+    wdm::emulator::SetError(error, "the service \"" + utf8_name +
+                                       "\" is not one that may be controlled (allowed: " +
+                                       wdm::sys::AllowedServicesText() + ")");
+    return static_cast<int32_t>(wdm::sys::kHresultServiceDoesNotExist);
+  }
+  if (!wdm::emulator::Utf16ToUtf8(change, &utf8)) {
+    wdm::emulator::SetError(error, "the change text is not well-formed UTF-16");
+    return wdm::emulator::kInvalidArg;
+  }
+  wdm::json::Value value;
+  wdm::json::Error parse_error;
+  if (!wdm::json::Parse(utf8, &value, &parse_error)) {
+    wdm::emulator::SetError(error, "the change is not JSON: " + parse_error.ToString());
+    return wdm::emulator::kInvalidArg;
+  }
+  wdm::sys::ServiceChange parsed;
+  std::string reason;
+  if (!wdm::sys::ServiceChangeFromJson(value, &parsed, &reason)) {
+    wdm::emulator::SetError(error, reason);
+    return wdm::emulator::kInvalidArg;
+  }
+  EmulatorState& state = State();
+  std::lock_guard<std::mutex> lock(state.mutex);
+  const int32_t hr = wdm::emulator::InTransaction(state, [&](wdm::json::Value* events) {
+    wdm::sys::ServiceInfo next;
+    std::uint32_t refused = 0;
+    if (!wdm::emulator::ApplyServiceChange(wdm::emulator::LoadService(*events, utf8_name), parsed,
+                                           &next, &refused, &reason)) {
+      return static_cast<int32_t>(refused);
+    }
+    wdm::emulator::SaveService(next, events);
+    return wdm::emulator::kOk;
+  });
+  if (hr == static_cast<int32_t>(wdm::sys::kHresultServiceDisabled)) {
+    wdm::emulator::SetError(error, reason);
+  } else if (hr != wdm::emulator::kOk) {
+    char text[120];
+    std::snprintf(text, sizeof text,
+                  "the emulated device state could not be saved or read (HRESULT 0x%08X)",
+                  static_cast<unsigned>(hr));
+    wdm::emulator::SetError(error, text);
+  }
+  return hr;
+}
+
 }  // extern "C"

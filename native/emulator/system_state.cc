@@ -149,6 +149,55 @@ void SaveTimeZone(const sys::TimeZone& tz, json::Value* events) {
   system.Set("timeZone", sys::TimeZoneToJson(tz));
 }
 
+bool DefaultService(std::string_view name, sys::ServiceInfo* out) {
+  if (!sys::IsAllowedService(name)) return false;
+  sys::ServiceInfo info;
+  info.name = std::string(name);
+  info.startup = sys::ServiceStartup::kAuto;
+  info.running = true;
+  *out = std::move(info);
+  return true;
+}
+
+sys::ServiceInfo LoadService(const json::Value& events, std::string_view name) {
+  sys::ServiceInfo fallback;
+  DefaultService(name, &fallback);
+  const json::Value* system = events.Find("system");
+  const json::Value* services = system == nullptr ? nullptr : system->Find("services");
+  const json::Value* stored = services == nullptr ? nullptr : services->Find(name);
+  sys::ServiceInfo info;
+  std::string error;
+  if (stored != nullptr && sys::ServiceFromJson(*stored, &info, &error) && info.name == name) {
+    return info;
+  }
+  return fallback;
+}
+
+void SaveService(const sys::ServiceInfo& info, json::Value* events) {
+  if (!events->is_object()) *events = json::Value::Object();
+  json::Value& system = events->mutable_member("system");
+  if (!system.is_object()) system = json::Value::Object();
+  json::Value& services = system.mutable_member("services");
+  if (!services.is_object()) services = json::Value::Object();
+  services.Set(info.name, sys::ServiceToJson(info));
+}
+
+bool ApplyServiceChange(const sys::ServiceInfo& current, const sys::ServiceChange& change,
+                        sys::ServiceInfo* out, std::uint32_t* hresult, std::string* reason) {
+  sys::ServiceInfo next = current;
+  if (change.startup) next.startup = *change.startup;
+  if (change.running) {
+    if (*change.running && !current.running && next.startup == sys::ServiceStartup::kDisabled) {
+      *hresult = sys::kHresultServiceDisabled;
+      *reason = "the service " + current.name + " cannot be started: its startup type is disabled";
+      return false;
+    }
+    next.running = *change.running;
+  }
+  *out = std::move(next);
+  return true;
+}
+
 std::int64_t EmulatedBootTimeMs(const json::Value& events, const DeviceHost& host) {
   const BehaviorState state = BehaviorState::Load(events);
   std::int64_t seconds = 0;

@@ -1,11 +1,15 @@
 // The addon's system part: the few Windows settings and facts no CSP covers (the time zone, the
-// boot time), behind one interface with a platform implementation:
+// boot time, control of the allowlisted services of system/service.h), behind one interface with
+// a platform implementation:
 //   Windows (system_win.cc)  Get/SetDynamicTimeZoneInformation (SeTimeZonePrivilege enabled on the
 //                            process token for the call), EnumDynamicTimeZoneInformation to look a
 //                            key name up, boot time = now - GetTickCount64(). Failures are
-//                            HRESULT_FROM_WIN32(GetLastError()).
+//                            HRESULT_FROM_WIN32(GetLastError()). Services: the service control
+//                            manager (QueryServiceConfig/QueryServiceStatusEx,
+//                            ChangeServiceConfig, StartService/ControlService with a bounded
+//                            wait for the new state).
 //   elsewhere (system_posix.cc)  the CSP emulator library's MdmEmulatorSystem* functions
-//                            (emulator_abi.h, ABI version 2), dlopen()ed from the same path as
+//                            (emulator_abi.h, ABI version 3), dlopen()ed from the same path as
 //                            the MDM part (the emulated state lives in the emulator's state file).
 // No Node-API here. Every implementation is thread-safe (the addon calls it from pool threads).
 #pragma once
@@ -15,6 +19,7 @@
 #include <string>
 
 #include "mdm/library.h"
+#include "system/service.h"
 #include "system/time_zone.h"
 
 namespace wdm::sys {
@@ -51,6 +56,12 @@ class SystemApi {
   virtual SystemOutcome SetTimeZone(const TimeZone& tz) = 0;
   // When the system last started, in ms since the Unix epoch.
   virtual SystemOutcome BootTime(std::int64_t* ms) = 0;
+  // The startup type and running state of service `name`. Every implementation refuses a name
+  // outside the allowlist (IsAllowedService) with kHresultServiceDoesNotExist.
+  virtual SystemOutcome GetService(const std::string& name, ServiceInfo* out) = 0;
+  // Changes the startup type (first) and/or starts or stops the service, waiting (bounded) until
+  // it runs or has stopped. Starting a running service or stopping a stopped one succeeds.
+  virtual SystemOutcome SetService(const std::string& name, const ServiceChange& change) = 0;
 };
 
 // `library_path`: POSIX only, the CSP emulator library (empty = none configured: every call

@@ -1,6 +1,7 @@
 // SystemApi over the CSP emulator library (see system_api.h): dlopen(path, RTLD_NOW |
 // RTLD_LOCAL) on first use (the same library the MDM part loads: dlopen shares one copy), the
-// MdmEmulatorSystem* functions (ABI version 2), time zones exchanged as UTF-16 JSON text.
+// MdmEmulatorSystem* functions (ABI version 3), time zones and services exchanged as UTF-16 JSON
+// text.
 #include <dlfcn.h>
 
 #include <cstdint>
@@ -19,6 +20,8 @@ namespace {
 using GetTimeZoneFn = decltype(&MdmEmulatorSystemGetTimeZone);
 using SetTimeZoneFn = decltype(&MdmEmulatorSystemSetTimeZone);
 using BootTimeFn = decltype(&MdmEmulatorSystemBootTime);
+using GetServiceFn = decltype(&MdmEmulatorSystemGetService);
+using SetServiceFn = decltype(&MdmEmulatorSystemSetService);
 using FreeFn = decltype(&MdmEmulatorFree);
 using AbiVersionFn = decltype(&MdmEmulatorAbiVersion);
 
@@ -91,6 +94,66 @@ class PosixSystemApi final : public SystemApi {
     return outcome;
   }
 
+  SystemOutcome GetService(const std::string& name, ServiceInfo* out) override {
+    SystemOutcome outcome;
+    if (!Load(&outcome)) return outcome;
+    std::u16string name16;
+    std::string error;
+    if (!text::Utf8ToUtf16(name, &name16, &error)) {
+      return SystemOutcome::Hresult("MdmEmulatorSystemGetService", 0x80070057u,
+                                    "the service name cannot be encoded: " + error);
+    }
+    char16_t* json = nullptr;
+    const std::int32_t hr = get_service_(name16.c_str(), &json);
+    std::u16string text;
+    if (json != nullptr) {
+      text = json;
+      free_(json);
+    }
+    if (Failed(hr)) return SystemOutcome::Hresult("MdmEmulatorSystemGetService", Unsigned(hr));
+    std::string utf8;
+    json::Value value;
+    json::Error parse_error;
+    if (!text::Utf16ToUtf8(text, &utf8, &error)) {
+      return SystemOutcome::Hresult("MdmEmulatorSystemGetService", kInvalidData,
+                                    "the answer is not well-formed UTF-16 (" + error + ")");
+    }
+    if (!json::Parse(utf8, &value, &parse_error)) {
+      return SystemOutcome::Hresult("MdmEmulatorSystemGetService", kInvalidData,
+                                    "the answer is not JSON: " + parse_error.ToString());
+    }
+    if (!ServiceFromJson(value, out, &error)) {
+      return SystemOutcome::Hresult("MdmEmulatorSystemGetService", kInvalidData,
+                                    "the answer is not a service: " + error);
+    }
+    return outcome;
+  }
+
+  SystemOutcome SetService(const std::string& name, const ServiceChange& change) override {
+    SystemOutcome outcome;
+    if (!Load(&outcome)) return outcome;
+    std::string utf8, error;
+    std::u16string name16, text;
+    if (!text::Utf8ToUtf16(name, &name16, &error) ||
+        !json::Write(ServiceChangeToJson(change), &utf8, &error) ||
+        !text::Utf8ToUtf16(utf8, &text, &error)) {
+      return SystemOutcome::Hresult("MdmEmulatorSystemSetService", 0x80070057u,
+                                    "the request cannot be encoded: " + error);
+    }
+    char16_t* reason = nullptr;
+    const std::int32_t hr = set_service_(name16.c_str(), text.c_str(), &reason);
+    std::string detail;
+    if (reason != nullptr) {
+      std::u16string reason16 = reason;
+      free_(reason);
+      if (!text::Utf16ToUtf8(reason16, &detail, &error)) detail.clear();
+    }
+    if (Failed(hr)) {
+      return SystemOutcome::Hresult("MdmEmulatorSystemSetService", Unsigned(hr), std::move(detail));
+    }
+    return outcome;
+  }
+
   SystemOutcome BootTime(std::int64_t* ms) override {
     SystemOutcome outcome;
     if (!Load(&outcome)) return outcome;
@@ -136,6 +199,8 @@ class PosixSystemApi final : public SystemApi {
     GetTimeZoneFn get = nullptr;
     SetTimeZoneFn set = nullptr;
     BootTimeFn boot = nullptr;
+    GetServiceFn get_service = nullptr;
+    SetServiceFn set_service = nullptr;
     FreeFn free_fn = nullptr;
     if (abi == nullptr ||
         (get = reinterpret_cast<GetTimeZoneFn>(
@@ -144,6 +209,10 @@ class PosixSystemApi final : public SystemApi {
              Symbol(handle, "MdmEmulatorSystemSetTimeZone", &error))) == nullptr ||
         (boot = reinterpret_cast<BootTimeFn>(
              Symbol(handle, "MdmEmulatorSystemBootTime", &error))) == nullptr ||
+        (get_service = reinterpret_cast<GetServiceFn>(
+             Symbol(handle, "MdmEmulatorSystemGetService", &error))) == nullptr ||
+        (set_service = reinterpret_cast<SetServiceFn>(
+             Symbol(handle, "MdmEmulatorSystemSetService", &error))) == nullptr ||
         (free_fn = reinterpret_cast<FreeFn>(Symbol(handle, "MdmEmulatorFree", &error))) ==
             nullptr) {
       dlclose(handle);
@@ -153,6 +222,8 @@ class PosixSystemApi final : public SystemApi {
     get_ = get;
     set_ = set;
     boot_ = boot;
+    get_service_ = get_service;
+    set_service_ = set_service;
     free_ = free_fn;
     outcome->kind = SystemOutcome::Kind::kOk;
     return true;
@@ -177,6 +248,8 @@ class PosixSystemApi final : public SystemApi {
   GetTimeZoneFn get_ = nullptr;
   SetTimeZoneFn set_ = nullptr;
   BootTimeFn boot_ = nullptr;
+  GetServiceFn get_service_ = nullptr;
+  SetServiceFn set_service_ = nullptr;
   FreeFn free_ = nullptr;
 };
 

@@ -6,11 +6,15 @@
 #define NOMINMAX
 #endif
 #include <windows.h>
+#include <winsvc.h>  // not included by windows.h under WIN32_LEAN_AND_MEAN
 
+#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <mutex>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "common/utf16.h"
 #include "system/system_api.h"
@@ -111,6 +115,132 @@ std::mutex& PrivilegeMutex() {
   return *mutex;
 }
 
+// ---- services ----------------------------------------------------------------------------------
+
+// How long SetService waits for a started service to run or a stopped one to stop.
+constexpr auto kServiceWait = std::chrono::seconds(30);
+
+std::uint32_t Win32Hresult(DWORD error) {
+  return static_cast<std::uint32_t>(HRESULT_FROM_WIN32(error));
+}
+
+// Closes a service control manager or service handle.
+class ScHandle {
+ public:
+  explicit ScHandle(SC_HANDLE handle) : handle_(handle) {}
+  ~ScHandle() {
+    if (handle_ != nullptr) CloseServiceHandle(handle_);
+  }
+  ScHandle(const ScHandle&) = delete;
+  ScHandle& operator=(const ScHandle&) = delete;
+  SC_HANDLE get() const { return handle_; }
+
+ private:
+  SC_HANDLE handle_;
+};
+
+// Serializes SetService calls (a start racing a stop would make each wait for the other).
+// Never destroyed, like PrivilegeMutex.
+std::mutex& ServiceMutex() {
+  static std::mutex* const mutex = new std::mutex();
+  return *mutex;
+}
+
+SystemOutcome NotAllowed(const char* api, const std::string& name) {
+  return SystemOutcome::Hresult(
+      api, kHresultServiceDoesNotExist,
+      "the service \"" + name +
+          "\" is not one that may be controlled (allowed: " + AllowedServicesText() + ")");
+}
+
+// Opens service `name` (already checked against the allowlist) with `access`.
+SystemOutcome OpenNamedService(const std::string& name, DWORD access, SC_HANDLE* scm_out,
+                               SC_HANDLE* service_out) {
+  std::u16string wide;
+  std::string error;
+  if (!text::Utf8ToUtf16(name, &wide, &error)) return NotAllowed("OpenServiceW", name);
+  SC_HANDLE scm = OpenSCManagerW(nullptr, nullptr, SC_MANAGER_CONNECT);
+  if (scm == nullptr) return SystemOutcome::Hresult("OpenSCManagerW", LastErrorHresult());
+  SC_HANDLE service = OpenServiceW(scm, reinterpret_cast<LPCWSTR>(wide.c_str()), access);
+  if (service == nullptr) {
+    const std::uint32_t hr = LastErrorHresult();
+    CloseServiceHandle(scm);
+    return SystemOutcome::Hresult("OpenServiceW", hr);
+  }
+  *scm_out = scm;
+  *service_out = service;
+  return SystemOutcome();
+}
+
+SystemOutcome QueryStartup(SC_HANDLE service, ServiceStartup* out) {
+  DWORD needed = 0;
+  if (!QueryServiceConfigW(service, nullptr, 0, &needed) &&
+      GetLastError() != ERROR_INSUFFICIENT_BUFFER) {
+    return SystemOutcome::Hresult("QueryServiceConfigW", LastErrorHresult());
+  }
+  std::vector<BYTE> buffer(needed > 0 ? needed : sizeof(QUERY_SERVICE_CONFIGW));
+  auto* config = reinterpret_cast<QUERY_SERVICE_CONFIGW*>(buffer.data());
+  if (!QueryServiceConfigW(service, config, static_cast<DWORD>(buffer.size()), &needed)) {
+    return SystemOutcome::Hresult("QueryServiceConfigW", LastErrorHresult());
+  }
+  switch (config->dwStartType) {
+    case SERVICE_DISABLED:
+      *out = ServiceStartup::kDisabled;
+      break;
+    case SERVICE_DEMAND_START:
+      *out = ServiceStartup::kManual;
+      break;
+    default:  // SERVICE_AUTO_START (also delayed), SERVICE_BOOT_START, SERVICE_SYSTEM_START
+      *out = ServiceStartup::kAuto;
+      break;
+  }
+  return SystemOutcome();
+}
+
+SystemOutcome QueryState(SC_HANDLE service, DWORD* state, DWORD* wait_hint) {
+  SERVICE_STATUS_PROCESS status{};
+  DWORD needed = 0;
+  if (!QueryServiceStatusEx(service, SC_STATUS_PROCESS_INFO, reinterpret_cast<LPBYTE>(&status),
+                            sizeof status, &needed)) {
+    return SystemOutcome::Hresult("QueryServiceStatusEx", LastErrorHresult());
+  }
+  *state = status.dwCurrentState;
+  if (wait_hint != nullptr) *wait_hint = status.dwWaitHint;
+  return SystemOutcome();
+}
+
+// Running = neither stopped nor stopping.
+bool IsRunningState(DWORD state) {
+  return state != SERVICE_STOPPED && state != SERVICE_STOP_PENDING;
+}
+
+// Polls until the service reaches `target` (SERVICE_RUNNING or SERVICE_STOPPED), at most
+// kServiceWait; the poll interval follows the service's wait hint (0.1-1 s).
+SystemOutcome WaitForState(SC_HANDLE service, DWORD target, const std::string& name) {
+  const auto deadline = std::chrono::steady_clock::now() + kServiceWait;
+  for (;;) {
+    DWORD state = 0, hint = 0;
+    SystemOutcome outcome = QueryState(service, &state, &hint);
+    if (outcome.kind != SystemOutcome::Kind::kOk) return outcome;
+    if (state == target) return outcome;
+    if (target == SERVICE_RUNNING && state == SERVICE_STOPPED) {
+      return SystemOutcome::Hresult("StartServiceW", Win32Hresult(ERROR_SERVICE_NOT_ACTIVE),
+                                    "the service " + name + " stopped while starting");
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return SystemOutcome::Hresult(target == SERVICE_RUNNING ? "StartServiceW" : "ControlService",
+                                    kHresultServiceRequestTimeout,
+                                    "the service " + name + " did not " +
+                                        (target == SERVICE_RUNNING ? "start" : "stop") +
+                                        " within 30 s");
+    }
+    DWORD sleep = hint / 10;
+    if (sleep < 100) sleep = 100;
+    if (sleep > 1000) sleep = 1000;
+    std::this_thread::sleep_for(std::chrono::milliseconds(sleep));
+  }
+}
+
 class WindowsSystemApi final : public SystemApi {
  public:
   SystemOutcome GetTimeZone(TimeZone* out) override {
@@ -196,6 +326,84 @@ class WindowsSystemApi final : public SystemApi {
     const std::int64_t now_ms = ticks / 10000 - 11644473600000LL;  // 1601 epoch -> 1970
     *ms = now_ms - static_cast<std::int64_t>(GetTickCount64());
     return SystemOutcome();
+  }
+
+  SystemOutcome GetService(const std::string& name, ServiceInfo* out) override {
+    if (!IsAllowedService(name)) return NotAllowed("OpenServiceW", name);
+    SC_HANDLE scm_raw = nullptr, service_raw = nullptr;
+    SystemOutcome outcome =
+        OpenNamedService(name, SERVICE_QUERY_CONFIG | SERVICE_QUERY_STATUS, &scm_raw, &service_raw);
+    if (outcome.kind != SystemOutcome::Kind::kOk) return outcome;
+    ScHandle scm(scm_raw), service(service_raw);
+    ServiceInfo info;
+    info.name = name;
+    outcome = QueryStartup(service.get(), &info.startup);
+    if (outcome.kind != SystemOutcome::Kind::kOk) return outcome;
+    DWORD state = 0;
+    outcome = QueryState(service.get(), &state, nullptr);
+    if (outcome.kind != SystemOutcome::Kind::kOk) return outcome;
+    info.running = IsRunningState(state);
+    *out = std::move(info);
+    return outcome;
+  }
+
+  SystemOutcome SetService(const std::string& name, const ServiceChange& change) override {
+    if (!IsAllowedService(name)) return NotAllowed("OpenServiceW", name);
+    DWORD access = SERVICE_QUERY_CONFIG | SERVICE_QUERY_STATUS;
+    if (change.startup) access |= SERVICE_CHANGE_CONFIG;
+    if (change.running) access |= *change.running ? SERVICE_START : SERVICE_STOP;
+    std::lock_guard<std::mutex> lock(ServiceMutex());
+    SC_HANDLE scm_raw = nullptr, service_raw = nullptr;
+    SystemOutcome outcome = OpenNamedService(name, access, &scm_raw, &service_raw);
+    if (outcome.kind != SystemOutcome::Kind::kOk) return outcome;
+    ScHandle scm(scm_raw), service(service_raw);
+    ServiceStartup startup = ServiceStartup::kManual;
+    outcome = QueryStartup(service.get(), &startup);
+    if (outcome.kind != SystemOutcome::Kind::kOk) return outcome;
+    DWORD state = 0;
+    outcome = QueryState(service.get(), &state, nullptr);
+    if (outcome.kind != SystemOutcome::Kind::kOk) return outcome;
+    if (change.startup) startup = *change.startup;
+    // Refused before anything changes: StartService would fail after ChangeServiceConfig.
+    if (change.running && *change.running && !IsRunningState(state) &&
+        startup == ServiceStartup::kDisabled) {
+      return SystemOutcome::Hresult(
+          "StartServiceW", kHresultServiceDisabled,
+          "the service " + name + " cannot be started: its startup type is disabled");
+    }
+    if (change.startup) {
+      const DWORD start_type = startup == ServiceStartup::kAuto     ? SERVICE_AUTO_START
+                               : startup == ServiceStartup::kManual ? SERVICE_DEMAND_START
+                                                                    : SERVICE_DISABLED;
+      if (!ChangeServiceConfigW(service.get(), SERVICE_NO_CHANGE, start_type, SERVICE_NO_CHANGE,
+                                nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr)) {
+        return SystemOutcome::Hresult("ChangeServiceConfigW", LastErrorHresult());
+      }
+    }
+    if (!change.running) return outcome;
+    if (*change.running) {
+      if (state == SERVICE_RUNNING) return outcome;
+      if (state == SERVICE_STOPPED || state == SERVICE_STOP_PENDING) {
+        if (state == SERVICE_STOP_PENDING) {
+          outcome = WaitForState(service.get(), SERVICE_STOPPED, name);
+          if (outcome.kind != SystemOutcome::Kind::kOk) return outcome;
+        }
+        if (!StartServiceW(service.get(), 0, nullptr) &&
+            GetLastError() != ERROR_SERVICE_ALREADY_RUNNING) {
+          return SystemOutcome::Hresult("StartServiceW", LastErrorHresult());
+        }
+      }
+      return WaitForState(service.get(), SERVICE_RUNNING, name);
+    }
+    if (state == SERVICE_STOPPED) return outcome;
+    if (state != SERVICE_STOP_PENDING) {
+      SERVICE_STATUS status{};
+      if (!ControlService(service.get(), SERVICE_CONTROL_STOP, &status) &&
+          GetLastError() != ERROR_SERVICE_NOT_ACTIVE) {
+        return SystemOutcome::Hresult("ControlService", LastErrorHresult());
+      }
+    }
+    return WaitForState(service.get(), SERVICE_STOPPED, name);
   }
 
  private:

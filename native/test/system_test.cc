@@ -20,6 +20,7 @@
 #include "emulator/system_state.h"
 #include "emulator/utf16_text.h"
 #include "syncml/codec.h"
+#include "system/service.h"
 #include "system/time_zone.h"
 #include "test/test_util.h"
 
@@ -259,7 +260,7 @@ std::string ReadStateFile() {
 }
 
 void TestAbiTimeZone() {
-  CHECK_EQ(MdmEmulatorAbiVersion(), 2);
+  CHECK_EQ(MdmEmulatorAbiVersion(), 3);
   CHECK_EQ(MdmEmulatorReset(), 0);
   // Default: UTC (no registration needed).
   CHECK(CurrentZone() == wdm::emulator::DefaultTimeZone());
@@ -339,6 +340,156 @@ void TestAbiBootTime() {
   CHECK_EQ(again, before);
 }
 
+// ---- services ----------------------------------------------------------------------------------
+
+constexpr int32_t kNoService = static_cast<int32_t>(0x80070424u);
+constexpr int32_t kDisabled = static_cast<int32_t>(0x80070422u);
+
+int32_t GetServiceJson(const char* name, std::string* json) {
+  char16_t* wide = wdm::emulator::NewUtf16(name);
+  char16_t* text = reinterpret_cast<char16_t*>(1);  // must be reset
+  const int32_t hr = MdmEmulatorSystemGetService(wide, &text);
+  std::free(wide);
+  json->clear();
+  if (hr == 0) {
+    CHECK(text != nullptr);
+    if (text != nullptr) CHECK(wdm::emulator::Utf16ToUtf8(text, json));
+  } else {
+    CHECK(text == nullptr);
+  }
+  MdmEmulatorFree(text);
+  return hr;
+}
+
+wdm::sys::ServiceInfo CurrentService() {
+  std::string json;
+  CHECK_EQ(GetServiceJson("w32time", &json), 0);
+  wdm::json::Value value;
+  wdm::json::Error parse_error;
+  wdm::sys::ServiceInfo info;
+  std::string error;
+  CHECK(wdm::json::Parse(json, &value, &parse_error));
+  CHECK(wdm::sys::ServiceFromJson(value, &info, &error));
+  return info;
+}
+
+int32_t SetServiceJson(const char* name, const std::string& change, std::string* error) {
+  char16_t* wide_name = wdm::emulator::NewUtf16(name);
+  char16_t* wide = wdm::emulator::NewUtf16(change);
+  char16_t* reason = reinterpret_cast<char16_t*>(1);  // must be reset
+  const int32_t hr = MdmEmulatorSystemSetService(wide_name, wide, &reason);
+  std::free(wide_name);
+  std::free(wide);
+  error->clear();
+  if (hr == 0) {
+    CHECK(reason == nullptr);
+  } else {
+    CHECK(reason != nullptr);
+    if (reason != nullptr) CHECK(wdm::emulator::Utf16ToUtf8(reason, error));
+  }
+  MdmEmulatorFree(reason);
+  return hr;
+}
+
+wdm::sys::ServiceInfo W32Time(wdm::sys::ServiceStartup startup, bool running) {
+  wdm::sys::ServiceInfo info;
+  info.name = "w32time";
+  info.startup = startup;
+  info.running = running;
+  return info;
+}
+
+void TestServiceForms() {
+  using wdm::sys::ServiceStartup;
+  CHECK(wdm::sys::IsAllowedService("w32time"));
+  CHECK(!wdm::sys::IsAllowedService("W32Time"));
+  CHECK(!wdm::sys::IsAllowedService("wuauserv"));
+  CHECK(!wdm::sys::IsAllowedService(""));
+  std::string out, error;
+  CHECK(wdm::json::Write(wdm::sys::ServiceToJson(W32Time(ServiceStartup::kManual, false)), &out,
+                         &error));
+  CHECK_EQ(out, "{\"name\":\"w32time\",\"running\":false,\"startup\":\"manual\"}");
+  wdm::json::Value value;
+  wdm::json::Error parse_error;
+  wdm::sys::ServiceChange change;
+  CHECK(wdm::json::Parse("{\"startup\":\"disabled\",\"running\":true}", &value, &parse_error));
+  CHECK(wdm::sys::ServiceChangeFromJson(value, &change, &error));
+  CHECK(change.startup && *change.startup == ServiceStartup::kDisabled);
+  CHECK(change.running && *change.running);
+  CHECK(wdm::json::Parse("{\"startup\":\"boot\"}", &value, &parse_error));
+  CHECK(!wdm::sys::ServiceChangeFromJson(value, &change, &error));
+  CHECK_EQ(error, "startup must be \"auto\", \"manual\" or \"disabled\"");
+  CHECK(wdm::json::Parse("{\"running\":1}", &value, &parse_error));
+  CHECK(!wdm::sys::ServiceChangeFromJson(value, &change, &error));
+  CHECK_EQ(error, "running must be a boolean");
+  CHECK(wdm::json::Parse("{\"x\":1}", &value, &parse_error));
+  CHECK(!wdm::sys::ServiceChangeFromJson(value, &change, &error));
+  CHECK_EQ(error, "the change has an unknown member \"x\"");
+  // Emulated state: default, stored, unreadable.
+  wdm::json::Value events = wdm::json::Value::Object();
+  CHECK(wdm::emulator::LoadService(events, "w32time") == W32Time(ServiceStartup::kAuto, true));
+  wdm::emulator::SaveService(W32Time(ServiceStartup::kManual, false), &events);
+  CHECK(wdm::emulator::LoadService(events, "w32time") == W32Time(ServiceStartup::kManual, false));
+  events.mutable_member("system")
+      .mutable_member("services")
+      .Set("w32time", wdm::json::Value::String("garbage"));
+  CHECK(wdm::emulator::LoadService(events, "w32time") == W32Time(ServiceStartup::kAuto, true));
+}
+
+void TestAbiService() {
+  using wdm::sys::ServiceStartup;
+  CHECK_EQ(MdmEmulatorReset(), 0);
+  // Default (no registration needed): auto, running.
+  CHECK(CurrentService() == W32Time(ServiceStartup::kAuto, true));
+  std::string error;
+  CHECK_EQ(SetServiceJson("w32time", "{\"startup\":\"manual\"}", &error), 0);
+  CHECK(CurrentService() == W32Time(ServiceStartup::kManual, true));
+  CHECK_EQ(SetServiceJson("w32time", "{\"running\":false}", &error), 0);
+  CHECK(CurrentService() == W32Time(ServiceStartup::kManual, false));
+  CHECK(ReadStateFile().find("\"services\"") != std::string::npos);
+  // Stopping a stopped service, an empty change: not errors.
+  CHECK_EQ(SetServiceJson("w32time", "{\"running\":false}", &error), 0);
+  CHECK_EQ(SetServiceJson("w32time", "{}", &error), 0);
+  // Disabled: starting it is refused and nothing changes (the startup type neither).
+  CHECK_EQ(SetServiceJson("w32time", "{\"startup\":\"disabled\",\"running\":true}", &error),
+           kDisabled);
+  CHECK_EQ(error, "the service w32time cannot be started: its startup type is disabled");
+  CHECK(CurrentService() == W32Time(ServiceStartup::kManual, false));
+  CHECK_EQ(SetServiceJson("w32time", "{\"startup\":\"disabled\"}", &error), 0);
+  CHECK_EQ(SetServiceJson("w32time", "{\"running\":true}", &error), kDisabled);
+  CHECK_EQ(SetServiceJson("w32time", "{\"startup\":\"auto\",\"running\":true}", &error), 0);
+  CHECK(CurrentService() == W32Time(ServiceStartup::kAuto, true));
+  // A running service may be disabled (it keeps running, as on Windows).
+  CHECK_EQ(SetServiceJson("w32time", "{\"startup\":\"disabled\",\"running\":true}", &error), 0);
+  CHECK(CurrentService() == W32Time(ServiceStartup::kDisabled, true));
+  // Names outside the allowlist do not exist.
+  std::string json;
+  CHECK_EQ(GetServiceJson("wuauserv", &json), kNoService);
+  CHECK_EQ(GetServiceJson("W32Time", &json), kNoService);
+  CHECK_EQ(SetServiceJson("wuauserv", "{\"running\":false}", &error), kNoService);
+  CHECK_EQ(error, "the service \"wuauserv\" is not one that may be controlled (allowed: w32time)");
+  // Bad changes.
+  CHECK_EQ(SetServiceJson("w32time", "{\"startup\":\"boot\"}", &error), kInvalidArg);
+  CHECK_EQ(SetServiceJson("w32time", "{not json", &error), kInvalidArg);
+  CHECK(error.rfind("the change is not JSON: ", 0) == 0);
+  CHECK_EQ(SetServiceJson("w32time", "[]", &error), kInvalidArg);
+  CHECK_EQ(error, "the change must be a JSON object");
+  CHECK(CurrentService() == W32Time(ServiceStartup::kDisabled, true));
+  // Null arguments.
+  char16_t* text = nullptr;
+  CHECK_EQ(MdmEmulatorSystemGetService(nullptr, &text), kInvalidArg);
+  CHECK(text == nullptr);
+  char16_t name[] = {u'w', u'3', u'2', u't', u'i', u'm', u'e', 0};
+  CHECK_EQ(MdmEmulatorSystemGetService(name, nullptr), kInvalidArg);
+  CHECK_EQ(MdmEmulatorSystemSetService(name, nullptr, nullptr), kInvalidArg);
+  CHECK_EQ(MdmEmulatorSystemSetService(nullptr, name, nullptr), kInvalidArg);
+  char16_t lone[] = {0xD800, 0};
+  CHECK_EQ(MdmEmulatorSystemGetService(lone, &text), kInvalidArg);
+  // A reset restores the default.
+  CHECK_EQ(MdmEmulatorReset(), 0);
+  CHECK(CurrentService() == W32Time(ServiceStartup::kAuto, true));
+}
+
 std::string ParseProfile(const std::string& system, wdm::emulator::Profile* profile) {
   static std::unique_ptr<wdm::emulator::Schema> schema;
   std::string error;
@@ -405,5 +556,7 @@ int main() {
   RUN(TestAbiTimeZone);
   RUN(TestAbiBootTime);
   RUN(TestProfileTimeZone);
+  RUN(TestServiceForms);
+  RUN(TestAbiService);
   return wdm::test::Finish("system_test");
 }

@@ -2,7 +2,8 @@
  * timeInfo and timeService over the real device and service SDKs, the local hub, the real addon's
  * system part and the CSP emulator: a key name goes through the Policy CSP and the emulated
  * device applies it (as Windows does), explicit rules through SetDynamicTimeZoneInformation's
- * emulation, everything reported is read back from the device, bad input fails its section.
+ * emulation, the time service's startup type and state through the emulated service control,
+ * everything reported is read back from the device, bad input fails its section.
  */
 import assert from 'node:assert/strict';
 import {
@@ -11,7 +12,7 @@ import {
   createTimeHandlers,
 } from '../../lib/features/time';
 import { defaultNativeSystem } from '../../lib/native/addon-system';
-import { DmEnv, readNode } from '../dm/helpers';
+import { DmEnv, readNode, waitFor } from '../dm/helpers';
 
 describe('features: timeInfo and timeService (real SDK, local hub, system part, CSP emulator)', function () {
   this.timeout(30000);
@@ -23,6 +24,7 @@ describe('features: timeInfo and timeService (real SDK, local hub, system part, 
   });
   afterEach(async () => {
     await env.cleanup();
+    await system.setService('w32time', { startup: 'auto', running: true });
   });
   after(async () => {
     await env.close();
@@ -54,7 +56,36 @@ describe('features: timeInfo and timeService (real SDK, local hub, system part, 
     assert.equal(info.ntpServer, 'ntp.contoso.com');
     assert.match(String(info.localTime), /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/);
     assert.equal(env.section(id, 'timeService')?.enabled, 'yes');
+    assert.equal(env.section(id, 'timeService')?.startup, 'auto');
+    assert.equal(env.section(id, 'timeService')?.started, 'yes');
     assert.equal(await readNode(NTP_CLIENT_ENABLE), '<enabled/>');
+  });
+
+  it('startup and started control the emulated w32time service and are read back from it', async () => {
+    const id = 'time-service';
+    const dm = await setup(id);
+    env.setWindows(id, { timeService: { startup: 'manual', started: 'no' } });
+    const reported = await env.waitForState(id, 'timeService', 'completed');
+    await dm.settled();
+    assert.deepEqual(await system.getService('w32time'), {
+      name: 'w32time',
+      startup: 'manual',
+      running: false,
+    });
+    assert.equal(reported.startup, 'manual');
+    assert.equal(reported.started, 'no');
+    // sourcePriority local keeps the device's service settings.
+    env.setWindows(id, {
+      timeService: { startup: 'auto', started: 'yes', sourcePriority: 'local' },
+    });
+    await waitFor(() => env.section(id, 'timeService')?.sourcePriority === 'local', 8000);
+    await dm.settled();
+    assert.deepEqual(await system.getService('w32time'), {
+      name: 'w32time',
+      startup: 'manual',
+      running: false,
+    });
+    assert.equal(env.section(id, 'timeService')?.started, 'no');
   });
 
   it('explicit rules go through the system part and remove the key-name policy', async () => {

@@ -1,8 +1,9 @@
 /**
  * The addon's system part over the REAL addon and CSP emulator library: the emulated time zone
  * (default, by key name, explicit rules, refused input), its persistence in the emulator's state
- * file across processes, the boot time an emulated RebootNow moves, and a conformance check that
- * MockSystem and AddonSystem agree on the NativeSystem contract's basic behaviour.
+ * file across processes, the boot time an emulated RebootNow moves, control of the allowlisted
+ * w32time service (and refusal of any other name), and a conformance check that MockSystem and
+ * AddonSystem agree on the NativeSystem contract's basic behaviour.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -15,6 +16,8 @@ import {
   InvalidArgumentError,
   MdmApiError,
   MdmUnavailableError,
+  checkServiceChange,
+  checkServiceName,
   checkTimeZone,
   defaultNativeSystem,
   type NativeSystem,
@@ -246,6 +249,108 @@ describe('AddonSystem over the CSP emulator library', function () {
   });
 });
 
+describe('AddonSystem services over the CSP emulator library', function () {
+  this.timeout(60000);
+  const system = new AddonSystem();
+  const W32TIME_DEFAULT = { name: 'w32time', startup: 'auto', running: true };
+
+  beforeEach(async () => {
+    await system.setService('w32time', { startup: 'auto', running: true });
+  });
+  after(async () => {
+    await system.setService('w32time', { startup: 'auto', running: true });
+  });
+
+  it('reads w32time, changes its startup type and state, and reads them back', async () => {
+    assert.deepEqual(await system.getService('w32time'), W32TIME_DEFAULT);
+    await system.setService('w32time', { startup: 'manual' });
+    assert.deepEqual(await system.getService('w32time'), { ...W32TIME_DEFAULT, startup: 'manual' });
+    await system.setService('w32time', { running: false });
+    await system.setService('w32time', { running: false }); // stopping a stopped one is fine
+    assert.deepEqual(await system.getService('w32time'), {
+      name: 'w32time',
+      startup: 'manual',
+      running: false,
+    });
+    await system.setService('w32time', {});
+    await system.setService('w32time', { startup: 'auto', running: true });
+    assert.deepEqual(await system.getService('w32time'), W32TIME_DEFAULT);
+  });
+
+  it('refuses to start a disabled service (HRESULT 0x80070422 with a reason); nothing changes', async () => {
+    await system.setService('w32time', { running: false });
+    const err = await rejection(system.setService('w32time', { startup: 'disabled', running: true }));
+    assert.ok(err instanceof MdmApiError, String(err));
+    assert.equal(err.hresult, 0x80070422);
+    assert.equal(err.api, 'MdmEmulatorSystemSetService');
+    assert.match(err.message, /startup type is disabled/);
+    assert.deepEqual(await system.getService('w32time'), {
+      name: 'w32time',
+      startup: 'auto',
+      running: false,
+    });
+  });
+
+  it('refuses any other service name and bad changes in TS (InvalidArgumentError), calling nothing', async () => {
+    for (const name of ['wuauserv', 'W32Time', 'w32time ', '', 'WinDefend']) {
+      await assert.rejects(system.getService(name), InvalidArgumentError, name);
+      await assert.rejects(system.setService(name, { running: false }), InvalidArgumentError, name);
+    }
+    const bad: unknown[] = [
+      null,
+      [],
+      'auto',
+      { startup: 'boot' },
+      { startup: 'Auto' },
+      { running: 'yes' },
+      { running: false, extra: 1 },
+    ];
+    for (const change of bad) {
+      await assert.rejects(
+        system.setService('w32time', change as never),
+        InvalidArgumentError,
+        JSON.stringify(change),
+      );
+    }
+    assert.throws(() => checkServiceName(42), InvalidArgumentError);
+    assert.doesNotThrow(() => checkServiceChange({ startup: 'disabled', running: false }));
+    assert.deepEqual(await system.getService('w32time'), W32TIME_DEFAULT);
+  });
+
+  it('refuses any other service name in C++ too (TypeError, code ERR_INVALID_ARG)', () => {
+    const { SystemSession } = loadAddon();
+    assert.ok(SystemSession);
+    const session = new SystemSession({});
+    const isInvalid = (message: RegExp) => (err: Error & { code?: string }) =>
+      err instanceof TypeError && err.code === 'ERR_INVALID_ARG' && message.test(err.message);
+    for (const name of ['wuauserv', 'W32Time', '']) {
+      assert.throws(
+        () => session.getService(name),
+        isInvalid(/^name must be a service that may be controlled \(w32time\)/),
+        name,
+      );
+      assert.throws(
+        () => session.setService(name, { running: false }),
+        isInvalid(/^name must be a service that may be controlled/),
+        name,
+      );
+    }
+    assert.throws(() => session.getService(5 as never), isInvalid(/^name must be a string$/));
+    assert.throws(
+      () => session.setService('w32time', { startup: 'boot' as never }),
+      isInvalid(/^change.startup must be "auto", "manual" or "disabled"$/),
+    );
+    assert.throws(
+      () => session.setService('w32time', { running: 1 as never }),
+      isInvalid(/^change.running must be a boolean$/),
+    );
+    assert.throws(
+      () => session.setService('w32time', null as never),
+      isInvalid(/^change must be an object$/),
+    );
+  });
+});
+
 describe('AddonSystem persistence across processes', function () {
   this.timeout(60000);
   let dir: string;
@@ -289,6 +394,39 @@ describe('AddonSystem persistence across processes', function () {
     )) as { error: string; hresult: number };
     assert.equal(refused.error, 'ERR_MDM_HRESULT');
     assert.equal(refused.hresult, 0x80070490);
+  });
+
+  it('keeps a service change in the state file, and a new process reads it back', async () => {
+    const state = join(dir, 'state.json');
+    assert.deepEqual(await runChild(`return system.getService('w32time');`, state), {
+      ok: { name: 'w32time', startup: 'auto', running: true },
+    });
+    assert.deepEqual(
+      await runChild(
+        `await system.setService('w32time', { startup: 'manual', running: false });
+         return system.getService('w32time');`,
+        state,
+      ),
+      { ok: { name: 'w32time', startup: 'manual', running: false } },
+    );
+    const file = JSON.parse(readFileSync(state, 'utf8')) as {
+      events: { system?: { services?: Record<string, { startup: string; running: boolean }> } };
+    };
+    assert.equal(file.events.system?.services?.w32time?.startup, 'manual');
+    assert.equal(file.events.system?.services?.w32time?.running, false);
+    assert.deepEqual(await runChild(`return system.getService('w32time');`, state), {
+      ok: { name: 'w32time', startup: 'manual', running: false },
+    });
+    const refused = (await runChild(
+      `return system.setService('w32time', { startup: 'disabled', running: true });`,
+      state,
+    )) as { error: string; hresult: number };
+    assert.equal(refused.error, 'ERR_MDM_HRESULT');
+    assert.equal(refused.hresult, 0x80070422);
+    const other = (await runChild(`return system.getService('wuauserv');`, state)) as {
+      error: string;
+    };
+    assert.equal(other.error, 'ERR_INVALID_ARG');
   });
 
   it('keeps the emulated boot time of a RebootNow for later processes', async () => {
@@ -342,6 +480,29 @@ function systemConformance(label: string, make: () => NativeSystem): void {
       tz.bias = 12;
       tz.standardDate.month = 7;
       assert.notEqual((await system.getTimeZone()).bias, 12);
+      const service = await system.getService('w32time');
+      service.running = !service.running;
+      assert.notEqual((await system.getService('w32time')).running, service.running);
+    });
+
+    it('controls w32time only: set, read back, a disabled service does not start', async () => {
+      await system.setService('w32time', { startup: 'manual', running: false });
+      assert.deepEqual(await system.getService('w32time'), {
+        name: 'w32time',
+        startup: 'manual',
+        running: false,
+      });
+      await assert.rejects(system.setService('w32time', { startup: 'disabled', running: true }), {
+        code: 'ERR_MDM_HRESULT',
+        hresult: 0x80070422,
+      });
+      await assert.rejects(system.getService('wuauserv'), InvalidArgumentError);
+      await system.setService('w32time', { startup: 'auto', running: true });
+      assert.deepEqual(await system.getService('w32time'), {
+        name: 'w32time',
+        startup: 'auto',
+        running: true,
+      });
     });
   });
 }

@@ -4,6 +4,7 @@ import {
   LOCAL_TIME,
   NTP_CLIENT_CONFIG,
   NTP_CLIENT_ENABLE,
+  TIME_SERVICE,
   createTimeHandlers,
   formatRuleDate,
   ntpClientPayload,
@@ -158,7 +159,7 @@ describe('features/timeInfo and timeService', () => {
   });
 
   describe('timeService', () => {
-    it('enabled goes to the NTP client policy; startup/started are not available (501, "n/a")', async () => {
+    it('enabled goes to the NTP client policy; startup/started are read from the w32time service', async () => {
       const dm = await attach();
       h.link.setDesired({ windows: { timeService: { enabled: 'no' } } });
       await h.idle(dm);
@@ -167,29 +168,124 @@ describe('features/timeInfo and timeService', () => {
         { ...h.section('timeService'), lastChange: undefined },
         {
           enabled: 'no',
-          startup: 'n/a',
-          started: 'n/a',
+          startup: 'auto',
+          started: 'yes',
           sourcePriority: 'remote',
           lastChange: undefined,
         },
       );
-      h.link.setDesired({ windows: { timeService: { enabled: 'yes', started: 'yes' } } });
+      assert.ok(
+        !system.calls.some((c) => c.fn === 'setService'),
+        'no service change asked, none made',
+      );
+    });
+
+    it('startup and started control the w32time service through the system part', async () => {
+      const dm = await attach();
+      h.link.setDesired({ windows: { timeService: { startup: 'manual', started: 'no' } } });
+      await h.idle(dm);
+      assert.equal(lastChangeOf(h, 'timeService').state, 'completed');
+      assert.deepEqual(system.services.w32time, {
+        name: 'w32time',
+        startup: 'manual',
+        running: false,
+      });
+      assert.deepEqual(
+        system.calls.filter((c) => c.fn === 'setService').map((c) => c.arg),
+        [{ name: TIME_SERVICE, change: { startup: 'manual', running: false } }],
+      );
+      assert.equal(h.section('timeService')?.startup, 'manual');
+      assert.equal(h.section('timeService')?.started, 'no');
+      h.link.setDesired({ windows: { timeService: { startup: 'auto', started: 'yes' } } });
+      await h.idle(dm);
+      assert.deepEqual(system.services.w32time, {
+        name: 'w32time',
+        startup: 'auto',
+        running: true,
+      });
+      assert.equal(h.section('timeService')?.startup, 'auto');
+      assert.equal(h.section('timeService')?.started, 'yes');
+    });
+
+    it('reports what the device has (a disabled startup set elsewhere), and a failed start', async () => {
+      system.services.w32time = { name: 'w32time', startup: 'disabled', running: false };
+      const dm = await attach();
+      await h.idle(dm);
+      assert.equal(h.section('timeService')?.startup, 'disabled');
+      assert.equal(h.section('timeService')?.started, 'no');
+      h.link.setDesired({ windows: { timeService: { started: 'yes' } } });
       await h.idle(dm);
       const lc = lastChangeOf(h, 'timeService');
       assert.equal(lc.state, 'failed');
-      assert.equal(lc.errCode, 501);
-      assert.match(String(lc.errContext), /service control/);
-      assert.equal(h.mock.node(NTP_CLIENT_ENABLE)?.value, '<disabled/>', 'nothing written');
+      assert.match(String(lc.errContext), /startup type is disabled/);
+      assert.equal(system.services.w32time?.running, false);
     });
 
-    it('sourcePriority local keeps the device setting', async () => {
+    it('a service that cannot be read is reported "<error>"', async () => {
+      const dm = await attach();
+      await h.idle(dm);
+      system.getService = () => Promise.reject(new Error('access denied'));
+      h.link.setDesired({ windows: { timeService: { enabled: 'yes' } } });
+      await h.idle(dm);
+      assert.equal(h.section('timeService')?.startup, '<error>');
+      assert.equal(h.section('timeService')?.started, '<error>');
+      assert.equal(h.section('timeService')?.enabled, 'yes');
+    });
+
+    it('refuses a startup type the twin may not ask for (disabled), writing nothing', async () => {
+      const dm = await attach();
+      h.link.setDesired({ windows: { timeService: { startup: 'disabled', enabled: 'no' } } });
+      await h.idle(dm);
+      const lc = lastChangeOf(h, 'timeService');
+      assert.equal(lc.state, 'failed');
+      assert.equal(lc.errCode, 400);
+      assert.equal(h.mock.node(NTP_CLIENT_ENABLE), undefined);
+      assert.ok(!system.calls.some((c) => c.fn === 'setService'));
+    });
+
+    it('sourcePriority local keeps the device settings (policy and service)', async () => {
       h.mock.setNode(NTP_CLIENT_ENABLE, { value: '<enabled/>' });
       const dm = await attach();
-      h.link.setDesired({ windows: { timeService: { enabled: 'no', sourcePriority: 'local' } } });
+      h.link.setDesired({
+        windows: {
+          timeService: { enabled: 'no', startup: 'manual', started: 'no', sourcePriority: 'local' },
+        },
+      });
       await h.idle(dm);
+      assert.equal(lastChangeOf(h, 'timeService').state, 'completed');
       assert.equal(h.mock.node(NTP_CLIENT_ENABLE)?.value, '<enabled/>');
+      assert.deepEqual(system.services.w32time, {
+        name: 'w32time',
+        startup: 'auto',
+        running: true,
+      });
+      assert.ok(!system.calls.some((c) => c.fn === 'setService'));
       assert.equal(h.section('timeService')?.enabled, 'yes');
+      assert.equal(h.section('timeService')?.startup, 'auto');
+      assert.equal(h.section('timeService')?.started, 'yes');
       assert.equal(h.section('timeService')?.sourcePriority, 'local');
+    });
+  });
+
+  describe('MockSystem services', () => {
+    it('only allowlisted names, validated changes, disabled services do not start', async () => {
+      await assert.rejects(system.getService('wuauserv'), { code: 'ERR_INVALID_ARG' });
+      await assert.rejects(system.setService('W32Time', { running: false }), {
+        code: 'ERR_INVALID_ARG',
+      });
+      await assert.rejects(system.setService('w32time', { startup: 'boot' as 'auto' }), {
+        code: 'ERR_INVALID_ARG',
+      });
+      await system.setService('w32time', { startup: 'disabled', running: false });
+      await assert.rejects(system.setService('w32time', { running: true }), {
+        code: 'ERR_MDM_HRESULT',
+        hresult: 0x80070422,
+      });
+      assert.deepEqual(await system.getService('w32time'), {
+        name: 'w32time',
+        startup: 'disabled',
+        running: false,
+      });
     });
   });
 
