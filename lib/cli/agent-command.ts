@@ -21,6 +21,7 @@ import { createLogger, errorFields, LOG_LEVELS, type Logger, type LogLevel } fro
 import { BUILTIN_SECTIONS, builtinHandlers } from '../features';
 import { defaultNativeSystem } from '../native/addon-system';
 import { COMMON_OPTIONS, parseCommand } from './args';
+import { waitForSignal } from './signals';
 import { EXIT, type CliIo } from './io';
 
 /** The agent's exit codes: the CLI's (`./io.ts`) plus one for IoT Hub connection failures. */
@@ -363,18 +364,6 @@ function bounded(p: Promise<unknown>, ms: number): Promise<void> {
       timer = setTimeout(resolve, ms);
     }),
   ]).finally(() => clearTimeout(timer));
-}
-
-function waitForSignal(): Promise<string> {
-  return new Promise((resolve) => {
-    const on = (signal: string): void => {
-      process.off('SIGINT', on);
-      process.off('SIGTERM', on);
-      resolve(signal);
-    };
-    process.on('SIGINT', on);
-    process.on('SIGTERM', on);
-  });
 }
 
 const RECONNECT_MAX_MS = 60_000;

@@ -16,6 +16,7 @@ import { DEFAULT_MQTT_PORT, LocalHub } from '../hub/hub';
 import { DeviceRegistry } from '../hub/registry/registry';
 import { HubStore } from '../hub/store/hub-store';
 import { COMMON_OPTIONS, parseCommand } from './args';
+import { waitForSignal } from './signals';
 import { EXIT, type CliIo } from './io';
 
 export const HUB_HELP = `Usage: iotdm hub [start] [options]
@@ -180,18 +181,6 @@ async function start(o: Opts, io: CliIo, deps: HubCommandDeps): Promise<number> 
     await hub.stop();
   }
   return EXIT.ok;
-}
-
-function waitForSignal(): Promise<string> {
-  return new Promise((resolve) => {
-    const on = (signal: string): void => {
-      process.off('SIGINT', on);
-      process.off('SIGTERM', on);
-      resolve(signal);
-    };
-    process.on('SIGINT', on);
-    process.on('SIGTERM', on);
-  });
 }
 
 /** Host of device connection strings: `--host`/`--mqtt-port`, else the running hub's, else defaults. */

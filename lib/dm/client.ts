@@ -28,6 +28,7 @@ import { createLogger, errorFields, type Logger, type LogLevel } from './logger'
 import { REPORTED_BUDGET_BYTES, ReportQueue } from './report-queue';
 import { validate } from './schema';
 import { ScopedCsp } from './scoped-csp';
+import { applyTwinPatch, isJsonObject } from './twin-patch';
 import { DmStateStore, contentHash, defaultStateDir, type SectionState } from './state-store';
 import { errorStatus, lastChange, nowIso, type ChangeState } from './status';
 import { planSection, type SectionPlan } from './switches';
@@ -96,18 +97,7 @@ export interface DeviceManagementEvents {
 
 const PNP_CODES: Record<ChangeState, number> = { completed: 200, pending: 202, failed: 500 };
 
-function isObject(v: unknown): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** Merge-patch `patch` into `target`, deleting keys set to null (twin semantics). */
-function applyPatch(target: JsonObject, patch: JsonObject): void {
-  for (const [k, v] of Object.entries(patch)) {
-    if (v === null) delete target[k];
-    else if (isObject(v) && isObject(target[k])) applyPatch(target[k], v);
-    else target[k] = isObject(v) ? structuredClone(v) : v;
-  }
-}
+const isObject = isJsonObject;
 
 /** `next`, with `null` for every key of `prev` that `next` no longer has (recursively). */
 function withRemovals(prev: Json | undefined, next: Json): Json {
@@ -454,18 +444,10 @@ export class DeviceManagementClient extends EventEmitter<DeviceManagementEvents>
       changed.push(...Object.keys(this.#desired), ...Object.keys(st.sections));
       this.#desired = {};
     } else {
-      for (const [name, value] of Object.entries(windows)) {
-        if (name === '__t') continue;
-        changed.push(name);
-        if (value === null) delete this.#desired[name];
-        else if (isObject(value) && isObject(this.#desired[name]))
-          applyPatch(this.#desired[name], value);
-        else if (isObject(value)) {
-          const fresh: JsonObject = {};
-          applyPatch(fresh, value);
-          this.#desired[name] = fresh;
-        } else this.#desired[name] = value;
-      }
+      // `__t` marks `windows` as a PnP component: not a section.
+      const sections = Object.fromEntries(Object.entries(windows).filter(([k]) => k !== '__t'));
+      changed.push(...Object.keys(sections));
+      applyTwinPatch(this.#desired, sections);
     }
     // Applying a section persists the new version with it; save here only if nothing applies.
     const applied = await this.#applyChanged([...new Set(changed)], version);
@@ -700,7 +682,7 @@ export class DeviceManagementClient extends EventEmitter<DeviceManagementEvents>
       patch[name] =
         removals || fitting !== value ? withRemovals(this.#reported[name], fitting) : fitting;
     }
-    applyPatch(this.#reported, patch);
+    applyTwinPatch(this.#reported, patch);
     return this.#queue.push({ [ROOT]: patch }).catch((err: unknown) => {
       this.#log.error(errorFields(err), 'reported patch not delivered');
     });

@@ -6,18 +6,7 @@
  */
 import type { Json, JsonObject, MethodResult } from '../dm/handler';
 import type { MethodResponder, TwinLink, TwinSnapshot } from '../dm/twin-link';
-
-function isObject(v: unknown): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function merge(target: JsonObject, patch: JsonObject): void {
-  for (const [k, v] of Object.entries(patch)) {
-    if (v === null) delete target[k];
-    else if (isObject(v) && isObject(target[k])) merge(target[k], v);
-    else target[k] = structuredClone(v);
-  }
-}
+import { applyTwinPatch } from '../dm/twin-patch';
 
 export class MockTwinLink implements TwinLink {
   desired: JsonObject = { $version: 1 };
@@ -56,7 +45,7 @@ export class MockTwinLink implements TwinLink {
     if (!this.connected)
       throw Object.assign(new Error('not connected'), { name: 'NotConnectedError' });
     this.reportedPatches.push(structuredClone(patch));
-    merge(this.reported, patch);
+    applyTwinPatch(this.reported, patch);
     this.reported.$version = (this.reported.$version as number) + 1;
     for (const w of this.#reportedWaiters.slice()) {
       if (w.test(this.reported)) {
@@ -93,7 +82,7 @@ export class MockTwinLink implements TwinLink {
 
   /** The service side changes desired properties: `$version` + 1, patch delivered if online. */
   setDesired(patch: JsonObject): JsonObject {
-    merge(this.desired, patch);
+    applyTwinPatch(this.desired, patch);
     this.desired.$version = (this.desired.$version as number) + 1;
     const sent = { ...structuredClone(patch), $version: this.desired.$version };
     if (this.connected) this.deliver(sent);
