@@ -32,6 +32,32 @@ constexpr std::uint32_t kInvalidData = 0x8007000Du;  // HRESULT_FROM_WIN32(ERROR
 
 bool Failed(std::int32_t hr) { return (static_cast<std::uint32_t>(hr) & 0x80000000u) != 0; }
 
+// The emulator's UTF-16 string, copied; the original is freed with `free_fn`.
+std::u16string TakeString(char16_t* p, FreeFn free_fn) {
+  if (p == nullptr) return {};
+  std::u16string copy = p;
+  free_fn(p);
+  return copy;
+}
+
+// A JSON answer of `api` (UTF-16 text) into `value`; on failure, `*fail` says what was wrong.
+bool ParseAnswer(const char* api, const std::u16string& text, json::Value* value,
+                 SystemOutcome* fail) {
+  std::string utf8, error;
+  json::Error parse_error;
+  if (!text::Utf16ToUtf8(text, &utf8, &error)) {
+    *fail = SystemOutcome::Hresult(api, kInvalidData,
+                                   "the answer is not well-formed UTF-16 (" + error + ")");
+    return false;
+  }
+  if (!json::Parse(utf8, value, &parse_error)) {
+    *fail = SystemOutcome::Hresult(api, kInvalidData,
+                                   "the answer is not JSON: " + parse_error.ToString());
+    return false;
+  }
+  return true;
+}
+
 class PosixSystemApi final : public SystemApi {
  public:
   explicit PosixSystemApi(std::string path) : path_(std::move(path)) {}
@@ -39,28 +65,18 @@ class PosixSystemApi final : public SystemApi {
     if (handle_ != nullptr) dlclose(handle_);
   }
 
+  std::u16string Take(char16_t* p) const { return TakeString(p, free_); }
+
   SystemOutcome GetTimeZone(TimeZone* out) override {
     SystemOutcome outcome;
     if (!Load(&outcome)) return outcome;
     char16_t* json = nullptr;
     const std::int32_t hr = get_(&json);
-    std::u16string text;
-    if (json != nullptr) {
-      text = json;
-      free_(json);
-    }
+    const std::u16string text = Take(json);
     if (Failed(hr)) return SystemOutcome::Hresult("MdmEmulatorSystemGetTimeZone", Unsigned(hr));
-    std::string utf8, error;
     json::Value value;
-    json::Error parse_error;
-    if (!text::Utf16ToUtf8(text, &utf8, &error)) {
-      return SystemOutcome::Hresult("MdmEmulatorSystemGetTimeZone", kInvalidData,
-                                    "the answer is not well-formed UTF-16 (" + error + ")");
-    }
-    if (!json::Parse(utf8, &value, &parse_error)) {
-      return SystemOutcome::Hresult("MdmEmulatorSystemGetTimeZone", kInvalidData,
-                                    "the answer is not JSON: " + parse_error.ToString());
-    }
+    std::string error;
+    if (!ParseAnswer("MdmEmulatorSystemGetTimeZone", text, &value, &outcome)) return outcome;
     if (!TimeZoneFromJson(value, out, &error)) {
       return SystemOutcome::Hresult("MdmEmulatorSystemGetTimeZone", kInvalidData,
                                     "the answer is not a time zone: " + error);
@@ -105,23 +121,11 @@ class PosixSystemApi final : public SystemApi {
     }
     char16_t* json = nullptr;
     const std::int32_t hr = get_service_(name16.c_str(), &json);
-    std::u16string text;
-    if (json != nullptr) {
-      text = json;
-      free_(json);
-    }
+    const std::u16string text = Take(json);
     if (Failed(hr)) return SystemOutcome::Hresult("MdmEmulatorSystemGetService", Unsigned(hr));
-    std::string utf8;
     json::Value value;
-    json::Error parse_error;
-    if (!text::Utf16ToUtf8(text, &utf8, &error)) {
-      return SystemOutcome::Hresult("MdmEmulatorSystemGetService", kInvalidData,
-                                    "the answer is not well-formed UTF-16 (" + error + ")");
-    }
-    if (!json::Parse(utf8, &value, &parse_error)) {
-      return SystemOutcome::Hresult("MdmEmulatorSystemGetService", kInvalidData,
-                                    "the answer is not JSON: " + parse_error.ToString());
-    }
+    error.clear();
+    if (!ParseAnswer("MdmEmulatorSystemGetService", text, &value, &outcome)) return outcome;
     if (!ServiceFromJson(value, out, &error)) {
       return SystemOutcome::Hresult("MdmEmulatorSystemGetService", kInvalidData,
                                     "the answer is not a service: " + error);
