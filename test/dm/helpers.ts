@@ -239,3 +239,21 @@ export async function writeNode(uri: string, value: string): Promise<void> {
     await deviceCsp().add(uri, value);
   }
 }
+
+/**
+ * Mocha hooks of a suite over one `DmEnv`: started before the suite, cleaned up after each test,
+ * closed after the suite. `set` receives it once started.
+ */
+export function useDmEnv(set: (env: DmEnv) => void): void {
+  let env: DmEnv | undefined;
+  before(async () => {
+    env = await DmEnv.start();
+    set(env);
+  });
+  afterEach(async () => {
+    await env?.cleanup();
+  });
+  after(async () => {
+    await env?.close();
+  });
+}

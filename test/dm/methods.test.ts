@@ -8,7 +8,16 @@ import type { Client as DeviceClient } from 'azure-iot-device';
 import { brandingHandler } from '../../examples/oem/branding-handler';
 import type { FeatureHandler, JsonObject } from '../../lib/dm/handler';
 import { schema as s } from '../../lib/dm';
-import { DmEnv, PERSONALIZATION, nextEvent, readNode, unique, waitFor, writeNode } from './helpers';
+import {
+  DmEnv,
+  PERSONALIZATION,
+  nextEvent,
+  readNode,
+  unique,
+  waitFor,
+  writeNode,
+  useDmEnv,
+} from './helpers';
 
 type Change = { state: string; errCode: number; errSubSystem: string; errContext: string };
 interface MethodAnswer {
@@ -37,17 +46,8 @@ const readerHandler: FeatureHandler = {
 
 describe('dm methods and the host sharing the client (real SDKs, local hub)', function () {
   this.timeout(30000);
-  let env: DmEnv;
-
-  before(async () => {
-    env = await DmEnv.start();
-  });
-  afterEach(async () => {
-    await env.cleanup();
-  });
-  after(async () => {
-    await env.close();
-  });
+  let env!: DmEnv;
+  useDmEnv((e) => (env = e));
 
   async function invoke(id: string, methodName: string, payload?: unknown): Promise<MethodAnswer> {
     const params: { methodName: string; payload?: unknown; responseTimeoutInSeconds: number } = {

@@ -13,21 +13,13 @@ import {
   readNode,
   unique,
   waitFor,
+  useDmEnv,
 } from './helpers';
 
 describe('dm reconcile (real SDK, local hub, CSP emulator)', function () {
   this.timeout(30000);
-  let env: DmEnv;
-
-  before(async () => {
-    env = await DmEnv.start();
-  });
-  afterEach(async () => {
-    await env.cleanup();
-  });
-  after(async () => {
-    await env.close();
-  });
+  let env!: DmEnv;
+  useDmEnv((e) => (env = e));
 
   it('applies branding on attach and reports what the device holds', async () => {
     const id = 'rec-attach';

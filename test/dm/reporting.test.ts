@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { NoRetry } from 'azure-iot-common';
 import { brandingHandler } from '../../examples/oem/branding-handler';
 import type { FeatureHandler, JsonObject } from '../../lib/dm/handler';
-import { DmEnv, PERSONALIZATION, nextEvent, readNode, unique, waitFor } from './helpers';
+import { DmEnv, PERSONALIZATION, nextEvent, readNode, unique, waitFor, useDmEnv } from './helpers';
 import { schema as s } from '../../lib/dm';
 
 type Change = { state: string; errCode: number; errSubSystem: string; errContext: string };
@@ -29,17 +29,8 @@ function bigReport(section: string, content: () => JsonObject): FeatureHandler {
 
 describe('dm reporting (real SDK, local hub)', function () {
   this.timeout(30000);
-  let env: DmEnv;
-
-  before(async () => {
-    env = await DmEnv.start();
-  });
-  afterEach(async () => {
-    await env.cleanup();
-  });
-  after(async () => {
-    await env.close();
-  });
+  let env!: DmEnv;
+  useDmEnv((e) => (env = e));
 
   function reportedUpdates(id: string): { count: number; stop(): void } {
     const counter = {

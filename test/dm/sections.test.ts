@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { brandingHandler } from '../../examples/oem/branding-handler';
 import type { FeatureHandler, Json, JsonObject } from '../../lib/dm/handler';
 import { schema as s } from '../../lib/dm';
-import { DmEnv, PERSONALIZATION, nextEvent, readNode, unique } from './helpers';
+import { DmEnv, PERSONALIZATION, nextEvent, readNode, unique, useDmEnv } from './helpers';
 
 type Change = { state: string; errCode: number; errSubSystem: string; errContext: string };
 
@@ -38,17 +38,8 @@ function nested(levels: number): JsonObject {
 
 describe('dm sections: malformed content and CSP scope (real SDK, local hub, CSP emulator)', function () {
   this.timeout(30000);
-  let env: DmEnv;
-
-  before(async () => {
-    env = await DmEnv.start();
-  });
-  afterEach(async () => {
-    await env.cleanup();
-  });
-  after(async () => {
-    await env.close();
-  });
+  let env!: DmEnv;
+  useDmEnv((e) => (env = e));
 
   it('reports each malformed section failed with a reason; a good one in the same update completes', async () => {
     const id = 'sec-malformed';

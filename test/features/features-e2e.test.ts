@@ -9,7 +9,7 @@ import { DEVICE_INFO_NODES, deviceInfoHandler } from '../../lib/features/device-
 import { TELEMETRY_CONFIG, windowsTelemetryHandler } from '../../lib/features/telemetry';
 import { POLICY_CONFIG, createWindowsUpdateHandlers } from '../../lib/features/windows-update';
 import type { FeatureHandler } from '../../lib/dm/handler';
-import { DmEnv, deviceCsp, nextEvent, readNode } from '../dm/helpers';
+import { DmEnv, deviceCsp, nextEvent, readNode, useDmEnv } from '../dm/helpers';
 
 type Obj = Record<string, unknown>;
 
@@ -19,17 +19,8 @@ function handlers(): FeatureHandler[] {
 
 describe('features: device info, telemetry, Windows Update (real SDK, local hub, CSP emulator)', function () {
   this.timeout(30000);
-  let env: DmEnv;
-
-  before(async () => {
-    env = await DmEnv.start();
-  });
-  afterEach(async () => {
-    await env.cleanup();
-  });
-  after(async () => {
-    await env.close();
-  });
+  let env!: DmEnv;
+  useDmEnv((e) => (env = e));
 
   async function setup(id: string, isRebootAllowed?: () => boolean) {
     const client = await env.openDevice(id);

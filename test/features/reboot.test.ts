@@ -8,7 +8,7 @@ import type { Client as DeviceClient } from 'azure-iot-device';
 import type { DeviceManagementClient } from '../../lib/dm/client';
 import { createRebootHandlers } from '../../lib/features/reboot';
 import { MockSystem } from '../../lib/testing/mock-system';
-import { DmEnv, leafHandler, readNode, unique, waitFor } from '../dm/helpers';
+import { DmEnv, leafHandler, readNode, unique, waitFor, useDmEnv } from '../dm/helpers';
 import { CountingCsp, emulatorCounts, invoke } from './reboot-e2e-helpers';
 
 const SINGLE = './Device/Vendor/MSFT/Reboot/Schedule/Single';
@@ -19,16 +19,8 @@ type AnyObject = Record<string, unknown>;
 
 describe('features: reboot (end to end, emulator)', function () {
   this.timeout(30000);
-  let env: DmEnv;
-  before(async () => {
-    env = await DmEnv.start();
-  });
-  afterEach(async () => {
-    await env.cleanup();
-  });
-  after(async () => {
-    await env.close();
-  });
+  let env!: DmEnv;
+  useDmEnv((e) => (env = e));
 
   interface Device {
     client: DeviceClient;

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { createResetWipeHandlers } from '../../lib/features/reset-wipe';
 import { MockSystem } from '../../lib/testing/mock-system';
-import { DmEnv, readNode, waitFor } from '../dm/helpers';
+import { DmEnv, readNode, waitFor, useDmEnv } from '../dm/helpers';
 import { CountingCsp, emulatorCounts, invoke } from './reboot-e2e-helpers';
 
 const STATUS = './Device/Vendor/MSFT/RemoteWipe/AutomaticRedeployment/Status';
@@ -15,16 +15,8 @@ type AnyObject = Record<string, unknown>;
 
 describe('features: factory reset and remote wipe (end to end, emulator)', function () {
   this.timeout(30000);
-  let env: DmEnv;
-  before(async () => {
-    env = await DmEnv.start();
-  });
-  afterEach(async () => {
-    await env.cleanup();
-  });
-  after(async () => {
-    await env.close();
-  });
+  let env!: DmEnv;
+  useDmEnv((e) => (env = e));
 
   it('remote wipe: pending, doWipe + RebootNow on the device once; a repeated id does nothing', async () => {
     const id = 'rw-ok';
