@@ -11,6 +11,7 @@ import {
   IotDmError,
   MdmApiError,
   MdmUnavailableError,
+  StorageError,
 } from '../errors';
 
 export type ChangeState = 'pending' | 'completed' | 'failed';
@@ -82,6 +83,16 @@ export function errorStatus(err: unknown): ErrorStatus {
   }
   if (err instanceof MdmUnavailableError) {
     return { errSubSystem: 'MDM', errCode: 503, errContext, httpStatus: 503, transient: true };
+  }
+  if (err instanceof StorageError) {
+    const status = err.status ?? 500;
+    return {
+      errSubSystem: 'Storage',
+      errCode: status,
+      errContext,
+      httpStatus: status === 400 ? 400 : 500,
+      transient: err.reason === 'unavailable',
+    };
   }
   if (err instanceof IotDmError) {
     const invalid =

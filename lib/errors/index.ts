@@ -24,7 +24,8 @@ export type IotDmErrorCode =
   | 'ERR_CSP_NOT_ALLOWED'
   | 'ERR_DM_STATE'
   | 'ERR_DM_REPORT'
-  | 'ERR_DM_DETACHED';
+  | 'ERR_DM_DETACHED'
+  | 'ERR_STORAGE';
 
 export interface IotDmErrorDetails {
   status?: number;
@@ -148,6 +149,48 @@ export class InvalidUriError extends IotDmError {
 export class InvalidValueError extends IotDmError {
   constructor(message: string, cause?: unknown) {
     super('ERR_INVALID_VALUE', message, { cause });
+  }
+}
+
+/** Why a blob transfer failed (`StorageError.reason`), with the status it is reported as. */
+export const STORAGE_REASONS = {
+  /** No `externalStorage` section (and no connection string in the method payload). */
+  notConfigured: 412,
+  /** The connection string cannot be parsed or names no account. */
+  badConnectionString: 400,
+  /** A blob reference ("container/blob") is malformed or escapes its container. */
+  badReference: 400,
+  /** The container or blob does not exist. */
+  notFound: 404,
+  /** The blob is larger than the feature's limit. */
+  tooLarge: 413,
+  /** The content's SHA-256 (or thumbprint) is not the one expected. */
+  integrity: 422,
+  /** The account refused the credentials (bad key, expired SAS). */
+  auth: 401,
+  /** The account could not be reached (after the retries). */
+  unavailable: 503,
+  /** Anything else the storage service answered. */
+  failed: 500,
+} as const;
+export type StorageReason = keyof typeof STORAGE_REASONS;
+
+/**
+ * A blob download or upload failed. The message names the container and blob, never the
+ * connection string, key or SAS.
+ */
+export class StorageError extends IotDmError {
+  readonly reason: StorageReason;
+  /** `container/blob`, when the error is about one. */
+  readonly blob?: string;
+  constructor(
+    reason: StorageReason,
+    message: string,
+    details: { blob?: string; cause?: unknown } = {},
+  ) {
+    super('ERR_STORAGE', message, { status: STORAGE_REASONS[reason], cause: details.cause });
+    this.reason = reason;
+    if (details.blob !== undefined) this.blob = details.blob;
   }
 }
 

@@ -9,3 +9,4 @@ export {
 export type { MockNode } from './mock-tree';
 export { MockTwinLink } from './mock-twin-link';
 export { MockSystem, UTC_ZONE } from './mock-system';
+export { MemoryExternalStorage } from './memory-storage';
