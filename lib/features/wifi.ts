@@ -21,6 +21,7 @@ import { s } from '../dm/schema';
 import { errorStatus } from '../dm/status';
 import { cspUri } from '../csp/uri';
 import type { ExternalStorage } from '../storage/contract';
+import { combineFailures, type ItemFailure } from './util-failures';
 import { child, parseStrictXml } from './util-xml';
 
 export const WIFI_PROFILES = './Vendor/MSFT/WiFi/Profile';
@@ -100,20 +101,6 @@ export function profileNames(items: readonly { uri: string }[]): string[] {
   return [...names].sort();
 }
 
-/** One error naming every failed profile; it keeps the first failure's class and status. */
-function combined(failures: { name: string; err: unknown }[]): unknown {
-  const first = failures[0]!.err;
-  const text = failures
-    .map(({ name, err }) => `${JSON.stringify(name)}: ${errorStatus(err).errContext}`)
-    .join('; ');
-  const message = `${failures.length} Wi-Fi profile(s) failed: ${text}`;
-  if (first instanceof Error) {
-    first.message = message;
-    return first;
-  }
-  return new InvalidValueError(message);
-}
-
 async function install(
   ctx: HandlerContext,
   storage: ExternalStorage,
@@ -189,18 +176,18 @@ export interface WifiOptions {
   storage: ExternalStorage;
 }
 
-/** The `wifi` section handler (with `windows.getWifiDetails`). */
-export function createWifiHandlers({ storage }: WifiOptions): FeatureHandler {
+/** `[wifi]`: the section handler (with `windows.getWifiDetails`). */
+export function createWifiHandlers({ storage }: WifiOptions): FeatureHandler[] {
   if (!storage || typeof storage.download !== 'function') {
     throw new InvalidValueError('createWifiHandlers: storage (an ExternalStorage) is required');
   }
-  return {
+  const handler: FeatureHandler = {
     section: 'wifi',
     nodes: [`${WIFI_PROFILES}/**`],
     desired: s.map(profileSchema, { keyPattern: PROFILE_NAME, maxKeys: 64 }),
     longRunning: true,
     async apply(desired, ctx) {
-      const failures: { name: string; err: unknown }[] = [];
+      const failures: ItemFailure[] = [];
       for (const [name, want] of Object.entries(desired)) {
         try {
           if (want === 'uninstall') await uninstall(ctx, name);
@@ -212,7 +199,7 @@ export function createWifiHandlers({ storage }: WifiOptions): FeatureHandler {
           failures.push({ name, err });
         }
       }
-      if (failures.length > 0) throw combined(failures);
+      if (failures.length > 0) throw combineFailures('Wi-Fi profile(s)', failures);
     },
     async report(ctx) {
       const items = await ctx.csp.list(WIFI_PROFILES);
@@ -236,4 +223,5 @@ export function createWifiHandlers({ storage }: WifiOptions): FeatureHandler {
       },
     ],
   };
+  return [handler];
 }

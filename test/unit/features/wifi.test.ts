@@ -33,7 +33,7 @@ describe('features: wifi (unit)', () => {
   });
   afterEach(() => h.cleanup());
 
-  const attach = () => h.attach([createWifiHandlers({ storage })]);
+  const attach = () => h.attach(createWifiHandlers({ storage }));
 
   it('installs a profile from the blob, reports it, uninstalls it; every URI is in the DDF', async () => {
     storage.put('profiles/home.xml', wlan('HomeNet'));
