@@ -259,6 +259,14 @@ export function createDiagnosticLogHandlers({
     desired: s.map(collectorSchema, { maxKeys: 32 }),
     longRunning: true,
     async apply(desired, ctx) {
+      // The engine hands "?" to apply only: kept for the reports that follow.
+      const e = ctx.enumeration;
+      if (e !== undefined && e !== 'detailed' && e !== 'minimal' && e !== 'none') {
+        throw new InvalidValueError(
+          'windows.eventTracingCollectors["?"]: expected detailed|minimal|none',
+        );
+      }
+      await ctx.store.set('enumeration', e);
       const failures: ItemFailure[] = [];
       for (const [c, want] of Object.entries(desired)) {
         try {
@@ -274,7 +282,7 @@ export function createDiagnosticLogHandlers({
       const listed = await ctx.csp.get(COLLECTORS);
       const names = Array.isArray(listed) ? listed : [];
       const kept = managed(ctx);
-      const enumeration = ctx.enumeration;
+      const enumeration = ctx.store.get<Json>('enumeration');
       const out: JsonObject = {};
       const reads = names.map(async (c) => {
         const m = kept[c];
@@ -290,6 +298,7 @@ export function createDiagnosticLogHandlers({
     async remove(ctx) {
       // Stop managing: the collectors stay on the device as they are.
       await ctx.store.set('collectors', undefined);
+      await ctx.store.set('enumeration', undefined);
     },
     methods,
   };
