@@ -44,7 +44,7 @@ bool SameState(const BehaviorState& a, const BehaviorState& b) {
          a.health.requests == b.health.requests &&
          a.health.correlation_id == b.health.correlation_id && a.health.issued == b.health.issued &&
          a.sequence == b.sequence && a.configured_time_zone == b.configured_time_zone &&
-         a.events.size() == b.events.size() &&
+         a.diagnostic_log == b.diagnostic_log && a.events.size() == b.events.size() &&
          std::equal(a.events.begin(), a.events.end(), b.events.begin(), SameEvent);
 }
 
@@ -110,6 +110,9 @@ BehaviorState BehaviorState::Load(const json::Value& events) {
   state.health.issued = IntMember(health, "issued");
   const json::Value* sequence = events.Find("sequence");
   state.sequence = sequence == nullptr ? 0 : sequence->int_value();
+  const json::Value* diagnostic_log = events.Find("diagnosticLog");
+  if (diagnostic_log != nullptr && diagnostic_log->is_object())
+    state.diagnostic_log = *diagnostic_log;
   return state;
 }
 
@@ -142,6 +145,7 @@ void BehaviorState::Save(json::Value* events) const {
   health_value.Set("issued", json::Value::Int(health.issued));
   events->Set("healthAttestation", std::move(health_value));
   events->Set("sequence", json::Value::Int(sequence));
+  if (diagnostic_log.is_object()) events->Set("diagnosticLog", diagnostic_log);
   if (configured_time_zone) {
     sys::TimeZone tz;
     if (LookupTimeZone(*configured_time_zone, &tz)) SaveTimeZone(tz, events);
@@ -245,6 +249,7 @@ void RegisterDeviceBehaviors(Behaviors* behaviors) {
   RegisterDeviceInfoBehaviors(behaviors);
   RegisterRebootWipeBehaviors(behaviors);
   RegisterHealthAttestationBehaviors(behaviors);
+  RegisterDiagnosticLogBehaviors(behaviors);
   RegisterTimeZonePolicyBehaviors(behaviors);
 }
 
