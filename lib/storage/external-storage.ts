@@ -265,7 +265,7 @@ export class BlobExternalStorage implements ExternalStorage {
         throw tooLarge(loc, maxBytes);
       }
       if (body === undefined) throw new StorageError('failed', `${name(loc)}: no content`);
-      const meter = new Meter(maxBytes, () => tooLarge(loc, maxBytes));
+      const meter = new ByteMeter(maxBytes, () => tooLarge(loc, maxBytes));
       await pipeline(body, meter, createWriteStream(part, { flags: 'wx', mode: 0o600 }));
       // fsync applies to the file, whichever descriptor asks: the content is on disk before
       // the rename makes it visible.
@@ -315,7 +315,7 @@ export class BlobExternalStorage implements ExternalStorage {
         });
         return { bytes: data.byteLength, sha256: createHash('sha256').update(data).digest('hex') };
       }
-      const meter = new Meter(Number.POSITIVE_INFINITY, () => new Error('unreachable'));
+      const meter = new ByteMeter(Number.POSITIVE_INFINITY, () => new Error('unreachable'));
       const input = createReadStream(source, { highWaterMark: 1024 * 1024 });
       input.once('error', (e) => meter.destroy(e));
       const stream = input.pipe(meter);
@@ -343,7 +343,7 @@ export class BlobExternalStorage implements ExternalStorage {
 }
 
 /** Counts and hashes the bytes passing through; fails with `onTooLarge()` past `maxBytes`. */
-class Meter extends Transform {
+export class ByteMeter extends Transform {
   bytes = 0;
   readonly hash: Hash = createHash('sha256');
   constructor(
