@@ -45,13 +45,13 @@ export function createExternalStorage(
     desired: s.object(
       {
         connectionString: s.string({ maxLength: 4096 }),
-        container: s.string({ maxLength: 63 }),
+        container: s.string({ maxLength: 63, nullable: true }),
       },
       { required: ['connectionString'] },
     ),
 
     async apply(desired, ctx) {
-      const container = desired.container as string | undefined;
+      const container = (desired.container ?? undefined) as string | undefined;
       try {
         storage.configure({
           connectionString: desired.connectionString as string,
