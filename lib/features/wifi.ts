@@ -43,6 +43,27 @@ function isObject(v: unknown): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/**
+ * A profile name as a twin key. Twin property names may not hold a space, `.`, `$` or control
+ * characters, which SSIDs may: those (and `%` itself) are written `%XX` (hex of the character),
+ * e.g. the profile "Contoso Devices" is the key "Contoso%20Devices", in desired and reported.
+ */
+export function twinKey(name: string): string {
+  // eslint-disable-next-line no-control-regex
+  return name.replace(/[%\s.$\u0000-\u001f\u007f]/g, (c) =>
+    c.charCodeAt(0) > 0xff
+      ? encodeURIComponent(c)
+      : `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`,
+  );
+}
+
+/** The profile name a twin key stands for (the reverse of `twinKey`). */
+export function profileFromKey(key: string): string {
+  return key.replace(/%([0-9A-Fa-f]{2})/g, (_m, hex: string) =>
+    String.fromCharCode(Number.parseInt(hex, 16)),
+  );
+}
+
 /** `./Vendor/MSFT/WiFi/Profile/<name>` with the name %-escaped. */
 export function profileUri(name: string, leaf?: 'WlanXml'): string {
   return leaf ? cspUri(WIFI_PROFILES, name, leaf) : cspUri(WIFI_PROFILES, name);
@@ -184,19 +205,21 @@ export function createWifiHandlers({ storage }: WifiOptions): FeatureHandler[] {
   const handler: FeatureHandler = {
     section: 'wifi',
     nodes: [`${WIFI_PROFILES}/**`],
-    desired: s.map(profileSchema, { keyPattern: PROFILE_NAME, maxKeys: 64 }),
+    desired: s.map(profileSchema, { maxKeys: 64 }),
     longRunning: true,
     async apply(desired, ctx) {
       const failures: ItemFailure[] = [];
-      for (const [name, want] of Object.entries(desired)) {
+      for (const [key, want] of Object.entries(desired)) {
+        const name = profileFromKey(key);
         try {
+          if (!PROFILE_NAME.test(name)) throw new InvalidValueError('not a valid profile name');
           if (want === 'uninstall') await uninstall(ctx, name);
           else if (isObject(want) && typeof want.profile === 'string') {
             await install(ctx, storage, name, want.profile);
           } else throw new InvalidValueError('expected {profile} or "uninstall"');
         } catch (err) {
-          ctx.log.warn({ profile: name, err: errorStatus(err).errContext }, 'Wi-Fi profile failed');
-          failures.push({ name, err });
+          ctx.log.warn({ profile: key, err: errorStatus(err).errContext }, 'Wi-Fi profile failed');
+          failures.push({ name: key, err });
         }
       }
       if (failures.length > 0) throw combineFailures('Wi-Fi profile(s)', failures);
@@ -204,7 +227,7 @@ export function createWifiHandlers({ storage }: WifiOptions): FeatureHandler[] {
     async report(ctx) {
       const items = await ctx.csp.list(WIFI_PROFILES);
       const out: JsonObject = {};
-      for (const name of profileNames(items)) out[name] = '';
+      for (const name of profileNames(items)) out[twinKey(name)] = '';
       return out;
     },
     methods: [

@@ -7,7 +7,13 @@
 import assert from 'node:assert/strict';
 import type { JsonObject } from '../../../lib/dm/handler';
 import { MemoryExternalStorage } from '../../../lib/testing/memory-storage';
-import { checkWlanProfile, createWifiHandlers, profileNames } from '../../../lib/features/wifi';
+import {
+  checkWlanProfile,
+  createWifiHandlers,
+  profileFromKey,
+  profileNames,
+  twinKey,
+} from '../../../lib/features/wifi';
 import { ddfCheck, ddfCheckAvailable, ddfLines, featureHarness, type Harness } from './fixture';
 
 const PROFILES = './Device/Vendor/MSFT/WiFi/Profile';
@@ -44,7 +50,7 @@ describe('features: wifi (unit)', () => {
         wifi: {
           applyProperties: {
             HomeNet: { profile: 'profiles/home.xml' },
-            'Cafe & Co': { profile: 'profiles\\cafe.xml' },
+            'Cafe%20&%20Co': { profile: 'profiles\\cafe.xml' },
           },
           reportProperties: 'yes',
         },
@@ -56,13 +62,16 @@ describe('features: wifi (unit)', () => {
     assert.ok(h.mock.node(`${PROFILES}/Cafe%20%26%20Co/WlanXml`));
     const wifi = h.section('wifi') as JsonObject;
     assert.equal(wifi.HomeNet, '');
-    assert.equal(wifi['Cafe & Co'], '');
+    assert.equal(wifi['Cafe%20&%20Co'], '', 'a space is %20 in twin keys');
     // A profile installed already is replaced, not refused.
     storage.put('profiles/home.xml', wlan('HomeNet').replace('ESS', 'IBSS'));
     h.link.setDesired({
       windows: {
         wifi: {
-          applyProperties: { HomeNet: { profile: 'profiles/home.xml' }, 'Cafe & Co': 'uninstall' },
+          applyProperties: {
+            HomeNet: { profile: 'profiles/home.xml' },
+            'Cafe%20&%20Co': 'uninstall',
+          },
         },
       },
     });
@@ -70,7 +79,7 @@ describe('features: wifi (unit)', () => {
     assert.equal(h.lastChange('wifi')?.state, 'completed', JSON.stringify(h.section('wifi')));
     assert.match(String(h.mock.node(`${PROFILES}/HomeNet/WlanXml`)?.value), /IBSS/);
     assert.equal(h.mock.node(`${PROFILES}/Cafe%20%26%20Co`), undefined);
-    assert.equal((h.section('wifi') as JsonObject)['Cafe & Co'], undefined);
+    assert.equal((h.section('wifi') as JsonObject)['Cafe%20&%20Co'], undefined);
     // Uninstalling a profile that is not there is what was asked for.
     h.link.setDesired({ windows: { wifi: null } });
     h.link.setDesired({ windows: { wifi: { Nowhere: 'uninstall' } } });
@@ -189,6 +198,15 @@ describe('features: wifi (unit)', () => {
     });
     assert.equal(badContainer.status, 400);
     assert.equal((badContainer.body as JsonObject).response, 'rejected');
+  });
+
+  it('twinKey / profileFromKey: space, dot, dollar and percent escaped, round trip', () => {
+    assert.equal(twinKey('Contoso Devices'), 'Contoso%20Devices');
+    assert.equal(twinKey('a.b$c%d'), 'a%2Eb%24c%25d');
+    for (const n of ['Contoso Devices', 'a.b$c%d', '100%20', 'Café Wi-Fi', 'plain']) {
+      assert.equal(profileFromKey(twinKey(n)), n);
+      assert.doesNotMatch(twinKey(n), /[ .$]/);
+    }
   });
 
   it('checkWlanProfile / profileNames', () => {
