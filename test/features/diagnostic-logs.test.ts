@@ -101,6 +101,7 @@ describe('eventTracingCollectors and DM folder methods (real SDK, local hub, CSP
       'collector stopped',
     );
     section = await env.waitForState(id, 'eventTracingCollectors', 'completed', 15000);
+    assert.equal((section[c] as Obj).logFileName, 'session1.etl');
     await dm.settled();
     assert.equal(await readNode(`${C}/${c}/TraceStatus`), 0);
     const file = path.join(dmFolder, 'AzureDMLogs', 'session1.etl');
