@@ -142,7 +142,7 @@ int GetBlockSize(HookContext& ctx, std::string* value) {
 
 int WriteBlockSize(HookContext& ctx, std::string* data) {
   const long kb = std::strtol(data->c_str(), nullptr, 10);  // int format checked already
-  if (kb < 1 || kb > 1024) return 400;
+  if (kb < 1 || kb > kMaxBlockSizeKB) return 400;
   json::Value& e = Entry(ctx, "download", CollectorOf(ctx));
   e.Set("blockSizeKB", json::Value::Int(kb));
   e.Set("blockIndex", json::Value::Int(0));  // blocks of another size: back to the first

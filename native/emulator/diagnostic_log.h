@@ -18,7 +18,8 @@
 //   FileDownload/DMChannel (node)  its instances are the collectors stopped at least once (the
 //                    log of their last session), made to match before every Get or Replace that
 //                    reaches them and dropped after the request (never persisted).
-//   FileDownload/DMChannel/<c>/BlockSizeKB (int, Get/Replace)  default 4; 1 to 1024, else 400;
+//   FileDownload/DMChannel/<c>/BlockSizeKB (int, Get/Replace)  default 4; 1 to 16 (the DDF's
+//   range), else 400;
 //                    a new size (and a new STOP) sets BlockIndexToRead back to 0.
 //   FileDownload/DMChannel/<c>/BlockIndexToRead (int, Get/Replace)  default 0; 0 to
 //                    BlockCount - 1, else 400.
@@ -38,6 +39,7 @@ namespace wdm::emulator {
 
 constexpr std::size_t kMaxControls = 100;
 constexpr int kDefaultBlockSizeKB = 4;
+constexpr int kMaxBlockSizeKB = 16;
 
 // The emulated log content of a stopped session (exposed for tests).
 std::string EmulatedLog(const std::string& collector, const std::string& providers,
