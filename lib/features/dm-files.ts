@@ -10,11 +10,13 @@
  *   - `windows.deleteDMFile { folder, fileName }`.
  *
  * Confinement: a folder or file name is one plain name (no `/` or `\`, no `:`, not `.`/`..`, no
- * control characters), so absolute paths (`/x`, `C:\x`, `\\server\x`) and `..` never resolve.
+ * trailing dot, no Windows device name such as `NUL`, no control or wildcard characters), so
+ * absolute paths (`/x`, `C:\x`, `\\server\x`) and `..` never resolve.
  * Every path is then checked on disk: each component is `lstat`ed and must not be a symbolic link
  * or junction, and the real path must lie under the DM folder's real path. Files are opened with
  * `O_NOFOLLOW` where the platform has it, and the opened file must be the one checked (same
- * device and inode). Anything that escapes answers 400; nothing there answers 404.
+ * device and inode). Anything that escapes answers 400; nothing there answers 404. Hidden
+ * `.<name>.partial` files (an export under way) are not listed.
  */
 import { constants as fsc, promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
@@ -35,6 +37,10 @@ import type { ExternalStorage } from '../storage/contract';
 export const UPLOAD_KEY = 'lastDMFileUpload';
 // eslint-disable-next-line no-control-regex
 const FORBIDDEN = /[/\\:\u0000-\u001f\u007f*?"<>|]/;
+/** Windows device names (`NUL`, `COM1.txt`, ...) open a device, not a file. */
+const DEVICE_NAME = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$/i;
+/** The hidden partial file of an export under way (diagnostic-logs-export.ts). */
+export const PARTIAL = /^\..+\.partial$/;
 const O_NOFOLLOW = fsc.O_NOFOLLOW ?? 0;
 
 /** Throws `InvalidValueError` unless `name` is one plain file or folder name. */
@@ -43,9 +49,16 @@ export function plainName(what: string, name: unknown): string {
     throw new InvalidValueError(`${what}: expected a non-empty name`);
   }
   if (name.length > 128) throw new InvalidValueError(`${what}: longer than 128 characters`);
-  if (name === '.' || name === '..' || FORBIDDEN.test(name) || name !== name.trim()) {
+  if (
+    name === '.' ||
+    name === '..' ||
+    FORBIDDEN.test(name) ||
+    name !== name.trim() ||
+    name.endsWith('.') ||
+    DEVICE_NAME.test(name)
+  ) {
     throw new InvalidValueError(
-      `${what}: ${JSON.stringify(name.slice(0, 80))} is not a plain name (no path separators, drive, "..", control or wildcard characters)`,
+      `${what}: ${JSON.stringify(name.slice(0, 80))} is not a plain name (no path separators, drive, "..", trailing dot, device name, control or wildcard characters)`,
     );
   }
   return name;
@@ -138,7 +151,7 @@ export class DmFolder {
   static async entries(dir: string, kind: 'dir' | 'file'): Promise<string[]> {
     const list = await fsp.readdir(dir, { withFileTypes: true });
     return list
-      .filter((e) => (kind === 'dir' ? e.isDirectory() : e.isFile()))
+      .filter((e) => (kind === 'dir' ? e.isDirectory() : e.isFile() && !PARTIAL.test(e.name)))
       .map((e) => e.name)
       .sort();
   }

@@ -39,6 +39,7 @@ describe('features: DM folder methods (unit)', () => {
     mkdirSync(outside, { recursive: true });
     writeFileSync(path.join(dmFolder, 'logs', 'a.etl'), 'AAAA');
     writeFileSync(path.join(dmFolder, 'logs', 'b.etl'), 'BBBBBB');
+    writeFileSync(path.join(dmFolder, 'logs', '.c.etl.partial'), 'export under way');
     writeFileSync(path.join(dmFolder, 'top.txt'), 'not a folder');
     writeFileSync(path.join(outside, 'secret.txt'), 'SECRET');
     symlinkSync(outside, path.join(dmFolder, 'linked'));
@@ -155,6 +156,9 @@ describe('features: DM folder methods (unit)', () => {
       'x ',
       'a\u0000b',
       'a*b',
+      'NUL',
+      'com1.txt',
+      'trailing.',
       'x'.repeat(129),
     ]) {
       assert.throws(() => plainName('f', bad), /f:/, bad);
