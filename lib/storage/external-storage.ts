@@ -316,7 +316,7 @@ export class BlobExternalStorage implements ExternalStorage {
         return { bytes: data.byteLength, sha256: createHash('sha256').update(data).digest('hex') };
       }
       const meter = new ByteMeter(Number.POSITIVE_INFINITY, () => new Error('unreachable'));
-      const input = createReadStream(source, { highWaterMark: 1024 * 1024 });
+      const input = createReadStream(source, { highWaterMark: 256 * 1024 });
       input.once('error', (e) => meter.destroy(e));
       const stream = input.pipe(meter);
       try {
