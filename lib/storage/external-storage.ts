@@ -67,8 +67,8 @@ export interface StorageSettings {
 
 /** A live account: the parsed string and its client (both hold the secret: never log). */
 interface Account {
-  conn: StorageConnection;
-  service: BlobServiceClient;
+  readonly conn: StorageConnection;
+  readonly service: BlobServiceClient;
 }
 
 export class BlobExternalStorage implements ExternalStorage {
@@ -363,9 +363,16 @@ export class ByteMeter extends Transform {
   }
 }
 
+/** Parses now (bad strings fail at once); builds the client, and loads the SDK, on first use. */
 function openAccount(connectionString: string): Account {
   const conn = parseConnectionString(connectionString);
-  return { conn, service: blobServiceClient(conn) };
+  let service: BlobServiceClient | undefined;
+  return {
+    conn,
+    get service() {
+      return (service ??= blobServiceClient(conn));
+    },
+  };
 }
 
 function name(loc: BlobLocation): string {
