@@ -11,7 +11,9 @@
  *   - `windows.deviceHealthAttestationReportNow`: sends the nonce request now.
  *   - `windows.deviceHealthAttestationGetReport { Nonce }` (the service's answer to a nonce
  *     request): Replace `Nonce`, Get `Certificate` and `CorrelationID`, send
- *     `{ CorrelationId, HealthCertificate }` with `MessageType = DHA-HealthReport`.
+ *     `{ CorrelationId, HealthCertificate, Nonce }` with `MessageType = DHA-HealthReport` (the
+ *     original sent no `Nonce`; it is added so the service can match the report to the nonce
+ *     it issued without guessing).
  *
  * Reported: `{ status, TimeStamp, Endpoint, ReportIntervalInSeconds }`; `status` is the last step
  * ("VerifyHealth Success", "Nonce requested", "Reported", or the failure text), `Endpoint` is read
@@ -256,7 +258,11 @@ export function createHealthAttestationHandlers(
             ctx.csp.get(DHA_CORRELATION_ID),
           ]);
           await ctx.sendMessage(
-            { CorrelationId: String(correlationId), HealthCertificate: String(certificate) },
+            {
+              CorrelationId: String(correlationId),
+              HealthCertificate: String(certificate),
+              Nonce: nonce,
+            },
             { [MESSAGE_TYPE]: DHA_HEALTH_REPORT },
           );
           ctx.log.info({ messageType: DHA_HEALTH_REPORT }, 'health attestation report sent');

@@ -189,6 +189,7 @@ describe('features: device health attestation (unit)', () => {
         body: {
           CorrelationId: 'c0ffee00-0000-4000-8000-000000000001',
           HealthCertificate: 'Q0VSVA==',
+          Nonce: NONCE,
         },
         properties: { MessageType: 'DHA-HealthReport' },
       },
