@@ -189,7 +189,8 @@ export class SdkTwinLink implements TwinLink {
       throw new Error('the host client cannot send device-to-cloud messages (no sendEvent)');
     }
     // Loaded on first use: the engine itself needs no runtime import of the SDK.
-    const { Message } = await import('azure-iot-device');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy, CommonJS SDK
+    const { Message } = require('azure-iot-device') as typeof import('azure-iot-device');
     const message = new Message(JSON.stringify(body));
     message.contentType = 'application/json';
     message.contentEncoding = 'utf-8';
