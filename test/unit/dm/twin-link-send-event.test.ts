@@ -13,10 +13,10 @@ import { Harness } from './fixture';
 describe('dm/twin-link sendEvent (device-to-cloud messages)', () => {
   it('SdkTwinLink sends a JSON Message with the application properties', async () => {
     const sent: Message[] = [];
-    let fail: Error | undefined;
+    const state: { fail?: Error } = {};
     const client = {
       sendEvent: async (m: Message) => {
-        if (fail) throw fail;
+        if (state.fail) throw state.fail;
         sent.push(m);
         return {};
       },
@@ -31,7 +31,7 @@ describe('dm/twin-link sendEvent (device-to-cloud messages)', () => {
     assert.equal(m.contentEncoding, 'utf-8');
     assert.equal(m.properties.getValue('MessageType'), 'DHA-Nonce');
     assert.equal(m.properties.getValue('other'), 'v');
-    fail = new Error('transport down');
+    state.fail = new Error('transport down');
     await assert.rejects(link.sendEvent({}, {}), /transport down/);
     const none = new SdkTwinLink({} as unknown as SdkClientLike);
     await assert.rejects(none.sendEvent({}, {}), /cannot send device-to-cloud messages/);
