@@ -206,6 +206,7 @@ export function createHealthAttestationHandlers(
       }
       await setStatus(ctx, 'VerifyHealth Success', false);
       await ctx.store.set(CONFIG, { endpoint: config.endpoint, interval: config.interval });
+      sentOnceThisRun = false; // a new configuration with interval 0 requests once now
       schedule(ctx);
     },
     async report(ctx) {
