@@ -4,6 +4,7 @@
  *
  *   nonces(nonce PRIMARY KEY, device_id, issued, used)      times in ms since the epoch
  *   reports(device_id, time, correlation_id, nonce, valid, secure_boot, report_json)
+ *   cursor(id = 1, position)                                the last device message handled
  *
  * `time` is ISO 8601 UTC; `valid` 0/1 (the attestation service's ErrorCode was 0); `secure_boot`
  * 0/1, NULL when the report gave none; `report_json` the service's answer as JSON.
@@ -56,7 +57,27 @@ export class ReportStore {
         report_json TEXT NOT NULL
       );
       CREATE INDEX IF NOT EXISTS reports_device ON reports(device_id, time);
+      CREATE TABLE IF NOT EXISTS cursor (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        position INTEGER NOT NULL
+      );
     `);
+  }
+
+  /** The position of the last device message handled (0 before the first). */
+  position(): number {
+    const row = this.#db
+      .prepare<[], { position: number }>('SELECT position FROM cursor WHERE id = 1')
+      .get();
+    return row?.position ?? 0;
+  }
+
+  setPosition(position: number): void {
+    this.#db
+      .prepare(
+        'INSERT INTO cursor (id, position) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET position = excluded.position',
+      )
+      .run(position);
   }
 
   issueNonce(deviceId: string, nonce: string, now = Date.now()): void {

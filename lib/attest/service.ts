@@ -73,9 +73,18 @@ export class AttestService extends EventEmitter {
     this.#o = options;
   }
 
-  /** Starts reading device messages after position `after`. */
-  start(after = 0): void {
-    this.#o.source.start((m) => this.handle(m), after);
+  /**
+   * Starts reading device messages after position `after` (default: the last one handled, kept
+   * in the store, so a restart neither skips nor repeats messages).
+   */
+  start(after = this.#o.store.position()): void {
+    this.#o.source.start(async (m) => {
+      try {
+        await this.handle(m);
+      } finally {
+        this.#o.store.setPosition(m.seq);
+      }
+    }, after);
   }
 
   async close(): Promise<void> {

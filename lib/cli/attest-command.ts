@@ -37,7 +37,8 @@ Options:
   --db FILE                     SQLite database of nonces and reports (default ./attest.db)
   --policy FILE                 remediation policy JSON (default: factory reset when
                                 SecureBootEnabled is false)
-  --after N                     start after hub message sequence N (default 0: all stored)
+  --after N                     start after hub message sequence N (default: after the last
+                                message handled, kept in the database; 0 on first use)
   --log-level LEVEL             silent, error, warn, info (default), debug or trace
   -h, --help                    this help
 
@@ -88,8 +89,9 @@ export async function runAttest(
   if (!(LOG_LEVELS as readonly string[]).includes(level)) {
     return usage(`--log-level must be one of ${LOG_LEVELS.join(', ')}, not "${level}"`);
   }
-  const after = Number(v.after ?? '0');
-  if (!/^\d+$/.test(v.after ?? '0')) return usage(`--after must be a count, not "${v.after}"`);
+  if (v.after !== undefined && !/^\d+$/.test(v.after)) {
+    return usage(`--after must be a count, not "${v.after}"`);
+  }
 
   let policy: Policy = DEFAULT_POLICY;
   let endpoint;
@@ -128,7 +130,7 @@ export async function runAttest(
       logger,
     });
     const stopped = (deps.waitForStop ?? waitForSignal)();
-    service.start(after);
+    service.start(v.after !== undefined ? Number(v.after) : store.position());
     deps.onStarted?.(service, hasUrl ? { hasUrl } : {});
     io.out(
       v.json

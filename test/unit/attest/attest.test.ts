@@ -164,6 +164,11 @@ describe('attest: report store and policy', () => {
       report: { ErrorCode: 0 },
     });
     assert.equal(store.reports('d2').length, 0);
+    // The cursor of handled device messages.
+    assert.equal(store.position(), 0);
+    store.setPosition(41);
+    store.setPosition(42);
+    assert.equal(store.position(), 42);
   });
 
   it('policy: default rule, parsing with clear errors, matching', () => {
@@ -289,6 +294,33 @@ describe('attest: AttestService over fakes', () => {
       methodName: 'windows.startFactoryResetAsync',
       payload: { clearTPM: false },
     });
+  });
+
+  it('start() resumes after the last message handled, and records each one', async () => {
+    let after = -1;
+    let deliver: ((m: D2CMessage) => Promise<void>) | undefined;
+    const recording = new AttestService({
+      source: {
+        start: (on, a) => {
+          deliver = on;
+          after = a ?? -1;
+        },
+        close: async () => undefined,
+      },
+      registry,
+      client,
+      has: new HttpHasClient({ url: has.url }),
+      store,
+      policy: DEFAULT_POLICY,
+      logger: silentLogger(),
+    });
+    store.setPosition(7);
+    recording.start();
+    assert.equal(after, 7);
+    const m = msg('d1', 'DHA-Nonce', {});
+    await deliver!(m);
+    assert.equal(store.position(), m.seq);
+    assert.equal(calls.length, 1);
   });
 
   it('refuses reports without a good nonce, malformed bodies, endpoint mismatches (stored invalid, no remediation)', async () => {
