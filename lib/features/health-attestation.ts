@@ -117,6 +117,8 @@ export function createHealthAttestationHandlers(
   let stopped = false;
   /** Interval 0 sends once per client start (this handler's life). */
   let sentOnceThisRun = false;
+  /** A scheduled request under way (awaited by `stop`). */
+  let inflight: Promise<void> | undefined;
 
   const clearTimer = (): void => {
     if (timer) clearTimeout(timer);
@@ -129,8 +131,13 @@ export function createHealthAttestationHandlers(
     if (partial) await ctx.reportPartial(rec);
   };
 
-  const requestNonce = async (ctx: HandlerContext): Promise<void> => {
+  /** Sends a nonce request; `scheduled` ones record their time before anything else. */
+  const requestNonce = async (ctx: HandlerContext, scheduled = false): Promise<void> => {
     await ctx.sendMessage({}, { [MESSAGE_TYPE]: DHA_NONCE_REQUEST });
+    if (scheduled) {
+      sentOnceThisRun = true;
+      await ctx.store.set(LAST_REQUEST, Date.now());
+    }
     ctx.log.info({ messageType: DHA_NONCE_REQUEST }, 'health attestation nonce requested');
     await setStatus(ctx, 'Nonce requested');
   };
@@ -153,11 +160,9 @@ export function createHealthAttestationHandlers(
           schedule(ctx); // a wait longer than setTimeout allows
           return;
         }
-        void (async () => {
+        inflight = (async () => {
           try {
-            await requestNonce(ctx);
-            sentOnceThisRun = true;
-            await ctx.store.set(LAST_REQUEST, Date.now());
+            await requestNonce(ctx, true);
             schedule(ctx);
           } catch (err) {
             ctx.log.warn(
@@ -167,6 +172,7 @@ export function createHealthAttestationHandlers(
             if (!stopped) timer = setTimeout(() => schedule(ctx), retryMs);
           }
         })();
+        void inflight.finally(() => (inflight = undefined));
       },
       Math.min(wait, MAX_TIMER_MS),
     );
@@ -233,9 +239,10 @@ export function createHealthAttestationHandlers(
       stopped = false;
       schedule(ctx);
     },
-    stop() {
+    async stop() {
       stopped = true;
       clearTimer();
+      await inflight; // never rejects: failures are logged and retried
     },
     methods: [
       {
