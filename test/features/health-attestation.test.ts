@@ -190,6 +190,29 @@ describe('features: device health attestation (end to end, emulator + attest ser
     );
   });
 
+  it('every interval: each scheduled nonce request gets its own nonce and stored report; -1 stops it', async () => {
+    await setSecureBoot('1');
+    const id = 'dha-every';
+    await device(id);
+    env.setWindows(id, { deviceHealthAttestation: { Endpoint: '', ReportIntervalInSeconds: '1' } });
+    await env.waitForState(id, 'deviceHealthAttestation', 'completed');
+    await waitFor(() => store.reports(id).length >= 2, 15000, 'two scheduled reports');
+    const stored = store.reports(id);
+    assert.ok(stored.every((r) => r.valid && r.secureBoot === true));
+    assert.notEqual(stored[0]?.nonce, stored[1]?.nonce);
+    env.setWindows(id, { deviceHealthAttestation: { Endpoint: '', ReportIntervalInSeconds: -1 } });
+    await waitFor(
+      () => env.section(id, 'deviceHealthAttestation')?.ReportIntervalInSeconds === -1,
+      8000,
+      'schedule off',
+    );
+    await new Promise((r) => setTimeout(r, 500)); // a request sent just before reaches the service
+    const count = nonces.length;
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(nonces.length, count, 'no request after -1');
+    assert.deepEqual(remediations, []);
+  });
+
   it('a bad interval fails the section (400); a bad nonce answers 400', async () => {
     const id = 'dha-bad';
     await device(id);
