@@ -53,10 +53,14 @@ export {
   createTimeHandlers,
   createExternalStorage,
   createHealthAttestationHandlers,
+  createWifiHandlers,
+  createDiagnosticLogHandlers,
   type BuiltinOptions,
 } from './features';
 export type { ExternalStorageFeature, ExternalStorageOptions } from './features/external-storage';
 export type { HealthAttestationOptions } from './features/health-attestation';
+export type { WifiOptions } from './features/wifi';
+export type { DiagnosticLogOptions } from './features/diagnostic-logs';
 export { BlobExternalStorage, type BlobExternalStorageOptions } from './storage/external-storage';
 export type {
   ExternalStorage,

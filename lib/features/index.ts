@@ -3,9 +3,13 @@
  * methods (docs/features/). `builtinHandlers()` is what the agent attaches by default; a host
  * linking the DM client passes them (and its own) in `handlers`.
  */
+import path from 'node:path';
 import type { FeatureHandler } from '../dm/handler';
+import { defaultStateDir } from '../dm/state-store';
 import type { NativeSystem } from '../native/system-contract';
 import { deviceInfoHandler } from './device-info';
+import { createDiagnosticLogHandlers } from './diagnostic-logs';
+import { createWifiHandlers } from './wifi';
 import {
   createExternalStorage,
   type ExternalStorageFeature,
@@ -36,6 +40,13 @@ export interface BuiltinOptions {
   externalStorage?: ExternalStorageFeature;
   externalStorageOptions?: ExternalStorageOptions;
   healthAttestation?: HealthAttestationOptions;
+  /** The DM client's state folder (default `defaultStateDir()`): the DM folder goes under it. */
+  stateDir?: string;
+  /**
+   * The DM folder: exported diagnostic logs and the files the `windows.*DMFile*` methods may
+   * reach. Default `<stateDir>/dm-files`.
+   */
+  dmFolder?: string;
 }
 
 /** Every built-in feature handler, minus `exclude`. */
@@ -52,6 +63,11 @@ export function builtinHandlers(options: BuiltinOptions): FeatureHandler[] {
     ...createResetWipeHandlers({ ...options.resetWipe, system }),
     ...createTimeHandlers({ system }),
     createHealthAttestationHandlers(options.healthAttestation),
+    ...createWifiHandlers({ storage: external.storage }),
+    ...createDiagnosticLogHandlers({
+      storage: external.storage,
+      dmFolder: options.dmFolder ?? path.join(options.stateDir ?? defaultStateDir(), 'dm-files'),
+    }),
   ];
   return all.filter((h) => !exclude.has(h.section));
 }
@@ -70,6 +86,8 @@ export const BUILTIN_SECTIONS: readonly string[] = [
   'timeInfo',
   'timeService',
   'deviceHealthAttestation',
+  'wifi',
+  'eventTracingCollectors',
 ];
 
 export {
@@ -81,4 +99,6 @@ export {
   createTimeHandlers,
   createExternalStorage,
   createHealthAttestationHandlers,
+  createWifiHandlers,
+  createDiagnosticLogHandlers,
 };
