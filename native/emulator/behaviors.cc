@@ -245,6 +245,7 @@ void RegisterDeviceBehaviors(Behaviors* behaviors) {
   RegisterDeviceInfoBehaviors(behaviors);
   RegisterRebootWipeBehaviors(behaviors);
   RegisterHealthAttestationBehaviors(behaviors);
+  RegisterCertificateBehaviors(behaviors);
   RegisterTimeZonePolicyBehaviors(behaviors);
 }
 
