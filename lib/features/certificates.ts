@@ -76,20 +76,25 @@ function isObject(v: Json | undefined): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Thumbprints each store lists now (upper-case); `undefined` when it could not be read. */
+/**
+ * The certificates each store lists now, upper-case thumbprint → the node's name as the device
+ * spells it; `undefined` when the store could not be read.
+ */
+type Listing = Map<string, string>;
+
 async function listStores(
   ctx: HandlerContext,
   keys: readonly StoreKey[],
-): Promise<Map<StoreKey, Set<string> | undefined>> {
+): Promise<Map<StoreKey, Listing | undefined>> {
   const uris = keys.map((k) => CERT_STORES[k] as string);
   const outcomes = await readAll(ctx.csp, uris);
-  const out = new Map<StoreKey, Set<string> | undefined>();
+  const out = new Map<StoreKey, Listing | undefined>();
   keys.forEach((key, i) => {
     const o = outcomes[i]!;
     if (o.ok) {
       const names = Array.isArray(o.value) ? o.value : [];
-      out.set(key, new Set(names.map((n) => n.toUpperCase())));
-    } else out.set(key, o.status === 404 ? new Set() : undefined);
+      out.set(key, new Map(names.map((n) => [n.toUpperCase(), n])));
+    } else out.set(key, o.status === 404 ? new Map() : undefined);
   });
   return out;
 }
@@ -98,7 +103,7 @@ async function install(
   ctx: HandlerContext,
   storage: ExternalStorage,
   w: Work,
-  listed: Set<string> | undefined,
+  listed: Listing | undefined,
 ): Promise<void> {
   const fileName = w.entry.fileName;
   if (typeof fileName !== 'string' || fileName === '') {
@@ -115,14 +120,12 @@ async function install(
   }
 }
 
-async function uninstall(
-  ctx: HandlerContext,
-  w: Work,
-  listed: Set<string> | undefined,
-): Promise<void> {
+async function uninstall(ctx: HandlerContext, w: Work, listed: Listing | undefined): Promise<void> {
   if (listed !== undefined && !listed.has(w.thumbprint)) return;
+  // The node as the device names it (another tool may have added it in lower case).
+  const name = listed?.get(w.thumbprint) ?? w.thumbprint;
   try {
-    await ctx.csp.delete(`${CERT_STORES[w.key] as string}/${w.thumbprint}`);
+    await ctx.csp.delete(`${CERT_STORES[w.key] as string}/${name}`);
   } catch (err) {
     if (!(err instanceof CspError && err.status === 404)) throw err;
   }

@@ -147,9 +147,14 @@ describe('features/certificates (unit)', function () {
     assertDdf();
   });
 
-  it('uninstalls with Delete of the certificate node; one the store does not hold is fine', async () => {
+  it('uninstalls with Delete of the certificate node (by the name the device lists); one the store does not hold is fine', async () => {
     h.mock.setNode(`${ROOT}/${a.thumbprint}/EncodedCertificate`, {
       value: a.der.toString('base64'),
+      format: 'b64',
+    });
+    // Added by another tool under a lower-case name.
+    h.mock.setNode(`${ROOT}/${c.thumbprint.toLowerCase()}/EncodedCertificate`, {
+      value: c.der.toString('base64'),
       format: 'b64',
     });
     const dm = await attach();
@@ -160,6 +165,7 @@ describe('features/certificates (unit)', function () {
           rootCATrustedCertificates_Root: {
             [a.thumbprint]: { state: 'uninstalled' },
             [c.thumbprint]: { state: 'uninstalled' },
+            [b.thumbprint]: { state: 'uninstalled' },
           },
         },
       },
@@ -168,7 +174,7 @@ describe('features/certificates (unit)', function () {
     assert.equal(lastChangeOf(h, 'certificates').state, 'completed');
     assert.deepEqual(
       ops('delete').map((op) => op.uri),
-      [`${ROOT}/${a.thumbprint}`],
+      [`${ROOT}/${a.thumbprint}`, `${ROOT}/${c.thumbprint.toLowerCase()}`],
     );
     assert.equal(h.mock.node(`${ROOT}/${a.thumbprint}/EncodedCertificate`), undefined);
     assert.deepEqual(h.section('certificates')!.rootCATrustedCertificates_Root, {});
