@@ -89,18 +89,18 @@ async function getDetails(
     return { status: 200, body: { response: 'accepted', reason: '' } };
   } catch (err) {
     const e = errorStatus(err);
-    const status =
-      err instanceof CspError && err.status === 404
-        ? 404
-        : e.httpStatus === 400 || e.errCode === 400
-          ? 400
-          : e.errCode >= 400 && e.errCode < 600
-            ? e.errCode
-            : e.httpStatus;
-    const reason =
-      err instanceof CspError && err.status === 404
-        ? `no certificate ${String(payload.hash).toUpperCase()} in ${String(payload.path)}`
-        : e.errContext;
+    const absent = err instanceof CspError && err.status === 404;
+    // 404: the store does not hold it; 400: bad payload; else the error's own 4xx/5xx code.
+    const status = absent
+      ? 404
+      : e.httpStatus === 400 || e.errCode === 400
+        ? 400
+        : e.errCode >= 400 && e.errCode < 600
+          ? e.errCode
+          : e.httpStatus;
+    const reason = absent
+      ? `no certificate ${String(payload.hash).toUpperCase()} in ${String(payload.path)}`
+      : e.errContext;
     ctx.log.warn({ errCode: e.errCode }, `${DETAILS_METHOD} rejected`);
     return { status, body: { response: 'rejected', reason } };
   }
