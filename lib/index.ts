@@ -51,5 +51,18 @@ export {
   createRebootHandlers,
   createResetWipeHandlers,
   createTimeHandlers,
+  createExternalStorage,
+  createHealthAttestationHandlers,
   type BuiltinOptions,
 } from './features';
+export type { ExternalStorageFeature, ExternalStorageOptions } from './features/external-storage';
+export type { HealthAttestationOptions } from './features/health-attestation';
+export { BlobExternalStorage, type BlobExternalStorageOptions } from './storage/external-storage';
+export type {
+  ExternalStorage,
+  BlobLocation,
+  DownloadOptions,
+  UploadOptions,
+  TransferResult,
+  DownloadedFile,
+} from './storage/contract';

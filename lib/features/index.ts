@@ -6,6 +6,15 @@
 import type { FeatureHandler } from '../dm/handler';
 import type { NativeSystem } from '../native/system-contract';
 import { deviceInfoHandler } from './device-info';
+import {
+  createExternalStorage,
+  type ExternalStorageFeature,
+  type ExternalStorageOptions,
+} from './external-storage';
+import {
+  createHealthAttestationHandlers,
+  type HealthAttestationOptions,
+} from './health-attestation';
 import { createRebootHandlers, type RebootHandlersOptions } from './reboot';
 import { createResetWipeHandlers, type ResetWipeOptions } from './reset-wipe';
 import { windowsTelemetryHandler } from './telemetry';
@@ -20,25 +29,36 @@ export interface BuiltinOptions {
   reboot?: Omit<RebootHandlersOptions, 'system'>;
   resetWipe?: Omit<ResetWipeOptions, 'system'>;
   windowsUpdate?: WindowsUpdateOptions;
+  /**
+   * The `externalStorage` section and the blob store the file-moving features share; default a
+   * new one (`createExternalStorage(externalStorageOptions)`).
+   */
+  externalStorage?: ExternalStorageFeature;
+  externalStorageOptions?: ExternalStorageOptions;
+  healthAttestation?: HealthAttestationOptions;
 }
 
 /** Every built-in feature handler, minus `exclude`. */
 export function builtinHandlers(options: BuiltinOptions): FeatureHandler[] {
   const { system } = options;
   const exclude = new Set(options.exclude ?? []);
+  const external = options.externalStorage ?? createExternalStorage(options.externalStorageOptions);
   const all = [
+    external.handler,
     deviceInfoHandler,
     windowsTelemetryHandler,
     ...createWindowsUpdateHandlers(options.windowsUpdate),
     ...createRebootHandlers({ ...options.reboot, system }),
     ...createResetWipeHandlers({ ...options.resetWipe, system }),
     ...createTimeHandlers({ system }),
+    createHealthAttestationHandlers(options.healthAttestation),
   ];
   return all.filter((h) => !exclude.has(h.section));
 }
 
 /** The sections the built-in features own. */
 export const BUILTIN_SECTIONS: readonly string[] = [
+  'externalStorage',
   'deviceInfo',
   'windowsTelemetry',
   'windowsUpdatePolicy',
@@ -49,6 +69,7 @@ export const BUILTIN_SECTIONS: readonly string[] = [
   'remoteWipe',
   'timeInfo',
   'timeService',
+  'deviceHealthAttestation',
 ];
 
 export {
@@ -58,4 +79,6 @@ export {
   createRebootHandlers,
   createResetWipeHandlers,
   createTimeHandlers,
+  createExternalStorage,
+  createHealthAttestationHandlers,
 };

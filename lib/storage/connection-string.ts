@@ -3,14 +3,10 @@
  * `DefaultEndpointsProtocol`, `EndpointSuffix`, `BlobEndpoint`, `SharedAccessSignature`,
  * `UseDevelopmentStorage=true`) and the `BlobServiceClient` they describe (shared key or SAS).
  * A string that cannot be used is a `StorageError('badConnectionString')` whose message names
- * what is wrong, never a value (the key, the SAS, or a part that might be one).
+ * what is wrong, never a value (the key, the SAS, or a part that might be one). The SDK is
+ * required only when a client is built.
  */
-import {
-  AnonymousCredential,
-  BlobServiceClient,
-  StorageSharedKeyCredential,
-  type StoragePipelineOptions,
-} from '@azure/storage-blob';
+import type { BlobServiceClient, StoragePipelineOptions } from '@azure/storage-blob';
 import { StorageError } from '../errors';
 
 /** The well-known account of the storage emulators (Azurite); its key is public. */
@@ -163,6 +159,11 @@ export function blobServiceClient(
   conn: StorageConnection,
   pipeline: StoragePipelineOptions = { retryOptions: { maxTries: 1 } },
 ): BlobServiceClient {
+  // Loaded on first use: the SDK costs ~0.5 s and ~20 MB, which an agent that never moves a
+  // file should not pay.
+  const { AnonymousCredential, BlobServiceClient, StorageSharedKeyCredential } =
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require('@azure/storage-blob') as typeof import('@azure/storage-blob');
   if (conn.credential.kind === 'sharedKey') {
     const credential = new StorageSharedKeyCredential(conn.account, conn.credential.accountKey);
     return new BlobServiceClient(conn.blobEndpoint, credential, pipeline);

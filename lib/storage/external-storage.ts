@@ -49,7 +49,10 @@ export interface BlobExternalStorageOptions {
   connectionString?: string;
   /** Container of bare blob names (`"blob"` rather than `"container/blob"`). */
   container?: string;
-  /** Where downloads go (created 0700). Default `<tmpdir>/windows-iot-dm-downloads`. */
+  /**
+   * Where downloads go (created 0700 if missing). Default: a private folder made on the first
+   * download (`mkdtemp` of `<tmpdir>/windows-iot-dm-dl-`), never a shared, guessable path.
+   */
   downloadDir?: string;
   logger?: Logger;
   retry?: RetryOptions;
@@ -67,13 +70,14 @@ export interface StorageSettings {
 
 /** A live account: the parsed string and its client (both hold the secret: never log). */
 interface Account {
-  conn: StorageConnection;
-  service: BlobServiceClient;
+  readonly conn: StorageConnection;
+  readonly service: BlobServiceClient;
 }
 
 export class BlobExternalStorage implements ExternalStorage {
   readonly #log: Logger;
-  readonly #downloadDir: string;
+  readonly #downloadDirOption: string | undefined;
+  #downloadDir: Promise<string> | undefined;
   readonly #retry: Required<RetryOptions>;
   readonly #blockSize: number;
   readonly #uploadConcurrency: number;
@@ -84,7 +88,7 @@ export class BlobExternalStorage implements ExternalStorage {
 
   constructor(options: BlobExternalStorageOptions = {}) {
     this.#log = options.logger ?? silentLogger();
-    this.#downloadDir = options.downloadDir ?? path.join(os.tmpdir(), 'windows-iot-dm-downloads');
+    this.#downloadDirOption = options.downloadDir;
     this.#retry = {
       attempts: Math.max(1, options.retry?.attempts ?? 3),
       delayMs: options.retry?.delayMs ?? 500,
@@ -168,9 +172,13 @@ export class BlobExternalStorage implements ExternalStorage {
         },
       );
     }
-    await fsp.mkdir(this.#downloadDir, { recursive: true, mode: 0o700 });
+    const dir = await this.#downloadFolder().catch((err: unknown) => {
+      throw new StorageError('failed', `no download folder for ${name(loc)} (${errCodeOf(err)})`, {
+        blob: name(loc),
+      });
+    });
     return this.#withRetry('download', loc, () =>
-      this.#downloadOnce(account, loc, maxBytes, expected),
+      this.#downloadOnce(account, loc, dir, maxBytes, expected),
     );
   }
 
@@ -206,6 +214,20 @@ export class BlobExternalStorage implements ExternalStorage {
       { container: ref.container, blob: ref.blob },
       `${ref.container}/${ref.blob}`,
     );
+  }
+
+  /** The download folder, made once (a failure is not kept: the next download tries again). */
+  #downloadFolder(): Promise<string> {
+    this.#downloadDir ??= (async () => {
+      const given = this.#downloadDirOption;
+      if (given !== undefined) {
+        await fsp.mkdir(given, { recursive: true, mode: 0o700 });
+        return given;
+      }
+      return fsp.mkdtemp(path.join(os.tmpdir(), 'windows-iot-dm-dl-'));
+    })();
+    this.#downloadDir.catch(() => (this.#downloadDir = undefined));
+    return this.#downloadDir;
   }
 
   #accountFor(connectionString: string | undefined): Account {
@@ -250,12 +272,13 @@ export class BlobExternalStorage implements ExternalStorage {
   async #downloadOnce(
     account: Account,
     loc: BlobLocation,
+    dir: string,
     maxBytes: number,
     expected: string | undefined,
   ): Promise<DownloadedFile> {
     const id = randomUUID();
-    const part = path.join(this.#downloadDir, `${id}.part`);
-    const final = path.join(this.#downloadDir, `${id}-${safeFileName(loc.blob)}`);
+    const part = path.join(dir, `${id}.part`);
+    const final = path.join(dir, `${id}-${safeFileName(loc.blob)}`);
     const blob = account.service.getContainerClient(loc.container).getBlobClient(loc.blob);
     try {
       const response = await blob.download(0, undefined, { maxRetryRequests: 3 });
@@ -316,7 +339,7 @@ export class BlobExternalStorage implements ExternalStorage {
         return { bytes: data.byteLength, sha256: createHash('sha256').update(data).digest('hex') };
       }
       const meter = new ByteMeter(Number.POSITIVE_INFINITY, () => new Error('unreachable'));
-      const input = createReadStream(source, { highWaterMark: 1024 * 1024 });
+      const input = createReadStream(source, { highWaterMark: 256 * 1024 });
       input.once('error', (e) => meter.destroy(e));
       const stream = input.pipe(meter);
       try {
@@ -363,9 +386,16 @@ export class ByteMeter extends Transform {
   }
 }
 
+/** Parses now (bad strings fail at once); builds the client, and loads the SDK, on first use. */
 function openAccount(connectionString: string): Account {
   const conn = parseConnectionString(connectionString);
-  return { conn, service: blobServiceClient(conn) };
+  let service: BlobServiceClient | undefined;
+  return {
+    conn,
+    get service() {
+      return (service ??= blobServiceClient(conn));
+    },
+  };
 }
 
 function name(loc: BlobLocation): string {
@@ -427,6 +457,10 @@ const NETWORK_CODES = new Set([
 function errorCode(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : undefined;
+}
+
+function errCodeOf(err: unknown): string {
+  return errorCode(err) ?? 'error';
 }
 
 function statusOf(err: unknown): number | undefined {

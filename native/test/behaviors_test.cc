@@ -702,6 +702,28 @@ void TestHealthAttestation() {
   CHECK(text.find("Issued: 2026-01-01T03:00:00Z") != std::string::npos);
   CHECK(text.find("HASEndpoint: has.contoso.com\n") != std::string::npos);
   CHECK_EQ(d.Value(kHa + "/Certificate"), blob);  // deterministic
+  // What a verifier decides remediation on: Secure Boot, from the host or the profile's value.
+  CHECK(text.find("SecureBootState: 0\nSecureBootEnabled: false\n") != std::string::npos);
+  CHECK(text.find("AIKPresent: false\n") != std::string::npos);
+  CHECK(text.find("RestartCount: 0\n") != std::string::npos);
+  {
+    // The digest covers every line before it.
+    const std::size_t at = text.find("Digest: ");
+    CHECK(at != std::string::npos &&
+          text.substr(at) == "Digest: " + wdm::emulator::Sha256Hex(text.substr(0, at)) + "\n");
+  }
+  d.host->identity.secure_boot = wdm::emulator::SecureBootState::kEnabled;
+  CHECK(Base64Decode(d.Value(kHa + "/Certificate")).find("SecureBootEnabled: true\n") !=
+        std::string::npos);
+  const wdm::emulator::Path secure_boot{"Device", "Vendor", "MSFT", "DeviceStatus",
+                                        "SecureBootState"};
+  d.engine->mutable_tree()->SetValue(secure_boot, "2");  // as a device profile sets it
+  CHECK(Base64Decode(d.Value(kHa + "/Certificate"))
+            .find("SecureBootState: 2\nSecureBootEnabled: false\n") != std::string::npos);
+  d.engine->mutable_tree()->SetValue(secure_boot,
+                                     d.engine->tree().Find(secure_boot)->schema->StartValue());
+  d.host->identity.secure_boot = wdm::emulator::SecureBootState::kNotSupported;
+  CHECK_EQ(d.Value(kHa + "/Certificate"), blob);
   CHECK_EQ(d.Status(Replace(kHa + "/Nonce", "chr", "ffffffffffffffff")), 200);
   CHECK(d.Value(kHa + "/Certificate") != blob);  // bound to the nonce
 

@@ -318,6 +318,35 @@ describe('storage: BlobExternalStorage over Azurite', function () {
       assert.ok(!line.includes(sig) && !line.includes(decodeURIComponent(sig)));
   });
 
+  it('downloads into a private folder of its own by default; an unusable folder is failed', async () => {
+    await storage.upload('files/d.txt', Buffer.from('d'));
+    const own = new BlobExternalStorage({ connectionString: azurite.connectionString });
+    const a = await own.download('files/d.txt');
+    const b = await own.download('files/d.txt');
+    try {
+      const folder = path.dirname(a.path);
+      assert.equal(path.dirname(b.path), folder);
+      assert.equal(path.dirname(folder), os.tmpdir());
+      assert.match(path.basename(folder), /^windows-iot-dm-dl-/);
+      assert.equal((await fsp.stat(folder)).mode & 0o777, 0o700);
+    } finally {
+      await a.remove();
+      await b.remove();
+      await fsp.rm(path.dirname(a.path), { recursive: true, force: true });
+    }
+    const blocker = path.join(dir, 'a-file');
+    await fsp.writeFile(blocker, 'x');
+    const blocked = new BlobExternalStorage({
+      connectionString: azurite.connectionString,
+      downloadDir: path.join(blocker, 'sub'),
+    });
+    await rejectsWith(
+      blocked.download('files/d.txt'),
+      'failed',
+      /no download folder for files\/d\.txt \(ENOTDIR\)/,
+    );
+  });
+
   it('refuses an upload source that is not a readable file', async () => {
     await rejectsWith(
       storage.upload('files/x', path.join(dir, 'missing.bin')),
