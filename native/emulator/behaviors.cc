@@ -250,6 +250,7 @@ void RegisterDeviceBehaviors(Behaviors* behaviors) {
   RegisterRebootWipeBehaviors(behaviors);
   RegisterHealthAttestationBehaviors(behaviors);
   RegisterDiagnosticLogBehaviors(behaviors);
+  RegisterCertificateBehaviors(behaviors);
   RegisterTimeZonePolicyBehaviors(behaviors);
 }
 

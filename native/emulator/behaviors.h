@@ -137,12 +137,14 @@ class Behaviors {
 };
 
 // Every device behaviour: DevDetail/DevInfo/DeviceStatus (device_info.cc), Reboot/RemoteWipe
-// (reboot_wipe.cc), HealthAttestation (health_attestation.cc), DiagnosticLog (diagnostic_log.cc).
+// (reboot_wipe.cc), HealthAttestation (health_attestation.cc), DiagnosticLog (diagnostic_log.cc),
+// certificate stores (certificates.cc).
 void RegisterDeviceBehaviors(Behaviors* behaviors);
 void RegisterDeviceInfoBehaviors(Behaviors* behaviors);
 void RegisterRebootWipeBehaviors(Behaviors* behaviors);
 void RegisterHealthAttestationBehaviors(Behaviors* behaviors);
 void RegisterDiagnosticLogBehaviors(Behaviors* behaviors);
+void RegisterCertificateBehaviors(Behaviors* behaviors);
 // Policy/Config/TimeLanguageSettings/ConfigureTimeZone sets the emulated time zone (a key name of
 // system_state.h's table; any other answers 400). Defined in system_state.cc.
 void RegisterTimeZonePolicyBehaviors(Behaviors* behaviors);

@@ -13,11 +13,14 @@
 #include "common/xml_reader.h"
 #include "emulator/allowed_values.h"
 #include "emulator/emulator_abi.h"
+#include "emulator/health_attestation.h"
 #include "emulator/node_tree.h"
 #include "emulator/seed.h"
+#include "emulator/sha1.h"
 #include "emulator/utf16_text.h"
 #include "emulator/value_check.h"
 #include "syncml/codec.h"
+#include "test/test_certificate.h"
 #include "test/test_util.h"
 
 namespace {
@@ -324,35 +327,51 @@ void TestAddDelete() {
 
 void TestDynamicNodes() {
   Fresh();
-  const std::string abc = kRoot + "/ABC";
+  // RootCATrustedCertificates/Root/<x>: an instance exists once its EncodedCertificate is added;
+  // the store accepts only a DER certificate under its own SHA-1 (certificates.h).
+  const std::string der1 = wdm::test::BuildCertificate(wdm::test::CertSpec());
+  wdm::test::CertSpec spec2;
+  spec2.subject_cn = "Second";
+  const std::string der2 = wdm::test::BuildCertificate(spec2);
+  const std::string t1 = wdm::emulator::Sha1Hex(der1);
+  const std::string t2 = wdm::emulator::Sha1Hex(der2);
+  std::string b64 = wdm::emulator::Base64Encode(der1);
+  b64.insert(8, "\r\n");  // line breaks are allowed in b64 data
+  const std::string abc = kRoot + "/" + t1;
   CHECK_EQ(Value(kRoot), std::string(""));
   CHECK_EQ(Status(MakeOp(Verb::kAdd, abc, "node")), 405);  // <x> itself has no Add
   CHECK_EQ(Status(MakeOp(Verb::kAdd, abc + "/EncodedCertificate", "b64", "not base64!")), 415);
   CHECK_EQ(Status(MakeOp(Verb::kAdd, abc + "/EncodedCertificate", "b64", "QUJ")), 415);
+  CHECK_EQ(Status(MakeOp(Verb::kAdd, abc + "/EncodedCertificate", "b64", "QUJD")), 400);
   CHECK_EQ(Value(kRoot), std::string(""));
-  CHECK_EQ(Status(MakeOp(Verb::kAdd, abc + "/EncodedCertificate", "b64", "QUJD\r\nREVG")), 200);
-  CHECK_EQ(Value(kRoot), std::string("ABC"));
+  CHECK_EQ(Status(MakeOp(Verb::kAdd, abc + "/EncodedCertificate", "b64", b64)), 200);
+  CHECK_EQ(Value(kRoot), t1);
   CHECK_EQ(Value(abc), std::string("EncodedCertificate/IssuedBy/IssuedTo/TemplateName/ValidFrom/"
                                    "ValidTo"));
-  CHECK_EQ(Value(abc + "/IssuedBy"), std::string(""));
-  CHECK_EQ(Value(abc + "/EncodedCertificate"), std::string("QUJD\r\nREVG"));
+  CHECK_EQ(Value(abc + "/IssuedBy"), std::string("Contoso Issuing CA"));
+  CHECK_EQ(Value(abc + "/EncodedCertificate"), b64);
   CHECK_EQ(Status(MakeOp(Verb::kAdd, abc + "/EncodedCertificate", "b64", "QUJD")), 418);
-  CHECK_EQ(Status(MakeOp(Verb::kReplace, abc + "/EncodedCertificate", "b64", "R0hJ")), 200);
+  CHECK_EQ(Status(MakeOp(Verb::kReplace, abc + "/EncodedCertificate", "b64", "R0hJ")), 400);
+  CHECK_EQ(Status(MakeOp(Verb::kReplace, abc + "/EncodedCertificate", "b64",
+                         wdm::emulator::Base64Encode(der1))),
+           200);
   CHECK_EQ(Status(MakeOp(Verb::kReplace, abc + "/IssuedBy", "chr", "me")), 405);
   CHECK_EQ(Status(MakeOp(Verb::kDelete, abc + "/EncodedCertificate")), 405);
-  CHECK_EQ(Status(MakeOp(Verb::kAdd, kRoot + "/DEF/EncodedCertificate", "b64", "")), 200);
-  CHECK_EQ(Value(kRoot), std::string("ABC/DEF"));
+  CHECK_EQ(Status(MakeOp(Verb::kAdd, kRoot + "/" + t2 + "/EncodedCertificate", "b64", "")), 400);
+  CHECK_EQ(Status(MakeOp(Verb::kAdd, kRoot + "/" + t2 + "/EncodedCertificate", "b64",
+                         wdm::emulator::Base64Encode(der2))),
+           200);
+  CHECK_EQ(Value(kRoot), t1 < t2 ? t1 + "/" + t2 : t2 + "/" + t1);  // byte order
   CHECK_EQ(Status(MakeOp(Verb::kDelete, abc)), 200);
-  CHECK_EQ(Value(kRoot), std::string("DEF"));
+  CHECK_EQ(Value(kRoot), t2);
   CHECK_EQ(Status(Get(abc)), 404);
   CHECK_EQ(Status(Get(abc + "/IssuedBy")), 404);
   // Percent-encoded names: decoded per segment, listed encoded.
-  CHECK_EQ(Status(MakeOp(Verb::kAdd, kRoot + "/a%2Fb%20c%7B%E2%82%AC/EncodedCertificate", "b64",
-                         "QUJD")),
-           200);
-  CHECK_EQ(Value(kRoot), std::string("DEF/a%2Fb%20c%7B%E2%82%AC"));
-  CHECK_EQ(Value(kRoot + "/a%2fb%20c{\xE2\x82\xAC/EncodedCertificate"), std::string("QUJD"));
-  CHECK_EQ(Status(Get(kRoot + "/a/b c/EncodedCertificate")), 404);
+  const std::string tokens = "./Device/Vendor/MSFT/ApplicationControl/Tokens";
+  CHECK_EQ(Status(MakeOp(Verb::kAdd, tokens + "/a%2Fb%20c%7B%E2%82%AC/Token", "b64", "QUJD")), 200);
+  CHECK_EQ(Value(tokens), std::string("a%2Fb%20c%7B%E2%82%AC"));
+  CHECK_EQ(Value(tokens + "/a%2fb%20c{\xE2\x82\xAC/Token"), std::string("QUJD"));
+  CHECK_EQ(Status(Get(tokens + "/a/b c/Token")), 404);
 }
 
 void TestStructData() {

@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { Csp, CspError, CspTransactionError, type NativeMdm } from '../../lib';
+import { makeCertificate } from '../helpers/test-certificates';
 
 const DEVICE_NAME = './DevDetail/Ext/Microsoft/DeviceName';
 const ACTIVE_HOURS = './Device/Vendor/MSFT/Policy/Config/Update/ActiveHoursStart';
@@ -73,10 +74,12 @@ export function conformanceSuite(label: string, make: () => NativeMdm): void {
     });
 
     it('adds a dynamic node instance with b64 data and reads the bytes back', async () => {
-      const thumb = 'A1B2C3D4E5F60718293A4B5C6D7E8F9012345678';
+      // A real certificate under its SHA-1: the emulated store takes nothing else (as Windows).
+      const cert = makeCertificate('Conformance');
+      const thumb = cert.thumbprint;
       const uri = `${ROOT_CA}/${thumb}/EncodedCertificate`;
       await status(csp.delete(`${ROOT_CA}/${thumb}`));
-      const bytes = Buffer.from([0x30, 0x82, 0x01, 0x0a, 0xff, 0x00]);
+      const bytes = cert.der;
       assert.equal((await csp.add(uri, bytes)).status, 200);
       assert.deepEqual(await csp.get(uri), bytes);
       const children = (await csp.get(ROOT_CA)) as string[];

@@ -84,12 +84,40 @@ const KNOWN_DIVERGENCES: Record<string, [Verdict, Verdict, string]> = {
       'the emulator enforces MSFT:AllowedValues RegEx (^.{1,30}$ here); ddf-check.py checks only ' +
         'Range and ENUM',
     ],
-  'Replace ./Device/Vendor/MSFT/RootCATrustedCertificates/Root/AB01/EncodedCertificate b64 not*base64':
+  'Replace ./Device/Vendor/MSFT/ApplicationControl/Tokens/AB01/Token b64 not*base64': [
+    'ok',
+    '415',
+    'the emulator checks b64 (and xml) data; ddf-check.py checks only int and bool data',
+  ],
+  // The certificate stores take an EncodedCertificate only when it is a DER certificate whose
+  // SHA-1 is the node's name (native/emulator/certificates.h), as Windows does: made-up data is
+  // refused, and no instance can be made under a made-up name to try other verbs on.
+  'Add ./Device/Vendor/MSFT/RootCATrustedCertificates/Root/ABCDEF0123456789ABCDEF0123456789ABCDEF01/EncodedCertificate b64 MIIB':
     [
       'ok',
-      '415',
-      'the emulator checks b64 (and xml) data; ddf-check.py checks only int and bool data',
+      '400',
+      'the emulator refuses an EncodedCertificate that is not a DER certificate named by its ' +
+        'SHA-1; ddf-check.py checks the format only',
     ],
+  'Replace ./Device/Vendor/MSFT/CertificateStore/CA/System/AB01/EncodedCertificate chr 1': [
+    '415',
+    'ok',
+    'no certificate can be named AB01 in the emulator (names are SHA-1 thumbprints), so the ' +
+      'Replace meets no instance; the node is known (Delete -> 405)',
+  ],
+  'Replace ./Device/Vendor/MSFT/RootCATrustedCertificates/TrustedPeople/Name.3/EncodedCertificate chr 1':
+    [
+      '415',
+      'ok',
+      'no certificate can be named Name.3 in the emulator (names are SHA-1 thumbprints), so ' +
+        'the Replace meets no instance; the node is known (Delete -> 405)',
+    ],
+  'Replace ./User/Vendor/MSFT/RootCATrustedCertificates/CA/AB01/EncodedCertificate chr 1': [
+    '415',
+    'ok',
+    'no certificate can be named AB01 in the emulator (names are SHA-1 thumbprints), so the ' +
+      'Replace meets no instance; the node is known (Delete -> 405)',
+  ],
   'Replace ./Device/Vendor/MSFT/Policy/Config/Update/ActiveHoursStart int 0x10': [
     'ok',
     '415',

@@ -11,6 +11,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { CspOp } from '../../lib';
+import { makeCertificate } from '../helpers/test-certificates';
 
 const ROOT = resolve(__dirname, '../..');
 const POLICY = './Device/Vendor/MSFT/Policy/Config/Update/ActiveHoursStart';
@@ -106,7 +107,10 @@ describe('CSP emulator persistence across processes (real addon)', function () {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('reads back in a fresh process the values and dynamic nodes another process set', async () => {
-    const thumb = 'C0FFEE0123456789ABCDEF0123456789ABCDEF01';
+    // The store takes only a DER certificate under its own SHA-1 (native/emulator/certificates.h).
+    const cert = makeCertificate('Persistence Test');
+    const thumb = cert.thumbprint;
+    const encoded = cert.der.toString('base64');
     const first = await runChild(
       [
         [
@@ -121,7 +125,7 @@ describe('CSP emulator persistence across processes (real addon)', function () {
             verb: 'add',
             uri: `${ROOT_CA}/${thumb}/EncodedCertificate`,
             format: 'b64',
-            data: 'MIIB',
+            data: encoded,
           },
           { verb: 'delete', uri: `${WIFI}/Contoso-Guest` },
         ],
@@ -155,7 +159,7 @@ describe('CSP emulator persistence across processes (real addon)', function () {
     );
     assert.equal(got[0]?.data, '10');
     assert.equal(got[1]?.data, '<WLANProfile/>');
-    assert.equal(got[2]?.data, 'MIIB');
+    assert.equal(got[2]?.data, encoded);
     assert.deepEqual(got[3]?.data?.split('/').sort(), ['Contoso%20Devices', 'Persist%20Test']);
 
     const file = readState(state);
