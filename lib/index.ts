@@ -53,6 +53,7 @@ export {
   createTimeHandlers,
   createExternalStorage,
   createHealthAttestationHandlers,
+  createCertificateHandlers,
   createWifiHandlers,
   createDiagnosticLogHandlers,
   type BuiltinOptions,

@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { FeatureHandler } from '../dm/handler';
 import { defaultStateDir } from '../dm/state-store';
 import type { NativeSystem } from '../native/system-contract';
+import { createCertificateHandlers } from './certificates';
 import { deviceInfoHandler } from './device-info';
 import { createDiagnosticLogHandlers } from './diagnostic-logs';
 import { createWifiHandlers } from './wifi';
@@ -63,6 +64,7 @@ export function builtinHandlers(options: BuiltinOptions): FeatureHandler[] {
     ...createResetWipeHandlers({ ...options.resetWipe, system }),
     ...createTimeHandlers({ system }),
     createHealthAttestationHandlers(options.healthAttestation),
+    ...createCertificateHandlers({ storage: external.storage }),
     ...createWifiHandlers({ storage: external.storage }),
     ...createDiagnosticLogHandlers({
       storage: external.storage,
@@ -86,6 +88,7 @@ export const BUILTIN_SECTIONS: readonly string[] = [
   'timeInfo',
   'timeService',
   'deviceHealthAttestation',
+  'certificates',
   'wifi',
   'eventTracingCollectors',
 ];
@@ -99,6 +102,7 @@ export {
   createTimeHandlers,
   createExternalStorage,
   createHealthAttestationHandlers,
+  createCertificateHandlers,
   createWifiHandlers,
   createDiagnosticLogHandlers,
 };
