@@ -12,8 +12,11 @@
 //             rewritten) data, else the status to answer (400 for a value the CSP refuses).
 //   exec      Exec: 200 or the status to answer; on 200 the engine also logs the Exec.
 //   children  An interior node whose dynamic children are a host inventory (network cards):
-//             before a Get that reaches it, the tree's instances under it are made to match;
-//             after the request they are removed again, so they are never persisted.
+//             before a Get or Delete that reaches it, the tree's instances under it are made to
+//             match; after the request they are removed again, so they are never persisted. A
+//             pattern with "<x>" applies to each existing instance it matches (a pattern's
+//             parent inventory is registered first, so its instances exist by then).
+//   remove    Delete of the node: 200 to erase it from the tree, else the status to answer.
 //
 // Hooks never act on the host (no rename, reboot or wipe). Every effect is staged in the
 // engine's persisted `events` object (state_store.h), which a failed Atomic rolls back with the
@@ -30,6 +33,7 @@
 //              oldest first, the last BehaviorState::kMaxEvents
 //   "healthAttestation": {"status": 3, "requests": 2, "correlationId": "GUID", "issued": <Unix s>}
 //   "sequence": 5   (feeds deterministic "random" digits)
+//   "apps":     installed packages, installations and MSI products (apps.h)
 #pragma once
 
 #include <cstdint>
@@ -78,6 +82,8 @@ struct BehaviorState {
   // The key name the ConfigureTimeZone policy was written with during this hook: Save() puts
   // that zone's rules in events.system.timeZone (system_state.h), as Windows applies the policy.
   std::optional<std::string> configured_time_zone;
+  // events.apps as it is (apps.h reads and writes it); null until something is recorded.
+  json::Value apps;
 
   void Record(DeviceEvent event);
   // Reads the members owned here (missing or mistyped ones read as their defaults).
@@ -98,6 +104,7 @@ struct NodeHooks {
   int (*write)(HookContext& ctx, std::string* data) = nullptr;
   int (*exec)(HookContext& ctx, const std::optional<std::string>& data) = nullptr;
   std::vector<std::string> (*children)(HookContext& ctx) = nullptr;
+  int (*remove)(HookContext& ctx) = nullptr;
   bool overridable = false;  // see `get` above
 };
 
@@ -118,6 +125,9 @@ class Behaviors {
   int Get(const Path& path, const NodeTree& tree, std::string* value);
   int Write(const Path& path, const NodeTree& tree, std::string* data);
   int Exec(const Path& path, const NodeTree& tree, const std::optional<std::string>& data);
+  int Remove(const Path& path, const NodeTree& tree);
+  // An Exec hook implements the node: the command exists as the CSP provides it, without an Add.
+  bool HasExec(const Path& path) const;
 
   // The current state (a copy read from the events object).
   BehaviorState state() const { return BehaviorState::Load(*events_); }
@@ -127,6 +137,10 @@ class Behaviors {
   // Runs `call` on a HookContext whose state is loaded from and then saved to the events.
   template <typename Call>
   int WithContext(const NodeTree& tree, const Path& path, Call call);
+  // The existing instances `pattern` matches ("<x>" = each dynamic child present).
+  std::vector<Path> Expand(const Path& pattern, const NodeTree& tree) const;
+  void SyncInventory(const Path& parent, const NodeHooks& hooks, const Schema& schema,
+                     NodeTree* tree);
 
   std::unique_ptr<DeviceHost> host_;
   json::Value* events_;
@@ -134,8 +148,9 @@ class Behaviors {
 };
 
 // Every device behaviour: DevDetail/DevInfo/DeviceStatus (device_info.cc), Reboot/RemoteWipe
-// (reboot_wipe.cc), HealthAttestation (health_attestation.cc).
+// (reboot_wipe.cc), HealthAttestation (health_attestation.cc), app management (apps.cc).
 void RegisterDeviceBehaviors(Behaviors* behaviors);
+void RegisterAppBehaviors(Behaviors* behaviors);
 void RegisterDeviceInfoBehaviors(Behaviors* behaviors);
 void RegisterRebootWipeBehaviors(Behaviors* behaviors);
 void RegisterHealthAttestationBehaviors(Behaviors* behaviors);
