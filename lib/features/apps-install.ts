@@ -12,7 +12,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { HandlerContext } from '../dm/handler';
 import { InvalidValueError } from '../errors';
-import type { DownloadedFile, ExternalStorage } from '../storage/contract';
+import type { DownloadOptions, DownloadedFile, ExternalStorage } from '../storage/contract';
 import { AppError, type AppPlan } from './apps-desired';
 import { APP_INSTALLATION } from './apps-inventory';
 
@@ -64,15 +64,18 @@ export function certStoreName(certStore: string | undefined): string {
   return found;
 }
 
-/** Downloaded blobs, each also reachable under its blob's base name in one staging folder. */
-class Staging {
+/** Downloaded blobs, each also reachable under its blob's base name in one staging folder (shared with desktop-apps.ts). */
+export class Staging {
   private dir: string | undefined;
   private readonly files: DownloadedFile[] = [];
 
   constructor(private readonly storage: ExternalStorage) {}
 
-  async fetch(ref: string): Promise<{ file: DownloadedFile; staged: string }> {
-    const file = await this.storage.download(ref);
+  async fetch(
+    ref: string,
+    options?: DownloadOptions,
+  ): Promise<{ file: DownloadedFile; staged: string }> {
+    const file = await this.storage.download(ref, options);
     this.files.push(file);
     this.dir ??= await fsp.mkdtemp(path.join(os.tmpdir(), 'iotdm-apps-'));
     const staged = path.join(this.dir, path.basename(file.location.blob));

@@ -171,11 +171,16 @@ export function createAppHandlers(options: AppHandlerOptions): FeatureHandler[] 
 
     async apply(desired, ctx) {
       const entries = planApps(desired);
+      const previous = ctx.store.get<{ [id: string]: Tracked }>(STORE_APPS) ?? {};
+      // A twin `null` removes the key from the desired properties: an app this handler tracked
+      // that is no longer desired is the original's `null`, an uninstall.
+      for (const id of Object.keys(previous)) {
+        if (!Object.hasOwn(desired, id)) entries.push({ id, uninstall: true });
+      }
       const [inventory, startup] = await Promise.all([
         readInventory(ctx.csp),
         readStartup(ctx.csp),
       ]);
-      const previous = ctx.store.get<{ [id: string]: Tracked }>(STORE_APPS) ?? {};
       const tracked: { [id: string]: Tracked } = {};
       const failures: { id: string; err: unknown }[] = [];
       for (const entry of entries) {

@@ -356,6 +356,9 @@ std::vector<std::string> Families(HookContext& ctx) {
   return out;
 }
 
+// AppManagement's category nodes of installed apps (Windows always shows both).
+std::vector<std::string> Categories(HookContext&) { return {"AppStore", "nonStore"}; }
+
 std::vector<std::string> FullNames(HookContext& ctx) {
   return Packages(ctx.state, ctx.path[kOrigin], &ctx.path[kFamily]);
 }
@@ -675,6 +678,9 @@ void RegisterAppBehaviors(Behaviors* b) {
   for (const char* leaf : {"Status", "LastError", "LastErrorDesc", "ProgressStatus"}) {
     b->Register(emm + "/AppInstallation/<x>/" + leaf, installation_leaf);
   }
+  NodeHooks categories;
+  categories.children = Categories;
+  b->Register(emm + "/AppManagement", categories);  // before the hooks under it
   for (const char* origin : {"nonStore", "AppStore"}) {
     const std::string base = emm + "/AppManagement/" + origin;
     NodeHooks families;

@@ -238,7 +238,9 @@ void Behaviors::SyncInventory(const Path& parent, const NodeHooks& hooks, const 
     child.push_back(name);
     if (name.empty() || tree->Find(child) != nullptr) continue;
     const SchemaNode* node = schema.Resolve(child);
-    if (node == nullptr || !node->is_dynamic()) continue;  // a named sibling: not an instance
+    // An instance, or a named node the CSP does not provide by itself (a category node such as
+    // AppManagement/nonStore, which the device shows while it has entries).
+    if (node == nullptr || (!node->is_dynamic() && node->provided_by_csp())) continue;
     tree->Create(child, *node, node->StartValue());
   }
 }
@@ -249,6 +251,8 @@ void Behaviors::DropInventories(NodeTree* tree) const {
     for (const std::string& name : tree->ChildNames(pattern)) {
       Path child = pattern;
       child.push_back(name);
+      const Instance* node = tree->Find(child);
+      if (node != nullptr && node->schema->provided_by_csp()) continue;  // a CSP node stays
       tree->Erase(child);
     }
   }

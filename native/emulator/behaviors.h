@@ -15,7 +15,9 @@
 //             before a Get or Delete that reaches it, the tree's instances under it are made to
 //             match; after the request they are removed again, so they are never persisted. A
 //             pattern with "<x>" applies to each existing instance it matches (a pattern's
-//             parent inventory is registered first, so its instances exist by then).
+//             parent inventory is registered first, so its instances exist by then). A hook may
+//             also name a named child the CSP does not provide by itself (a category node such
+//             as AppManagement/nonStore): it is there while the hook names it.
 //   remove    Delete of the node: 200 to erase it from the tree, else the status to answer.
 //
 // Hooks never act on the host (no rename, reboot or wipe). Every effect is staged in the
