@@ -5,6 +5,7 @@ import { benchDm } from './dm';
 import { benchEmulatorMemory } from './emulator-memory';
 import { benchEmulatorState } from './emulator-state';
 import { benchHub } from './hub';
+import { benchStorage } from './storage';
 
 async function main(): Promise<void> {
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
@@ -34,6 +35,15 @@ async function main(): Promise<void> {
   );
   try {
     console.log(await benchDm());
+  } catch (err) {
+    console.log(`not measured: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = 1;
+  }
+  console.log(
+    '\n## Blob storage: 100 MB upload and download through BlobExternalStorage in a child process, Azurite on 127.0.0.1\n',
+  );
+  try {
+    console.log(await benchStorage());
   } catch (err) {
     console.log(`not measured: ${err instanceof Error ? err.message : String(err)}`);
     process.exitCode = 1;

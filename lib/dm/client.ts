@@ -124,6 +124,8 @@ function isTwinLink(v: unknown): v is TwinLink {
 export class DeviceManagementClient extends EventEmitter<DeviceManagementEvents> {
   readonly #link: TwinLink;
   readonly #handlers = new Map<string, FeatureHandler>();
+  /** `volatile` sections applied since attach (they apply again once after a restart). */
+  readonly #volatileApplied = new Set<string>();
   readonly #methods = new Map<string, { handler?: FeatureHandler; def: MethodDefinition }>();
   readonly #contexts = new Map<string, HandlerContext>();
   readonly #csp: Csp;
@@ -499,17 +501,24 @@ export class DeviceManagementClient extends EventEmitter<DeviceManagementEvents>
       const prev = st.sections[name];
       if (value === null && !prev) continue;
       const hash = contentHash(value);
+      const handler = this.#handlers.get(name);
       if (
         prev &&
         prev.hash === hash &&
-        (prev.status === 'applied' || (prev.status === 'failed' && !prev.retry && !retryFailed))
+        (prev.status === 'applied' || (prev.status === 'failed' && !prev.retry && !retryFailed)) &&
+        !(handler?.volatile && value !== null && !this.#volatileApplied.has(name))
       ) {
         continue;
       }
       todo.push(name);
     }
-    // Sections apply side by side, so their CSP ops share SyncML messages.
-    await Promise.all(todo.map((name) => this.#applySection(name, version)));
+    // Lower `order` first; within one order sections apply side by side, so their CSP ops
+    // share SyncML messages.
+    const orders = [...new Set(todo.map((n) => this.#handlers.get(n)?.order ?? 0))];
+    for (const order of orders.sort((a, b) => a - b)) {
+      const group = todo.filter((n) => (this.#handlers.get(n)?.order ?? 0) === order);
+      await Promise.all(group.map((name) => this.#applySection(name, version)));
+    }
     return todo;
   }
 
@@ -545,6 +554,7 @@ export class DeviceManagementClient extends EventEmitter<DeviceManagementEvents>
       // In memory only: until `applied` is on disk, the persisted entry still holds the previous
       // hash (or none), so a crash in `apply` means it is applied again after a restart.
       st.sections[name] = { version, hash, status: 'applying', time: nowIso() };
+      this.#volatileApplied.add(name);
       const ctx = this.#ctx(name, plan.enumeration);
       if (plan.apply !== undefined && handler.apply) {
         if (handler.longRunning) await this.#reportStatus(name, 'pending', version);

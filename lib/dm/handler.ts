@@ -87,6 +87,19 @@ export interface FeatureHandler {
   readonly desired?: Schema;
   /** Report `pending` before `apply` starts (long operations). */
   readonly longRunning?: boolean;
+  /**
+   * When the section applies among the sections of one desired patch (or reconcile): lower
+   * first; sections of equal order apply side by side (their CSP ops share SyncML messages).
+   * Default 0. A section others depend on uses a negative order, e.g. `externalStorage` (-100),
+   * which configures the blob storage that `certificates` downloads through.
+   */
+  readonly order?: number;
+  /**
+   * What `apply` sets up lives in process memory only (e.g. storage credentials, never written
+   * to the state folder): the section is applied again once after every attach, even when its
+   * desired content is the one already applied.
+   */
+  readonly volatile?: boolean;
   /** Apply desired content. The engine reports the outcome; read-back is `report`'s job. */
   apply?(desired: JsonObject, ctx: HandlerContext): Promise<void>;
   /** Reads the section's actual state from the device (never echoes desired). */
