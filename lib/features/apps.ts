@@ -49,6 +49,8 @@ export interface AppHandlerOptions {
 /** What the handler keeps (ctx.store): the apps it manages and their last outcome. */
 const STORE_APPS = 'apps';
 const STORE_ENUMERATION = 'enumeration';
+/** Ids no longer tracked: reported as `null` so the twin drops them (a patch merges). */
+const STORE_DROPPED = 'dropped';
 
 type Tracked = {
   pkgFamilyName: string;
@@ -222,6 +224,10 @@ export function createAppHandlers(options: AppHandlerOptions): FeatureHandler[] 
       }
       await ctx.store.set(STORE_APPS, tracked as unknown as Json);
       await ctx.store.set(STORE_ENUMERATION, ctx.enumeration ?? null);
+      const dropped = new Set(ctx.store.get<string[]>(STORE_DROPPED) ?? []);
+      for (const id of Object.keys(previous)) if (!tracked[id]) dropped.add(id);
+      for (const id of Object.keys(tracked)) dropped.delete(id);
+      await ctx.store.set(STORE_DROPPED, [...dropped]);
       if (failures.length > 0) {
         const first = failures[0]!.err;
         const message = failures
@@ -243,6 +249,7 @@ export function createAppHandlers(options: AppHandlerOptions): FeatureHandler[] 
       ]);
       const tracked = ctx.store.get<{ [id: string]: Tracked }>(STORE_APPS) ?? {};
       const out: JsonObject = {};
+      for (const id of ctx.store.get<string[]>(STORE_DROPPED) ?? []) out[id] = null;
       const reported = new Set<string>();
       for (const [id, t] of Object.entries(tracked)) {
         const app = inventory.get(t.pkgFamilyName);

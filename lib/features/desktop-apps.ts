@@ -32,6 +32,8 @@ const SHA256 = /^[0-9A-Fa-f]{64}$/;
 const MSI_VERSION = /^\d{1,3}\.\d{1,3}\.\d{1,5}(\.\d{1,5})?$/;
 
 const STORE_PRODUCTS = 'products';
+/** Keys no longer desired: reported as `null` so the twin drops them (a patch merges). */
+const STORE_DROPPED = 'dropped';
 
 export interface DesktopAppOptions {
   storage: ExternalStorage;
@@ -224,6 +226,12 @@ export function createDesktopAppsHandler(options: DesktopAppOptions): FeatureHan
         }
       }
       await ctx.store.set(STORE_PRODUCTS, products);
+      const dropped = new Set(ctx.store.get<string[]>(STORE_DROPPED) ?? []);
+      for (const [key, want] of wanted) {
+        if (want === null && products[key] === undefined) dropped.add(key);
+        else dropped.delete(key);
+      }
+      await ctx.store.set(STORE_DROPPED, [...dropped]);
       if (failures.length > 0) {
         const e = first as { code?: unknown; status?: number };
         throw new IotDmError(
@@ -245,6 +253,7 @@ export function createDesktopAppsHandler(options: DesktopAppOptions): FeatureHan
         ids.flatMap((id) => fields.map(([, leaf]) => `${cspUri(MSI, id)}/${leaf}`)),
       );
       const out: JsonObject = {};
+      for (const key of ctx.store.get<string[]>(STORE_DROPPED) ?? []) out[key] = null;
       ids.forEach((id, i) => {
         const product: JsonObject = {};
         fields.forEach(([name], j) => {
