@@ -84,7 +84,7 @@ if [ -f "$SO" ]; then
   for sym in RegisterDeviceWithLocalManagement ApplyLocalManagementSyncML \
     UnregisterDeviceWithLocalManagement MdmEmulatorFree MdmEmulatorReset MdmEmulatorAbiVersion \
     MdmEmulatorExecCount MdmEmulatorExecLog MdmEmulatorSystemGetTimeZone \
-    MdmEmulatorSystemSetTimeZone MdmEmulatorSystemBootTime; do
+    MdmEmulatorSystemSetTimeZone MdmEmulatorSystemBootTime MdmEmulatorSystemAppLifecycle; do
     if ! grep -qw "T $sym" <<<"$exports"; then
       echo "native-tests: $SO does not export $sym" >&2
       missing=1

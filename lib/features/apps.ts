@@ -4,7 +4,8 @@
  * (Delete of the family under AppManagement), inventory (AppManagement?list=StructData), start-up
  * (CustomDeviceUI StartupAppID / BackgroundTasksToLaunch), per-app errorCode/errorMessage with
  * the original's codes. One app failing does not stop the others; the section then reports
- * `failed` naming them. See docs/features/apps.md.
+ * `failed` naming them. With it, `manageAppLifeCycleCmd` (apps-lifecycle.ts): the method
+ * `windows.manageAppLifeCycleAsync`. See docs/features/apps.md.
  */
 import type { FeatureHandler, HandlerContext, Json, JsonObject } from '../dm/handler';
 import { IotDmError } from '../errors';
@@ -34,10 +35,14 @@ import {
   readStartup,
   startUpOf,
 } from './apps-inventory';
+import type { NativeSystem } from '../native/system-contract';
+import { createAppLifecycleHandler } from './apps-lifecycle';
 import { NotSupportedError } from './util-read';
 
 export interface AppHandlerOptions {
   storage: ExternalStorage;
+  /** The native system part: starts/stops apps for windows.manageAppLifeCycleAsync. */
+  system?: NativeSystem;
   /** The package family name of the app hosting this client: never uninstalled (0xA0000008). */
   dmAppPackageFamilyName?: string;
   pollIntervalMs?: number;
@@ -283,5 +288,5 @@ export function createAppHandlers(options: AppHandlerOptions): FeatureHandler[] 
       return out;
     },
   };
-  return [apps];
+  return [apps, createAppLifecycleHandler(options.system)];
 }

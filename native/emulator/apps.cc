@@ -662,6 +662,30 @@ int CompareVersions(std::string_view a, std::string_view b) {
   return 0;
 }
 
+std::int32_t ManageAppLifecycle(const std::string& pfn, const std::string& action, std::int64_t now,
+                                json::Value* events, std::string* reason) {
+  if (action != "start" && action != "stop") {
+    *reason = "the action must be start or stop, not \"" + action + "\"";
+    return static_cast<std::int32_t>(0x80070057u);
+  }
+  BehaviorState state = BehaviorState::Load(*events);
+  if (InstalledVersion(state, pfn).empty()) {
+    *reason = "no package of the family " + pfn + " is installed";
+    return static_cast<std::int32_t>(0x80070490u);
+  }
+  AppsMember(state, "running").Set(pfn, json::Value::Bool(action == "start"));
+  json::Value& log = state.apps.mutable_member("lifecycle");
+  json::Value entry = json::Value::Object();
+  entry.Set("pkgFamilyName", json::Value::String(pfn));
+  entry.Set("action", json::Value::String(action));
+  entry.Set("time", json::Value::String(FormatIsoUtc(now)));
+  log.Append(std::move(entry));
+  std::vector<json::Value>& items = log.mutable_items();
+  if (items.size() > 100) items.erase(items.begin(), items.end() - 100);
+  events->Set("apps", state.apps);
+  return 0;
+}
+
 void RegisterAppBehaviors(Behaviors* b) {
   const std::string emm = "./Device/Vendor/MSFT/EnterpriseModernAppManagement";
   NodeHooks install;

@@ -57,9 +57,12 @@
 //            "installPath","installDate","commandLine","sha256"}}}
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "common/json.h"
 
 namespace wdm::emulator {
 
@@ -93,6 +96,11 @@ struct MsiInstallJob {
   long timeout = 0, retry_count = 0, retry_interval = 0;
 };
 bool ParseMsiInstallJob(std::string_view xml, MsiInstallJob* out, std::string* error);
+
+// MdmEmulatorSystemAppLifecycle (emulator_abi.h) on the events object: S_OK, or the HRESULT with
+// `reason`. `now`: Unix seconds for the record.
+std::int32_t ManageAppLifecycle(const std::string& pfn, const std::string& action, std::int64_t now,
+                                json::Value* events, std::string* reason);
 
 // Compares two package versions "a.b.c.d": -1, 0, 1.
 int CompareVersions(std::string_view a, std::string_view b);

@@ -7,7 +7,9 @@
  * wrong FileHash refused. Plus the raw CSP: HostedInstall of a missing file -> Status 2.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { AddonMdm, Csp } from '../../lib';
+import { AddonSystem } from '../../lib/native/addon-system';
 import type { JsonObject } from '../../lib/dm/handler';
 import { createAppHandlers } from '../../lib/features/apps';
 import { APP_INSTALLATION, APP_MANAGEMENT } from '../../lib/features/apps-inventory';
@@ -159,6 +161,34 @@ describe('emulator: apps and desktopApps through the addon', () => {
     await h.idle(dm);
     assert.equal(h.lastChange('desktopApps')?.state, 'completed');
     await assert.rejects(csp.get(`${MSI}/${encodeURIComponent(PRODUCT)}/Status`), { status: 404 });
+  });
+
+  it('appLifecycle (the system part): an installed app is started and stopped, recorded in the state file', async () => {
+    storage.put(pkg(CLOCK, '3.0.0.0'), 'clock');
+    const dm = await attach();
+    h.link.setDesired({
+      windows: {
+        apps: {
+          clock: { pkgFamilyName: CLOCK, version: '3.0.0.0', appxSource: pkg(CLOCK, '3.0.0.0') },
+        },
+      },
+    });
+    await h.idle(dm);
+    assert.equal(app('clock').version, '3.0.0.0');
+    const system = new AddonSystem();
+    const running = (): unknown => {
+      const state = JSON.parse(readFileSync(process.env.WINDOWS_IOT_DM_EMULATOR_STATE!, 'utf8'));
+      const events = (state.events ?? state) as { apps?: { running?: Record<string, boolean> } };
+      return events.apps?.running?.[CLOCK];
+    };
+    await system.appLifecycle(CLOCK, 'start');
+    assert.equal(running(), true);
+    await system.appLifecycle(CLOCK, 'stop');
+    assert.equal(running(), false);
+    await assert.rejects(system.appLifecycle('Not.Installed_8wekyb3d8bbwe', 'start'), {
+      hresult: 0x80070490,
+    });
+    await assert.rejects(system.appLifecycle(CLOCK, 'kill' as never), /action/);
   });
 
   it('MSI DownloadInstall with a FileHash other than the file: Status 30, TRUST_E_BAD_DIGEST', async () => {

@@ -19,11 +19,20 @@ import {
 } from '../../../lib/features/apps-inventory';
 import type { CspOp } from '../../../lib/native/contract';
 import { MemoryExternalStorage } from '../../../lib/testing/memory-storage';
+import { MockSystem } from '../../../lib/testing/mock-system';
 import { type Harness, ddfCheck, ddfCheckAvailable, ddfLines, featureHarness } from './fixture';
 
 const PFN = 'Contoso.Toaster_8wekyb3d8bbwe';
 const OTHER = 'Contoso.Clock_8wekyb3d8bbwe';
 const sentOps: CspOp[] = [];
+
+async function until(test: () => boolean, ms = 3000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!test()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
 
 /** Plays the device for HostedInstall: the staged file's name is the package full name. */
 function scriptDevice(h: Harness, seen: { xml: string[]; files: string[] }): void {
@@ -244,6 +253,49 @@ describe('features/apps (unit)', () => {
     await h.idle(dm);
     assert.equal(app('a').errorCode, 501);
     assert.equal(app('a').startUp, 'n/a');
+  });
+
+  it('windows.manageAppLifeCycleAsync: pending at once, then the outcome at manageAppLifeCycleCmd', async () => {
+    const system = new MockSystem();
+    system.apps[PFN] = { running: false };
+    await attach({ system });
+    const r = await h.link.invoke('windows.manageAppLifeCycleAsync', {
+      action: 'start',
+      pkgFamilyName: PFN,
+    });
+    assert.equal(r.status, 200);
+    assert.equal(((r.body as JsonObject).lastChange as JsonObject).state, 'pending');
+    await until(() => h.lastChange('manageAppLifeCycleCmd')?.state === 'completed');
+    assert.equal(system.apps[PFN]?.running, true);
+    assert.equal(h.section('manageAppLifeCycleCmd')?.action, 'start');
+
+    // Not installed: failed with the HRESULT.
+    await h.link.invoke('windows.manageAppLifeCycleAsync', {
+      action: 'stop',
+      pkgFamilyName: OTHER,
+    });
+    await until(() => h.lastChange('manageAppLifeCycleCmd')?.state === 'failed');
+    const lc = h.lastChange('manageAppLifeCycleCmd')!;
+    assert.equal((Number(lc.errCode) >>> 0).toString(16), '80070490');
+    assert.match(String(lc.errContext), /no package of the family/);
+
+    // A bad payload: 400, nothing called.
+    const calls = system.calls.length;
+    const bad = await h.link.invoke('windows.manageAppLifeCycleAsync', {
+      action: 'kill',
+      pkgFamilyName: PFN,
+    });
+    assert.equal(bad.status, 400);
+    assert.equal(system.calls.length, calls);
+  });
+
+  it('windows.manageAppLifeCycleAsync without a native system part: 501', async () => {
+    await attach();
+    const r = await h.link.invoke('windows.manageAppLifeCycleAsync', {
+      action: 'start',
+      pkgFamilyName: PFN,
+    });
+    assert.equal(r.status, 501);
   });
 
   it('HostedInstall data is XML-escaped', () => {
