@@ -356,8 +356,13 @@ std::vector<std::string> Families(HookContext& ctx) {
   return out;
 }
 
-// AppManagement's category nodes of installed apps (Windows always shows both).
-std::vector<std::string> Categories(HookContext&) { return {"AppStore", "nonStore"}; }
+// AppManagement/nonStore, shown while it lists installed packages (AppStore holds the device
+// profile's Store apps as plain tree nodes: no hooks there).
+std::vector<std::string> Categories(HookContext& ctx) {
+  const json::Value* packages = ctx.state.apps.Find("packages");
+  if (packages == nullptr || packages->size() == 0) return {};
+  return {"nonStore"};
+}
 
 std::vector<std::string> FullNames(HookContext& ctx) {
   return Packages(ctx.state, ctx.path[kOrigin], &ctx.path[kFamily]);
@@ -705,7 +710,7 @@ void RegisterAppBehaviors(Behaviors* b) {
   NodeHooks categories;
   categories.children = Categories;
   b->Register(emm + "/AppManagement", categories);  // before the hooks under it
-  for (const char* origin : {"nonStore", "AppStore"}) {
+  for (const char* origin : {"nonStore"}) {
     const std::string base = emm + "/AppManagement/" + origin;
     NodeHooks families;
     families.children = Families;

@@ -29,8 +29,8 @@
 //        installs non-Store apps), children from the state; leaves Name, Version, Architecture,
 //        ResourceID, Publisher (the PublisherId), InstallDate (ISO 8601 UTC), InstallLocation,
 //        IsBundle, IsFramework (1 for a package installed as a dependency), IsProvisioned 0,
-//        IsStub 0, PackageStatus 0, RequiresReinstall 0, Users "". AppStore/... likewise for
-//        packages recorded with origin "AppStore" (none are, by HostedInstall).
+//        IsStub 0, PackageStatus 0, RequiresReinstall 0, Users "". AppStore/... has no hooks:
+//        it holds the Store apps of the device profile as plain tree nodes (Delete removes them).
 //        Delete of AppManagement/nonStore/<PFN> removes every package of the family, of
 //        .../<PFN>/<PackageFullName> that package (404 when not installed).
 //

@@ -242,6 +242,7 @@ void Behaviors::SyncInventory(const Path& parent, const NodeHooks& hooks, const 
     // AppManagement/nonStore, which the device shows while it has entries).
     if (node == nullptr || (!node->is_dynamic() && node->provided_by_csp())) continue;
     tree->Create(child, *node, node->StartValue());
+    if (!node->is_dynamic()) shown_.push_back(child);
   }
 }
 
@@ -252,10 +253,14 @@ void Behaviors::DropInventories(NodeTree* tree) const {
       Path child = pattern;
       child.push_back(name);
       const Instance* node = tree->Find(child);
-      if (node != nullptr && node->schema->provided_by_csp()) continue;  // a CSP node stays
+      if (node != nullptr && !node->schema->is_dynamic()) continue;  // a named node stays
       tree->Erase(child);
     }
   }
+  for (const Path& path : shown_) {
+    if (tree->Find(path) != nullptr) tree->Erase(path);
+  }
+  shown_.clear();
 }
 
 int Behaviors::Get(const Path& path, const NodeTree& tree, std::string* value) {

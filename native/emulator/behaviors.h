@@ -147,6 +147,8 @@ class Behaviors {
   std::unique_ptr<DeviceHost> host_;
   json::Value* events_;
   std::vector<std::pair<Path, NodeHooks>> hooks_;
+  // Named nodes SyncInventory created for a hook (category nodes): DropInventories removes them.
+  mutable std::vector<Path> shown_;
 };
 
 // Every device behaviour: DevDetail/DevInfo/DeviceStatus (device_info.cc), Reboot/RemoteWipe
