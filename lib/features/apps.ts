@@ -37,7 +37,7 @@ import {
 } from './apps-inventory';
 import type { NativeSystem } from '../native/system-contract';
 import { createAppLifecycleHandler } from './apps-lifecycle';
-import { NotSupportedError } from './util-read';
+import { ERROR, NotSupportedError } from './util-read';
 
 export interface AppHandlerOptions {
   storage: ExternalStorage;
@@ -248,28 +248,28 @@ export function createAppHandlers(options: AppHandlerOptions): FeatureHandler[] 
     },
 
     async report(ctx) {
-      const [inventory, startup] = await Promise.all([
-        readInventory(ctx.csp),
-        readStartup(ctx.csp),
-      ]);
+      // A node that cannot be read gives "<error>" for what it holds, not a failed section.
+      const [inv, st] = await Promise.allSettled([readInventory(ctx.csp), readStartup(ctx.csp)]);
+      const inventory = inv.status === 'fulfilled' ? inv.value : undefined;
+      const startup = st.status === 'fulfilled' ? st.value : undefined;
       const tracked = ctx.store.get<{ [id: string]: Tracked }>(STORE_APPS) ?? {};
       const out: JsonObject = {};
       for (const id of ctx.store.get<string[]>(STORE_DROPPED) ?? []) out[id] = null;
       const reported = new Set<string>();
       for (const [id, t] of Object.entries(tracked)) {
-        const app = inventory.get(t.pkgFamilyName);
+        const app = inventory?.get(t.pkgFamilyName);
         reported.add(t.pkgFamilyName);
         out[id] = {
           pkgFamilyName: t.pkgFamilyName,
-          version: app?.version ?? 'not installed',
-          startUp: startUpOf(t.pkgFamilyName, startup),
-          installDate: app?.installDate ?? '',
+          version: inventory ? (app?.version ?? 'not installed') : ERROR,
+          startUp: startup ? startUpOf(t.pkgFamilyName, startup) : ERROR,
+          installDate: inventory ? (app?.installDate ?? '') : ERROR,
           errorCode: t.errorCode,
           errorMessage: t.errorMessage,
         };
       }
       const enumeration = parseEnumeration(ctx.store.get(STORE_ENUMERATION));
-      if (enumeration) {
+      if (enumeration && inventory) {
         let n = 0;
         for (const app of inventory.values()) {
           if (reported.has(app.pkgFamilyName)) continue;
@@ -278,7 +278,7 @@ export function createAppHandlers(options: AppHandlerOptions): FeatureHandler[] 
           out[keyOf(app.pkgFamilyName)] = {
             pkgFamilyName: app.pkgFamilyName,
             version: app.version,
-            startUp: startUpOf(app.pkgFamilyName, startup),
+            startUp: startup ? startUpOf(app.pkgFamilyName, startup) : ERROR,
             installDate: app.installDate,
             errorCode: 0,
             errorMessage: '',

@@ -160,11 +160,12 @@ describe('features/desktopApps (unit)', () => {
 
   it('refuses keys that are not product codes and bad versions/hashes (400, nothing sent)', async () => {
     const dm = await attach();
-    for (const bad of [
+    const cases: JsonObject[] = [
       { 'not-a-guid': { version: '1.0.0', source: 'msi/x.msi' } },
       { [A]: { version: 'one', source: 'msi/x.msi' } },
       { [A]: { version: '1.0.0', source: 'msi/x.msi', sha256: 'abc' } },
-    ]) {
+    ];
+    for (const bad of cases) {
       h.link.setDesired({ windows: { desktopApps: bad } });
       await h.idle(dm);
       assert.equal(h.lastChange('desktopApps')?.errCode, 400, JSON.stringify(bad));
