@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/json.h"
 #include "emulator/apps.h"
 #include "emulator/behaviors.h"
 #include "emulator/device_host.h"
@@ -266,6 +267,32 @@ void TestMsiFlow() {
   std::remove(dir.c_str());
 }
 
+void TestLifecycle() {
+  wdm::json::Value events = wdm::json::Value::Object();
+  std::string reason;
+  CHECK_EQ(wdm::emulator::ManageAppLifecycle(kFamily, "start", 0, &events, &reason),
+           static_cast<std::int32_t>(0x80070490u));
+  CHECK(!reason.empty());
+  wdm::json::Value pkg = wdm::json::Value::Object();
+  pkg.Set("family", wdm::json::Value::String(kFamily));
+  pkg.Set("version", wdm::json::Value::String("1.0.0.0"));
+  wdm::json::Value packages = wdm::json::Value::Object();
+  packages.Set("Contoso.Toaster_1.0.0.0_x64__8wekyb3d8bbwe", std::move(pkg));
+  wdm::json::Value apps = wdm::json::Value::Object();
+  apps.Set("packages", std::move(packages));
+  events.Set("apps", std::move(apps));
+  CHECK_EQ(wdm::emulator::ManageAppLifecycle(kFamily, "kill", 0, &events, &reason),
+           static_cast<std::int32_t>(0x80070057u));
+  CHECK_EQ(wdm::emulator::ManageAppLifecycle(kFamily, "start", 1767236400, &events, &reason), 0);
+  const wdm::json::Value* running = events.Find("apps")->Find("running");
+  CHECK(running != nullptr && running->Find(kFamily)->bool_value());
+  CHECK_EQ(wdm::emulator::ManageAppLifecycle(kFamily, "stop", 1767236401, &events, &reason), 0);
+  CHECK(!events.Find("apps")->Find("running")->Find(kFamily)->bool_value());
+  const wdm::json::Value* log = events.Find("apps")->Find("lifecycle");
+  CHECK_EQ(log->size(), 2u);
+  CHECK_EQ(log->items()[0].Find("time")->string_value(), "2026-01-01T03:00:00Z");
+}
+
 }  // namespace
 
 int main() {
@@ -274,5 +301,6 @@ int main() {
   RUN(TestParsers);
   RUN(TestHostedInstallFlow);
   RUN(TestMsiFlow);
+  RUN(TestLifecycle);
   return wdm::test::Finish("apps_test");
 }
