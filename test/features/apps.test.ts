@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { createAppHandlers } from '../../lib/features/apps';
+import { AddonSystem } from '../../lib/native/addon-system';
 import { APP_MANAGEMENT } from '../../lib/features/apps-inventory';
 import { MSI, createDesktopAppsHandler } from '../../lib/features/desktop-apps';
 import { createExternalStorage } from '../../lib/features/external-storage';
@@ -52,7 +53,12 @@ describe('apps and desktopApps (real SDK, local hub, CSP emulator, Azurite)', fu
     const dm = await env.attach(client, {
       handlers: [
         handler,
-        ...createAppHandlers({ storage, pollIntervalMs: 10, installTimeoutMs: 10000 }),
+        ...createAppHandlers({
+          storage,
+          system: new AddonSystem(),
+          pollIntervalMs: 10,
+          installTimeoutMs: 10000,
+        }),
         createDesktopAppsHandler({ storage, pollIntervalMs: 10, installTimeoutMs: 10000 }),
       ],
     });
@@ -112,6 +118,26 @@ describe('apps and desktopApps (real SDK, local hub, CSP emulator, Azurite)', fu
     assert.equal(product.version, '3.0.0');
     assert.equal(product.status, 70);
     assert.equal(await readNode(`${MSI}/${encodeURIComponent(PRODUCT)}/Version`), '3.0.0');
+
+    // Start the installed app (the emulator records it), then an app that is not installed.
+    const start = await env.service.invokeDeviceMethod(id, {
+      methodName: 'windows.manageAppLifeCycleAsync',
+      payload: { action: 'start', pkgFamilyName: PFN },
+      responseTimeoutInSeconds: 10,
+    });
+    assert.equal((start.result as Obj).status, 200);
+    assert.equal((((start.result as Obj).payload as Obj).lastChange as Obj).state, 'pending');
+    await waitFor(() => lastState('manageAppLifeCycleCmd') === 'completed', 10000, 'app started');
+    await env.service.invokeDeviceMethod(id, {
+      methodName: 'windows.manageAppLifeCycleAsync',
+      payload: { action: 'stop', pkgFamilyName: OTHER },
+      responseTimeoutInSeconds: 10,
+    });
+    await waitFor(() => lastState('manageAppLifeCycleCmd') === 'failed', 10000, 'stop refused');
+    assert.match(
+      String((state('manageAppLifeCycleCmd').lastChange as Obj).errContext),
+      /no package of the family/,
+    );
 
     // Uninstall both apps and the MSI.
     env.setWindows(id, {
