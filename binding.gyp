@@ -69,6 +69,7 @@
         "native/emulator/device_host.cc",
         "native/emulator/device_info.cc",
         "native/emulator/health_attestation.cc",
+        "native/emulator/diagnostic_log.cc",
         "native/emulator/iso8601.cc",
         "native/emulator/reboot_wipe.cc",
         "native/emulator/sha256.cc",

@@ -51,5 +51,22 @@ export {
   createRebootHandlers,
   createResetWipeHandlers,
   createTimeHandlers,
+  createExternalStorage,
+  createHealthAttestationHandlers,
+  createWifiHandlers,
+  createDiagnosticLogHandlers,
   type BuiltinOptions,
 } from './features';
+export type { ExternalStorageFeature, ExternalStorageOptions } from './features/external-storage';
+export type { HealthAttestationOptions } from './features/health-attestation';
+export type { WifiOptions } from './features/wifi';
+export type { DiagnosticLogOptions } from './features/diagnostic-logs';
+export { BlobExternalStorage, type BlobExternalStorageOptions } from './storage/external-storage';
+export type {
+  ExternalStorage,
+  BlobLocation,
+  DownloadOptions,
+  UploadOptions,
+  TransferResult,
+  DownloadedFile,
+} from './storage/contract';

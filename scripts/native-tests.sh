@@ -25,6 +25,7 @@ EMULATOR+=(native/common/json.cc native/emulator/profile.cc native/emulator/stat
 EMULATOR+=(native/emulator/apps.cc native/emulator/behaviors.cc native/emulator/device_host.cc
   native/emulator/device_info.cc native/emulator/health_attestation.cc native/emulator/iso8601.cc
   native/emulator/reboot_wipe.cc native/emulator/sha256.cc)
+EMULATOR+=(native/emulator/diagnostic_log.cc)
 EMULATOR+=(native/emulator/system_state.cc native/system/time_zone.cc native/system/service.cc)
 
 echo "native-tests: building in $OUT"

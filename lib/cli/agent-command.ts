@@ -15,6 +15,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Client } from 'azure-iot-device';
 import { DeviceManagementClient } from '../dm/client';
+import { defaultStateDir } from '../dm/state-store';
 import type { FeatureHandler } from '../dm/handler';
 import type { SdkClientLike } from '../dm/twin-link';
 import { createLogger, errorFields, LOG_LEVELS, type Logger, type LogLevel } from '../dm/logger';
@@ -432,7 +433,16 @@ export async function runAgent(argv: string[], io: CliIo, deps: AgentDeps = {}):
   }
   if (o.builtin) {
     const own = new Set(handlers.map((h) => h.section));
-    const builtin = builtinHandlers({ system: defaultNativeSystem(), exclude: o.exclude });
+    const stateDir = o.stateDir ?? defaultStateDir();
+    const builtin = builtinHandlers({
+      system: defaultNativeSystem(),
+      exclude: o.exclude,
+      stateDir,
+      externalStorageOptions: {
+        logger: logger.child({ component: 'storage' }),
+        downloadDir: path.join(stateDir, 'downloads'),
+      },
+    });
     for (const h of builtin) {
       if (own.has(h.section))
         log.info({ section: h.section }, 'built-in feature replaced by --handler');

@@ -9,6 +9,7 @@ import { EXIT, processIo, type CliIo } from './io';
 /* eslint-disable @typescript-eslint/no-require-imports -- lazy, synchronous loading of commands */
 const commands = {
   agent: (): typeof import('./agent-command') => require('./agent-command'),
+  attest: (): typeof import('./attest-command') => require('./attest-command'),
   csp: (): typeof import('./csp-command') => require('./csp-command'),
   hub: (): typeof import('./hub-command') => require('./hub-command'),
 };
@@ -18,6 +19,7 @@ export const MAIN_HELP = `Usage: iotdm <command> [options]
 
 Commands:
   agent    run the device-management agent (IoT Hub twin and methods → CSPs) until stopped
+  attest   run the Device Health Attestation service (nonces, reports, remediation)
   csp      perform CSP operations (get, list, add, set, delete, exec, syncml)
   hub      run a local IoT Hub, manage its devices (start, device add, device list)
 
@@ -28,6 +30,8 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
   switch (command) {
     case 'agent':
       return commands.agent().runAgent(rest, io);
+    case 'attest':
+      return commands.attest().runAttest(rest, io);
     case 'csp':
       return commands.csp().runCsp(rest, io);
     case 'hub':

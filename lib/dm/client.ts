@@ -300,6 +300,7 @@ export class DeviceManagementClient extends EventEmitter<DeviceManagementEvents>
       log,
       host: this.#hooks,
       reportPartial: (patch) => this.#push({ [section]: patch }, false),
+      sendMessage: (body, properties) => this.#link.sendEvent(body, properties),
       notify: (event, detail) => {
         this.emit(event, detail);
       },

@@ -40,6 +40,12 @@ export interface HandlerContext {
    * `reported.windows.<section>` and queued like every report.
    */
   reportPartial(patch: JsonObject): Promise<void>;
+  /**
+   * Sends a device-to-cloud message over the host's connection: `body` as JSON with
+   * `properties` as application properties (e.g. `{ MessageType: 'DHA-Nonce' }`). Rejects with
+   * the transport's error (not queued: the caller decides whether to retry).
+   */
+  sendMessage(body: Json, properties: Readonly<Record<string, string>>): Promise<void>;
   /** Emits a client event for the host (e.g. `rebootPending` before a reboot). */
   notify(event: 'rebootPending', detail: JsonObject): void;
 }

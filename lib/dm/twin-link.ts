@@ -1,7 +1,7 @@
 /**
  * `TwinLink`: the seam between the DM engine and the host's IoT Hub connection. The engine
- * only needs a full twin read, desired patches, reported updates, direct methods and
- * connection events; `SdkTwinLink` gives them from an `azure-iot-device` `Client` the host
+ * only needs a full twin read, desired patches, reported updates, direct methods,
+ * device-to-cloud messages (`sendEvent`) and connection events; `SdkTwinLink` gives them from an `azure-iot-device` `Client` the host
  * owns (shared, never re-opened or closed here). Unit tests use `MockTwinLink`
  * (`windows-iot-dm/testing`).
  */
@@ -21,6 +21,12 @@ export interface TwinLink {
   onDesiredPatch(listener: (patch: JsonObject) => void): void;
   /** Sends a reported-properties patch; rejects with the transport's error. */
   updateReported(patch: JsonObject): Promise<void>;
+  /**
+   * Sends a device-to-cloud message: `body` as JSON text (UTF-8, `application/json`) with
+   * `properties` as its application properties (e.g. `MessageType`); rejects with the
+   * transport's error.
+   */
+  sendEvent(body: Json, properties: Readonly<Record<string, string>>): Promise<void>;
   /** Answers direct method `name`. */
   onMethod(name: string, responder: MethodResponder): void;
   /**
@@ -49,6 +55,15 @@ export interface SdkClientLike {
   ): void;
   on(event: 'connect' | 'disconnect', listener: (...args: unknown[]) => void): unknown;
   removeListener(event: string, listener: (...args: unknown[]) => void): unknown;
+  /** `Client.sendEvent(message)` (promise form); optional so test doubles may leave it out. */
+  sendEvent?(message: SdkMessageLike): Promise<unknown>;
+}
+
+/** The parts of `azure-iot-device`'s `Message` used here. */
+export interface SdkMessageLike {
+  contentType?: string;
+  contentEncoding?: string;
+  properties: { add(key: string, value: string): void };
 }
 
 export interface SdkTwinLike {
@@ -166,6 +181,21 @@ export class SdkTwinLink implements TwinLink {
     await new Promise<void>((resolve, reject) => {
       reported.update(patch, (err) => (err ? reject(sdkTwinError(err)) : resolve()));
     });
+  }
+
+  async sendEvent(body: Json, properties: Readonly<Record<string, string>>): Promise<void> {
+    const client = this.#client;
+    if (typeof client.sendEvent !== 'function') {
+      throw new Error('the host client cannot send device-to-cloud messages (no sendEvent)');
+    }
+    // Loaded on first use: the engine itself needs no runtime import of the SDK.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy, CommonJS SDK
+    const { Message } = require('azure-iot-device') as typeof import('azure-iot-device');
+    const message = new Message(JSON.stringify(body));
+    message.contentType = 'application/json';
+    message.contentEncoding = 'utf-8';
+    for (const [key, value] of Object.entries(properties)) message.properties.add(key, value);
+    await client.sendEvent(message as unknown as SdkMessageLike);
   }
 
   onMethod(name: string, responder: MethodResponder): void {

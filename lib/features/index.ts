@@ -3,9 +3,22 @@
  * methods (docs/features/). `builtinHandlers()` is what the agent attaches by default; a host
  * linking the DM client passes them (and its own) in `handlers`.
  */
+import path from 'node:path';
 import type { FeatureHandler } from '../dm/handler';
+import { defaultStateDir } from '../dm/state-store';
 import type { NativeSystem } from '../native/system-contract';
 import { deviceInfoHandler } from './device-info';
+import { createDiagnosticLogHandlers } from './diagnostic-logs';
+import { createWifiHandlers } from './wifi';
+import {
+  createExternalStorage,
+  type ExternalStorageFeature,
+  type ExternalStorageOptions,
+} from './external-storage';
+import {
+  createHealthAttestationHandlers,
+  type HealthAttestationOptions,
+} from './health-attestation';
 import { createRebootHandlers, type RebootHandlersOptions } from './reboot';
 import { createResetWipeHandlers, type ResetWipeOptions } from './reset-wipe';
 import { windowsTelemetryHandler } from './telemetry';
@@ -20,25 +33,48 @@ export interface BuiltinOptions {
   reboot?: Omit<RebootHandlersOptions, 'system'>;
   resetWipe?: Omit<ResetWipeOptions, 'system'>;
   windowsUpdate?: WindowsUpdateOptions;
+  /**
+   * The `externalStorage` section and the blob store the file-moving features share; default a
+   * new one (`createExternalStorage(externalStorageOptions)`).
+   */
+  externalStorage?: ExternalStorageFeature;
+  externalStorageOptions?: ExternalStorageOptions;
+  healthAttestation?: HealthAttestationOptions;
+  /** The DM client's state folder (default `defaultStateDir()`): the DM folder goes under it. */
+  stateDir?: string;
+  /**
+   * The DM folder: exported diagnostic logs and the files the `windows.*DMFile*` methods may
+   * reach. Default `<stateDir>/dm-files`.
+   */
+  dmFolder?: string;
 }
 
 /** Every built-in feature handler, minus `exclude`. */
 export function builtinHandlers(options: BuiltinOptions): FeatureHandler[] {
   const { system } = options;
   const exclude = new Set(options.exclude ?? []);
+  const external = options.externalStorage ?? createExternalStorage(options.externalStorageOptions);
   const all = [
+    external.handler,
     deviceInfoHandler,
     windowsTelemetryHandler,
     ...createWindowsUpdateHandlers(options.windowsUpdate),
     ...createRebootHandlers({ ...options.reboot, system }),
     ...createResetWipeHandlers({ ...options.resetWipe, system }),
     ...createTimeHandlers({ system }),
+    createHealthAttestationHandlers(options.healthAttestation),
+    ...createWifiHandlers({ storage: external.storage }),
+    ...createDiagnosticLogHandlers({
+      storage: external.storage,
+      dmFolder: options.dmFolder ?? path.join(options.stateDir ?? defaultStateDir(), 'dm-files'),
+    }),
   ];
   return all.filter((h) => !exclude.has(h.section));
 }
 
 /** The sections the built-in features own. */
 export const BUILTIN_SECTIONS: readonly string[] = [
+  'externalStorage',
   'deviceInfo',
   'windowsTelemetry',
   'windowsUpdatePolicy',
@@ -49,6 +85,9 @@ export const BUILTIN_SECTIONS: readonly string[] = [
   'remoteWipe',
   'timeInfo',
   'timeService',
+  'deviceHealthAttestation',
+  'wifi',
+  'eventTracingCollectors',
 ];
 
 export {
@@ -58,4 +97,8 @@ export {
   createRebootHandlers,
   createResetWipeHandlers,
   createTimeHandlers,
+  createExternalStorage,
+  createHealthAttestationHandlers,
+  createWifiHandlers,
+  createDiagnosticLogHandlers,
 };

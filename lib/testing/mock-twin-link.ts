@@ -2,7 +2,8 @@
  * `MockTwinLink`: an in-memory device twin and method router implementing `TwinLink`, for unit
  * tests of the DM engine without a hub. Desired changes bump `$version` and are delivered as
  * patches (or withheld while "offline"); reported patches are merged with twin semantics and
- * recorded; failures can be injected per reported update.
+ * recorded; failures can be injected per reported update. Device-to-cloud messages are recorded
+ * in `events` (failures injectable with `failEvents`).
  */
 import type { Json, JsonObject, MethodResult } from '../dm/handler';
 import type { MethodResponder, TwinLink, TwinSnapshot } from '../dm/twin-link';
@@ -20,6 +21,10 @@ export class MockTwinLink implements TwinLink {
   readonly failReported: unknown[] = [];
   /** Withheld patches (sent while offline, never delivered). */
   readonly missed: JsonObject[] = [];
+  /** Every device-to-cloud message sent, in order. */
+  readonly events: Array<{ body: Json; properties: Record<string, string> }> = [];
+  /** Errors thrown by the next `sendEvent` calls, in order. */
+  readonly failEvents: unknown[] = [];
 
   #patchListeners: Array<(p: JsonObject) => void> = [];
   #connectListeners: Array<() => void> = [];
@@ -27,6 +32,7 @@ export class MockTwinLink implements TwinLink {
   #methods = new Map<string, MethodResponder>();
   #unknown: { prefix: string; responder: MethodResponder } | undefined;
   #reportedWaiters: Array<{ test: (r: JsonObject) => boolean; resolve: () => void }> = [];
+  #eventWaiters: Array<{ count: number; resolve: () => void }> = [];
 
   async getTwin(): Promise<TwinSnapshot> {
     if (!this.connected)
@@ -50,6 +56,20 @@ export class MockTwinLink implements TwinLink {
     for (const w of this.#reportedWaiters.slice()) {
       if (w.test(this.reported)) {
         this.#reportedWaiters.splice(this.#reportedWaiters.indexOf(w), 1);
+        w.resolve();
+      }
+    }
+  }
+
+  async sendEvent(body: Json, properties: Readonly<Record<string, string>>): Promise<void> {
+    await Promise.resolve();
+    if (this.failEvents.length > 0) throw this.failEvents.shift();
+    if (!this.connected)
+      throw Object.assign(new Error('not connected'), { name: 'NotConnectedError' });
+    this.events.push({ body: structuredClone(body), properties: { ...properties } });
+    for (const w of this.#eventWaiters.slice()) {
+      if (this.events.length >= w.count) {
+        this.#eventWaiters.splice(this.#eventWaiters.indexOf(w), 1);
         w.resolve();
       }
     }
@@ -112,6 +132,12 @@ export class MockTwinLink implements TwinLink {
     if (this.#unknown && name.startsWith(this.#unknown.prefix))
       return this.#unknown.responder(name, payload);
     throw new Error(`no handler for ${name}: the call would time out`);
+  }
+
+  /** Resolves when at least `count` device-to-cloud messages were sent. */
+  waitEvents(count: number): Promise<void> {
+    if (this.events.length >= count) return Promise.resolve();
+    return new Promise((resolve) => this.#eventWaiters.push({ count, resolve }));
   }
 
   /** Resolves when the reported document satisfies `test`. */

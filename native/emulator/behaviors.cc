@@ -44,7 +44,8 @@ bool SameState(const BehaviorState& a, const BehaviorState& b) {
          a.health.requests == b.health.requests &&
          a.health.correlation_id == b.health.correlation_id && a.health.issued == b.health.issued &&
          a.sequence == b.sequence && a.configured_time_zone == b.configured_time_zone &&
-         a.apps == b.apps && a.events.size() == b.events.size() &&
+         a.apps == b.apps && a.diagnostic_log == b.diagnostic_log &&
+         a.events.size() == b.events.size() &&
          std::equal(a.events.begin(), a.events.end(), b.events.begin(), SameEvent);
 }
 
@@ -111,6 +112,9 @@ BehaviorState BehaviorState::Load(const json::Value& events) {
   const json::Value* sequence = events.Find("sequence");
   state.sequence = sequence == nullptr ? 0 : sequence->int_value();
   if (const json::Value* apps = events.Find("apps")) state.apps = *apps;
+  const json::Value* diagnostic_log = events.Find("diagnosticLog");
+  if (diagnostic_log != nullptr && diagnostic_log->is_object())
+    state.diagnostic_log = *diagnostic_log;
   return state;
 }
 
@@ -144,6 +148,7 @@ void BehaviorState::Save(json::Value* events) const {
   events->Set("healthAttestation", std::move(health_value));
   events->Set("sequence", json::Value::Int(sequence));
   if (!apps.is_null()) events->Set("apps", apps);
+  if (diagnostic_log.is_object()) events->Set("diagnosticLog", diagnostic_log);
   if (configured_time_zone) {
     sys::TimeZone tz;
     if (LookupTimeZone(*configured_time_zone, &tz)) SaveTimeZone(tz, events);
@@ -301,6 +306,7 @@ void RegisterDeviceBehaviors(Behaviors* behaviors) {
   RegisterDeviceInfoBehaviors(behaviors);
   RegisterRebootWipeBehaviors(behaviors);
   RegisterHealthAttestationBehaviors(behaviors);
+  RegisterDiagnosticLogBehaviors(behaviors);
   RegisterTimeZonePolicyBehaviors(behaviors);
   RegisterAppBehaviors(behaviors);
 }

@@ -11,13 +11,14 @@
 //   write     Add/Replace of a leaf, after the format check: 200 to store the (possibly
 //             rewritten) data, else the status to answer (400 for a value the CSP refuses).
 //   exec      Exec: 200 or the status to answer; on 200 the engine also logs the Exec.
-//   children  An interior node whose dynamic children are a host inventory (network cards):
-//             before a Get or Delete that reaches it, the tree's instances under it are made to
-//             match; after the request they are removed again, so they are never persisted. A
-//             pattern with "<x>" applies to each existing instance it matches (a pattern's
-//             parent inventory is registered first, so its instances exist by then). A hook may
-//             also name a named child the CSP does not provide by itself (a category node such
-//             as AppManagement/nonStore): it is there while the hook names it.
+//   children  An interior node whose dynamic children are a host inventory (network cards,
+//             DiagnosticLog download files, installed apps): before a Get, Delete or Replace
+//             that reaches it, the tree's instances under it are made to match; after the request
+//             they are removed again, so they are never persisted. A pattern with "<x>" applies
+//             to each existing instance it matches (a pattern's parent inventory is registered
+//             first, so its instances exist by then). A hook may also name a named child the CSP
+//             does not provide by itself (a category node such as AppManagement/nonStore): it is
+//             there while the hook names it.
 //   remove    Delete of the node: 200 to erase it from the tree, else the status to answer.
 //
 // Hooks never act on the host (no rename, reboot or wipe). Every effect is staged in the
@@ -36,6 +37,7 @@
 //   "healthAttestation": {"status": 3, "requests": 2, "correlationId": "GUID", "issued": <Unix s>}
 //   "sequence": 5   (feeds deterministic "random" digits)
 //   "apps":     installed packages, installations and MSI products (apps.h)
+//   "diagnosticLog": {...}  ETW collectors and log downloads, see diagnostic_log.h
 #pragma once
 
 #include <cstdint>
@@ -80,7 +82,8 @@ struct BehaviorState {
   int wipe_last_error = 0;          // RemoteWipe/AutomaticRedeployment/LastError
   std::vector<DeviceEvent> events;  // oldest first
   HealthAttestationState health;
-  std::int64_t sequence = 0;  // feeds deterministic "random" digits (%RAND:n%)
+  std::int64_t sequence = 0;   // feeds deterministic "random" digits (%RAND:n%)
+  json::Value diagnostic_log;  // events.diagnosticLog (diagnostic_log.h); null until first used
   // The key name the ConfigureTimeZone policy was written with during this hook: Save() puts
   // that zone's rules in events.system.timeZone (system_state.h), as Windows applies the policy.
   std::optional<std::string> configured_time_zone;
@@ -152,12 +155,14 @@ class Behaviors {
 };
 
 // Every device behaviour: DevDetail/DevInfo/DeviceStatus (device_info.cc), Reboot/RemoteWipe
-// (reboot_wipe.cc), HealthAttestation (health_attestation.cc), app management (apps.cc).
+// (reboot_wipe.cc), HealthAttestation (health_attestation.cc), DiagnosticLog (diagnostic_log.cc),
+// app management (apps.cc).
 void RegisterDeviceBehaviors(Behaviors* behaviors);
 void RegisterAppBehaviors(Behaviors* behaviors);
 void RegisterDeviceInfoBehaviors(Behaviors* behaviors);
 void RegisterRebootWipeBehaviors(Behaviors* behaviors);
 void RegisterHealthAttestationBehaviors(Behaviors* behaviors);
+void RegisterDiagnosticLogBehaviors(Behaviors* behaviors);
 // Policy/Config/TimeLanguageSettings/ConfigureTimeZone sets the emulated time zone (a key name of
 // system_state.h's table; any other answers 400). Defined in system_state.cc.
 void RegisterTimeZonePolicyBehaviors(Behaviors* behaviors);

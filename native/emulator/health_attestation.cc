@@ -20,6 +20,17 @@ std::string Sibling(const HookContext& ctx, const char* name) {
   return node == nullptr ? std::string() : node->value;
 }
 
+// DeviceStatus/SecureBootState as a Get answers it: the value the device profile (or state) put
+// in the node when it differs from the schema's start value, else the host's (device_info.cc).
+int SecureBootStateOf(const HookContext& ctx) {
+  const Path path{"Device", "Vendor", "MSFT", "DeviceStatus", "SecureBootState"};
+  const Instance* node = ctx.tree.Find(path);
+  if (node != nullptr && node->schema != nullptr && node->value != node->schema->StartValue()) {
+    return static_cast<int>(std::strtol(node->value.c_str(), nullptr, 10));
+  }
+  return static_cast<int>(ctx.host.Identity().secure_boot);
+}
+
 int PreferredVersion(const HookContext& ctx) {
   const std::string text = Sibling(ctx, "PreferredMaxProtocolVersion");
   const long value =
@@ -60,7 +71,16 @@ int Certificate(HookContext& ctx, std::string* value) {
   text += "CorrelationID: " + health.correlation_id + "\n";
   text += "Issued: " + FormatIsoUtc(health.issued) + "\n";
   text += "HASEndpoint: " + Sibling(ctx, "HASEndpoint") + "\n";
-  text += std::string("TpmPresent: ") + (ctx.host.Identity().tpm.present ? "true" : "false") + "\n";
+  const TpmFacts& tpm = ctx.host.Identity().tpm;
+  text += std::string("TpmPresent: ") + (tpm.present ? "true" : "false") + "\n";
+  text += std::string("AIKPresent: ") + (tpm.present ? "true" : "false") + "\n";
+  text +=
+      "TpmVersion: " + (tpm.present && !tpm.spec_version.empty() ? tpm.spec_version : "") + "\n";
+  const int secure_boot = SecureBootStateOf(ctx);
+  text += "SecureBootState: " + std::to_string(secure_boot) + "\n";
+  text += std::string("SecureBootEnabled: ") +
+          (secure_boot == static_cast<int>(SecureBootState::kEnabled) ? "true" : "false") + "\n";
+  text += "RestartCount: " + std::to_string(ctx.state.reboot_count) + "\n";
   text += "Digest: " + Sha256Hex(text) + "\n";
   *value = Base64Encode(text);
   return 200;

@@ -12,8 +12,14 @@
 //                    later Get answers 3 until the next VerifyHealth. Deterministic, no clock.
 //   Certificate (chr, Get)  only when Status is 3 (else 404): base64 of an emulated, clearly
 //                    marked DHA-Data text ("EMULATED DHA-Data ...") holding DevId, Nonce,
-//                    CorrelationID, issue time, HASEndpoint, TPM presence and a SHA-256 digest of
-//                    those lines. Same inputs -> same blob. Not a real health certificate.
+//                    CorrelationID, issue time (Issued), HASEndpoint, TpmPresent, AIKPresent (the
+//                    TPM's presence), TpmVersion, SecureBootState (0/1/2, as DeviceStatus/
+//                    SecureBootState answers it: the profile's value when it set one, else the
+//                    host's), SecureBootEnabled (true iff that state is 1), RestartCount (the
+//                    emulated reboots) and a SHA-256 "Digest" of those lines. Same inputs -> same
+//                    blob. Not a real health certificate: the digest detects a corrupted or
+//                    edited text, it proves nothing (no key: a verifier trusts the transport,
+//                    see docs/attest.md).
 //   CorrelationID (chr, Get)  the GUID of the last request; 404 before the first.
 //   Nonce (chr, Get/Replace)  DDF: hex, 8 to 32 bytes -> 16 to 64 hex digits (even count);
 //                    anything else -> 400. Initial value the DDF default "\0".

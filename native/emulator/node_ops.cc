@@ -131,7 +131,10 @@ int ApplyItem(Verb verb, const syncml::Item& item, const syncml::Meta& command_m
   const syncml::Meta& meta = item.meta.format || item.meta.type ? item.meta : command_meta;
   const std::string data = item.data.value_or(std::string());
   if (verb == Verb::kAdd) return Add(uri, schema, *node, meta, data, tree, behaviors);
-  if ((verb == Verb::kGet || verb == Verb::kDelete) && behaviors != nullptr)
+  // Inventory instances (behaviors.h `children`) exist for a Get, a Delete (the `remove` hooks
+  // of app inventories) and a Replace of their writable leaves (DiagnosticLog's BlockIndexToRead).
+  if ((verb == Verb::kGet || verb == Verb::kDelete || verb == Verb::kReplace) &&
+      behaviors != nullptr)
     behaviors->SyncInventories(uri.path, schema, tree);
 
   const Instance* existing = tree->Find(uri.path);

@@ -12,6 +12,7 @@
 #include "emulator/behaviors.h"
 #include "emulator/device_host.h"
 #include "emulator/device_info.h"
+#include "emulator/diagnostic_log.h"
 #include "emulator/engine.h"
 #include "emulator/health_attestation.h"
 #include "emulator/iso8601.h"
@@ -38,6 +39,8 @@ const std::string kSingle = kReboot + "/Schedule/Single";
 const std::string kDaily = kReboot + "/Schedule/DailyRecurrent";
 const std::string kWipe = "./Device/Vendor/MSFT/RemoteWipe";
 const std::string kHa = "./Vendor/MSFT/HealthAttestation";
+const std::string kEtw = "./Vendor/MSFT/DiagnosticLog/EtwLog/Collectors";
+const std::string kChannel = "./Vendor/MSFT/DiagnosticLog/FileDownload/DMChannel";
 
 Op MakeOp(Verb verb, std::string uri, std::string format = "",
           std::optional<std::string> data = std::nullopt) {
@@ -702,6 +705,28 @@ void TestHealthAttestation() {
   CHECK(text.find("Issued: 2026-01-01T03:00:00Z") != std::string::npos);
   CHECK(text.find("HASEndpoint: has.contoso.com\n") != std::string::npos);
   CHECK_EQ(d.Value(kHa + "/Certificate"), blob);  // deterministic
+  // What a verifier decides remediation on: Secure Boot, from the host or the profile's value.
+  CHECK(text.find("SecureBootState: 0\nSecureBootEnabled: false\n") != std::string::npos);
+  CHECK(text.find("AIKPresent: false\n") != std::string::npos);
+  CHECK(text.find("RestartCount: 0\n") != std::string::npos);
+  {
+    // The digest covers every line before it.
+    const std::size_t at = text.find("Digest: ");
+    CHECK(at != std::string::npos &&
+          text.substr(at) == "Digest: " + wdm::emulator::Sha256Hex(text.substr(0, at)) + "\n");
+  }
+  d.host->identity.secure_boot = wdm::emulator::SecureBootState::kEnabled;
+  CHECK(Base64Decode(d.Value(kHa + "/Certificate")).find("SecureBootEnabled: true\n") !=
+        std::string::npos);
+  const wdm::emulator::Path secure_boot{"Device", "Vendor", "MSFT", "DeviceStatus",
+                                        "SecureBootState"};
+  d.engine->mutable_tree()->SetValue(secure_boot, "2");  // as a device profile sets it
+  CHECK(Base64Decode(d.Value(kHa + "/Certificate"))
+            .find("SecureBootState: 2\nSecureBootEnabled: false\n") != std::string::npos);
+  d.engine->mutable_tree()->SetValue(secure_boot,
+                                     d.engine->tree().Find(secure_boot)->schema->StartValue());
+  d.host->identity.secure_boot = wdm::emulator::SecureBootState::kNotSupported;
+  CHECK_EQ(d.Value(kHa + "/Certificate"), blob);
   CHECK_EQ(d.Status(Replace(kHa + "/Nonce", "chr", "ffffffffffffffff")), 200);
   CHECK(d.Value(kHa + "/Certificate") != blob);  // bound to the nonce
 
@@ -734,6 +759,67 @@ void TestHealthAttestation() {
   // And a listing of the CSP does not leak a certificate that is not ready.
   const OpResult list = d.Run({Get(kHa + "?list=StructData")})[0];
   for (const auto& item : list.items) CHECK(item.uri != kHa + "/Certificate");
+}
+
+void TestDiagnosticLog() {
+  Device d;
+  const std::string c = kEtw + "/AzureDM";
+  const std::string ch = kChannel + "/AzureDM";
+  const std::string guid = "D198EE7D-C5F1-4F5F-95BE-A2EE6FA45897";
+  CHECK_EQ(d.Status(MakeOp(Verb::kAdd, c)), 200);
+  CHECK_EQ(d.Status(MakeOp(Verb::kAdd, c + "/Providers/" + guid)), 200);
+  CHECK_EQ(d.Status(Replace(c + "/Providers/" + guid + "/TraceLevel", "int", "4")), 200);
+  CHECK_EQ(d.Value(c + "/TraceStatus"), std::string("0"));
+  CHECK_EQ(d.Status(Exec(c + "/TraceControl", std::string("PAUSE"))), 400);
+  CHECK_EQ(d.Status(Exec(c + "/TraceControl")), 400);
+  CHECK_EQ(d.Status(Get(ch + "/BlockCount")), 404);  // no log before a stop
+  // A START inside a failed Atomic leaves no trace.
+  std::vector<OpResult> r = d.Run(
+      {Exec(c + "/TraceControl", std::string("START")), Add(kDaily, "chr", "03:00:00.1")}, true);
+  CHECK(r[0].status == 216 && r[1].status == 400);
+  CHECK_EQ(d.Value(c + "/TraceStatus"), std::string("0"));
+  CHECK(d.engine->events().Find("diagnosticLog") == nullptr);
+
+  CHECK_EQ(d.Status(Exec(c + "/TraceControl", std::string("START"))), 200);
+  CHECK_EQ(d.Value(c + "/TraceStatus"), std::string("1"));
+  d.host->now += 90;
+  CHECK_EQ(d.Status(Exec(c + "/TraceControl", std::string("STOP"))), 200);
+  CHECK_EQ(d.Status(Exec(c + "/TraceControl", std::string("STOP"))), 200);  // no change
+  CHECK_EQ(d.Value(c + "/TraceStatus"), std::string("0"));
+  CHECK_EQ(d.Value(kChannel), std::string("AzureDM"));
+
+  const std::string expected =
+      wdm::emulator::EmulatedLog("AzureDM", guid + ":4:\"0\":true;", 1767236400, 1767236490);
+  CHECK_EQ(expected.rfind("EMULATED ETL", 0), std::size_t{0});
+  CHECK(expected.find("Started: 2026-01-01T03:00:00Z\nStopped: 2026-01-01T03:01:30Z\n") !=
+        std::string::npos);
+  const std::size_t blocks = (expected.size() + 4095) / 4096;
+  CHECK(blocks >= 2);
+  CHECK_EQ(d.Value(ch + "/BlockSizeKB"), std::string("4"));
+  CHECK_EQ(d.Value(ch + "/BlockCount"), std::to_string(blocks));
+  std::string log;
+  for (std::size_t i = 0; i < blocks; ++i) {
+    r = d.Run(
+        {Replace(ch + "/BlockIndexToRead", "int", std::to_string(i)), Get(ch + "/BlockData")});
+    CHECK(r[0].status == 200 && r[1].status == 200);
+    if (r[1].items.size() == 1) log += Base64Decode(r[1].items[0].data.value_or(""));
+  }
+  CHECK(log == expected);
+  CHECK_EQ(d.Status(Replace(ch + "/BlockIndexToRead", "int", std::to_string(blocks))), 400);
+  CHECK_EQ(d.Status(Replace(ch + "/BlockSizeKB", "int", "17")), 400);  // DDF: 1-16
+  CHECK_EQ(d.Status(Replace(ch + "/BlockSizeKB", "int", "16")), 200);
+  CHECK_EQ(d.Value(ch + "/BlockIndexToRead"), std::string("0"));
+  CHECK_EQ(d.Value(ch + "/BlockCount"), std::string("1"));
+  CHECK(Base64Decode(d.Value(ch + "/BlockData")) == expected);
+
+  // Persisted in events.diagnosticLog: the session and both accepted controls (not the refused).
+  const wdm::json::Value* diag = d.engine->events().Find("diagnosticLog");
+  const wdm::json::Value* controls = diag == nullptr ? nullptr : diag->Find("controls");
+  CHECK(controls != nullptr && controls->items().size() == 3);
+  const wdm::json::Value* collectors = diag == nullptr ? nullptr : diag->Find("collectors");
+  const wdm::json::Value* entry = collectors == nullptr ? nullptr : collectors->Find("AzureDM");
+  CHECK(entry != nullptr && entry->Find("runs") != nullptr &&
+        entry->Find("runs")->int_value() == 1);
 }
 
 void TestSystemHostIsPlausible() {
@@ -778,6 +864,7 @@ int main() {
   RUN(TestRemoteWipe);
   RUN(TestAtomicRollsBackEffects);
   RUN(TestHealthAttestation);
+  RUN(TestDiagnosticLog);
   RUN(TestSystemHostIsPlausible);
   return wdm::test::Finish("behaviors_test");
 }

@@ -24,6 +24,8 @@ import {
 } from '../dm/helpers';
 
 type Obj = Record<string, unknown>;
+/** Generous: the machine running the suite may be busy. */
+const WAIT_MS = 20_000;
 const LEAF = `${PERSONALIZATION}/LockScreenImageUrl`;
 
 /** A section (default order) that downloads `{ blob }` and writes its text to a CSP leaf. */
@@ -76,7 +78,10 @@ describe('externalStorage section (real SDK, local hub, CSP emulator, Azurite)',
 
   it('configures the storage before the other sections of the patch and hides the secret', async () => {
     const id = 'xs-apply';
-    const { handler, storage } = createExternalStorage({ retry: { delayMs: 5 } });
+    const { handler, storage } = createExternalStorage({
+      retry: { delayMs: 5 },
+      downloadDir: path.join(env.stateDir(), 'downloads'),
+    });
     const text = unique('from-blob');
     // Seed the blob with a storage of its own (the section's is not configured yet).
     await createExternalStorage().storage.upload('assets/lock.txt', Buffer.from(text), {
@@ -91,8 +96,8 @@ describe('externalStorage section (real SDK, local hub, CSP emulator, Azurite)',
       blobConsumer: { blob: 'lock.txt' },
       externalStorage: { connectionString: azurite.connectionString, container: 'assets' },
     });
-    const consumer = await env.waitForState(id, 'blobConsumer', 'completed');
-    const section = await env.waitForState(id, 'externalStorage', 'completed');
+    const consumer = await env.waitForState(id, 'blobConsumer', 'completed', WAIT_MS);
+    const section = await env.waitForState(id, 'externalStorage', 'completed', WAIT_MS);
     await dm.settled();
     assert.equal(await readNode(LEAF), text);
     assert.equal(consumer.value, text);
@@ -125,8 +130,8 @@ describe('externalStorage section (real SDK, local hub, CSP emulator, Azurite)',
       },
       xsLeaf: { url },
     });
-    const failed = await env.waitForState(id, 'externalStorage', 'failed');
-    await env.waitForState(id, 'xsLeaf', 'completed');
+    const failed = await env.waitForState(id, 'externalStorage', 'failed', WAIT_MS);
+    await env.waitForState(id, 'xsLeaf', 'completed', WAIT_MS);
     await dm.settled();
     const lc = failed.lastChange as Obj;
     assert.equal(lc.errSubSystem, 'Storage');
@@ -144,12 +149,19 @@ describe('externalStorage section (real SDK, local hub, CSP emulator, Azurite)',
     env.setWindows(id, {
       externalStorage: { connectionString: azurite.connectionString, container: null },
     });
-    const ok = await env.waitForState(id, 'externalStorage', 'completed');
+    const ok = await env.waitForState(id, 'externalStorage', 'completed', WAIT_MS);
     assert.equal(ok.container, '<not set>');
     assert.equal(storage.configured, true);
-    const removed = nextEvent(dm, 'applied', (e) => e.section === 'externalStorage');
-    env.setWindows(id, { externalStorage: null });
-    await removed;
+    await dm.settled();
+    // Matched by version: the hub may show `completed` before the engine's `applied` event of
+    // the previous patch fires. The patch reaches the device over MQTT, after this turn.
+    const version = env.setWindows(id, { externalStorage: null });
+    await nextEvent(
+      dm,
+      'applied',
+      (e) => e.section === 'externalStorage' && e.version === version,
+      WAIT_MS,
+    );
     await dm.settled();
     await dm.flushReports();
     assert.equal(storage.configured, false);
@@ -167,7 +179,7 @@ describe('externalStorage section (real SDK, local hub, CSP emulator, Azurite)',
     env.setWindows(id, {
       externalStorage: { connectionString: azurite.connectionString, container: 'assets' },
     });
-    await env.waitForState(id, 'externalStorage', 'completed');
+    await env.waitForState(id, 'externalStorage', 'completed', WAIT_MS);
     await dm.settled();
     await dm.detach(500);
 

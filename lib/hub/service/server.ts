@@ -14,6 +14,7 @@
  * | `PATCH /twins/{id}` / `PUT /twins/{id}` | RegistryWrite | 200 twin; `If-Match` → 412 PreconditionFailed |
  * | `POST /twins/{id}/methods` | ServiceConnect | 200 `{status, payload}`; 404 DeviceNotOnline, 504 GatewayTimeout, 400 bad timeout |
  * | `/jobs/v2/...` | see `lib/hub/jobs/routes.ts` | jobs v2 (`JobClient`) |
+ * | `GET /messages/events?after=&wait=&deviceId=&limit=` | ServiceConnect | 200 `{messages, last}`: stored device-to-cloud messages after sequence `after`, long poll up to `wait` ms (local hub only; see `./messages.ts`) |
  *
  * Errors are `HubError.toRestBody()` (`{"Message":"ErrorCode:Name;text",...}`) with the error's
  * HTTP status, which `azure-iothub` turns into its error classes (400 ArgumentError, 401
@@ -34,6 +35,7 @@ import { runQuery, type QueryPage } from '../query';
 import { authorizeService } from './auth';
 import { jobRoute } from '../jobs/routes';
 import { CONTROL_PREFIX, handleControlRequest, type HubControl } from '../control';
+import { MESSAGES_RESOURCE, readMessages } from './messages';
 
 /** Largest request body accepted (IoT Hub: 256 KB for methods and 8 KB+ for twins). */
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -252,6 +254,16 @@ export class ServiceApi {
           right,
         });
       });
+    }
+    if (s[0] === 'messages' && s[1] === 'events' && s.length === 2 && method === 'GET') {
+      return {
+        right: 'ServiceConnect',
+        resource: MESSAGES_RESOURCE,
+        run: async ({ query, req }) => ({
+          status: 200,
+          body: await readMessages(core, query, req),
+        }),
+      };
     }
     if (s[0] === 'twins' && s.length >= 2) {
       const id = s[1]!;
