@@ -64,6 +64,7 @@
         "<@(codec_sources)",
         "native/common/json.cc",
         "native/emulator/exports.cc",
+        "native/emulator/apps.cc",
         "native/emulator/behaviors.cc",
         "native/emulator/certificates.cc",
         "native/emulator/device_host.cc",

@@ -22,7 +22,7 @@ EMULATOR=(native/emulator/exports.cc native/emulator/allowed_values.cc native/em
   native/emulator/node_tree.cc native/emulator/seed.cc native/emulator/uri.cc
   native/emulator/utf16_text.cc native/emulator/value_check.cc)
 EMULATOR+=(native/common/json.cc native/emulator/profile.cc native/emulator/state_store.cc)
-EMULATOR+=(native/emulator/behaviors.cc native/emulator/device_host.cc
+EMULATOR+=(native/emulator/apps.cc native/emulator/behaviors.cc native/emulator/device_host.cc
   native/emulator/device_info.cc native/emulator/health_attestation.cc native/emulator/iso8601.cc
   native/emulator/reboot_wipe.cc native/emulator/sha256.cc native/emulator/certificates.cc
   native/emulator/sha1.cc native/emulator/x509.cc)
@@ -37,6 +37,7 @@ obj() { local o="${1//\//_}"; echo "$OUT/obj/${o%.cc}.o"; }
 SOURCES=(native/test/codec_test.cc native/test/emulator_test.cc native/test/json_test.cc
   native/test/state_test.cc native/test/behaviors_test.cc native/test/system_test.cc
   native/test/certificates_test.cc
+  native/test/apps_test.cc
   "${CODEC[@]}" "${EMULATOR[@]}")
 compile_all() {
   local pids=() src
@@ -57,6 +58,7 @@ link state_test native/test/state_test.cc "${CODEC[@]}" "${EMULATOR[@]}"
 link behaviors_test native/test/behaviors_test.cc "${CODEC[@]}" "${EMULATOR[@]}"
 link system_test native/test/system_test.cc "${CODEC[@]}" "${EMULATOR[@]}"
 link certificates_test native/test/certificates_test.cc "${CODEC[@]}" "${EMULATOR[@]}"
+link apps_test native/test/apps_test.cc "${CODEC[@]}" "${EMULATOR[@]}"
 
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
@@ -73,6 +75,7 @@ WINDOWS_IOT_DM_TEST_TMP="$STATE_DIR" "$OUT/state_test"
 # behaviors_test drives engines in-process over a fixed host (no state file).
 WINDOWS_IOT_DM_EMULATOR_STATE=:memory: "$OUT/behaviors_test"
 WINDOWS_IOT_DM_EMULATOR_STATE=:memory: "$OUT/certificates_test"
+WINDOWS_IOT_DM_EMULATOR_STATE=:memory: "$OUT/apps_test"
 # system_test drives the MdmEmulatorSystem* functions over its own state file.
 WINDOWS_IOT_DM_EMULATOR_STATE="$STATE_DIR/system-state.json" "$OUT/system_test"
 rm -rf "$STATE_DIR"
@@ -86,7 +89,7 @@ if [ -f "$SO" ]; then
   for sym in RegisterDeviceWithLocalManagement ApplyLocalManagementSyncML \
     UnregisterDeviceWithLocalManagement MdmEmulatorFree MdmEmulatorReset MdmEmulatorAbiVersion \
     MdmEmulatorExecCount MdmEmulatorExecLog MdmEmulatorSystemGetTimeZone \
-    MdmEmulatorSystemSetTimeZone MdmEmulatorSystemBootTime; do
+    MdmEmulatorSystemSetTimeZone MdmEmulatorSystemBootTime MdmEmulatorSystemAppLifecycle; do
     if ! grep -qw "T $sym" <<<"$exports"; then
       echo "native-tests: $SO does not export $sym" >&2
       missing=1

@@ -10,6 +10,8 @@ import type { AddonBinding, AddonSystemSession } from './binding';
 import { loadAddon, resolveMdmLibrary } from './load';
 import {
   ALLOWED_SERVICES,
+  APP_ACTIONS,
+  type AppAction,
   type NativeSystem,
   type ServiceChange,
   type ServiceInfo,
@@ -93,6 +95,17 @@ export class AddonSystem implements NativeSystem {
     const session = this.#open();
     try {
       await session.setService(name, change);
+    } catch (err) {
+      throw fromNativeError(err);
+    }
+  }
+
+  /** `pkgFamilyName` `<Name>_<PublisherId>`, `action` start | stop (InvalidArgumentError). */
+  async appLifecycle(pkgFamilyName: string, action: AppAction): Promise<void> {
+    checkAppLifecycle(pkgFamilyName, action);
+    const session = this.#open();
+    try {
+      await session.appLifecycle(pkgFamilyName, action);
     } catch (err) {
       throw fromNativeError(err);
     }
@@ -230,4 +243,17 @@ let shared: AddonSystem | undefined;
 /** The process-wide default `NativeSystem` (created lazily; loads nothing until first use). */
 export function defaultNativeSystem(): NativeSystem {
   return (shared ??= new AddonSystem());
+}
+
+/** A package family name and start | stop, as `appLifecycle` takes them. */
+export function checkAppLifecycle(pkgFamilyName: unknown, action: unknown): void {
+  if (
+    typeof pkgFamilyName !== 'string' ||
+    !/^[A-Za-z0-9][A-Za-z0-9.-]{2,49}_[a-z0-9]{13}$/.test(pkgFamilyName)
+  ) {
+    throw new InvalidArgumentError('pkgFamilyName', 'a package family name', pkgFamilyName);
+  }
+  if (!(APP_ACTIONS as readonly unknown[]).includes(action)) {
+    throw new InvalidArgumentError('action', APP_ACTIONS.join(' | '), action);
+  }
 }

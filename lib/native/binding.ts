@@ -63,6 +63,7 @@ export interface AddonSystemSession {
   /** Only the allowlisted names (native/system/service.h); others: TypeError ERR_INVALID_ARG. */
   getService(name: string): Promise<ServiceInfo>;
   setService(name: string, change: ServiceChange): Promise<void>;
+  appLifecycle(pkgFamilyName: string, action: string): Promise<void>;
 }
 
 export interface AddonBinding {

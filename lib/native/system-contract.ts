@@ -75,4 +75,13 @@ export interface NativeSystem {
    * (HRESULT 0x80070422). Names as for `getService`.
    */
   setService(name: string, change: ServiceChange): Promise<void>;
+  /**
+   * Starts or stops the app of a package family (`windows.manageAppLifeCycleAsync`; no CSP does
+   * it). The CSP emulator records it (the app must be installed there, else HRESULT
+   * 0x80070490); on Windows it is not implemented in this version (HRESULT 0x80004001).
+   */
+  appLifecycle(pkgFamilyName: string, action: AppAction): Promise<void>;
 }
+
+export const APP_ACTIONS = ['start', 'stop'] as const;
+export type AppAction = (typeof APP_ACTIONS)[number];

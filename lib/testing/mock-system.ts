@@ -4,9 +4,10 @@
  * and running; starting a disabled service fails like Windows), every call recorded, and a
  * failure to inject.
  */
-import { checkServiceChange, checkServiceName } from '../native/addon-system';
+import { checkAppLifecycle, checkServiceChange, checkServiceName } from '../native/addon-system';
 import { MdmApiError } from '../errors';
 import type {
+  AppAction,
   NativeSystem,
   ServiceChange,
   ServiceInfo,
@@ -32,9 +33,12 @@ export class MockSystem implements NativeSystem {
   services: Record<string, ServiceInfo> = {
     w32time: { name: 'w32time', startup: 'auto', running: true },
   };
+  /** Installed apps by package family name, and whether each runs (`appLifecycle`). */
+  apps: Record<string, { running: boolean }> = {};
   readonly calls: Array<{
-    fn: 'getTimeZone' | 'setTimeZone' | 'bootTime' | 'getService' | 'setService';
-    arg?: TimeZoneInfo | { name: string; change?: ServiceChange };
+    fn: 'getTimeZone' | 'setTimeZone' | 'bootTime' | 'getService' | 'setService' | 'appLifecycle';
+    arg?:
+      TimeZoneInfo | { name: string; change?: ServiceChange } | { name: string; action: string };
   }> = [];
   #failNext: unknown;
 
@@ -94,6 +98,22 @@ export class MockSystem implements NativeSystem {
       );
     }
     this.services[name] = { name, startup, running: change.running ?? current.running };
+  }
+
+  async appLifecycle(pkgFamilyName: string, action: AppAction): Promise<void> {
+    this.calls.push({ fn: 'appLifecycle', arg: { name: pkgFamilyName, action } });
+    checkAppLifecycle(pkgFamilyName, action);
+    this.#maybeFail();
+    const app = this.apps[pkgFamilyName];
+    if (!app) {
+      throw new MdmApiError(
+        'MdmEmulatorSystemAppLifecycle',
+        0x80070490,
+        undefined,
+        `no package of the family ${pkgFamilyName} is installed`,
+      );
+    }
+    app.running = action === 'start';
   }
 
   #service(name: string): ServiceInfo {

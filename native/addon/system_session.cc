@@ -51,13 +51,21 @@ struct SystemArgs {
   sys::TimeZone tz;           // setTimeZone
   std::string service_name;   // getService, setService
   sys::ServiceChange change;  // setService
+  std::string action;         // appLifecycle (with service_name = the package family name)
 };
 
 // One getTimeZone/setTimeZone/bootTime/getService/setService call. Execute() (pool thread)
 // touches no Node-API.
 class SystemWorker final : public Napi::AsyncWorker {
  public:
-  enum class Kind { kGetTimeZone, kSetTimeZone, kBootTime, kGetService, kSetService };
+  enum class Kind {
+    kGetTimeZone,
+    kSetTimeZone,
+    kBootTime,
+    kGetService,
+    kSetService,
+    kAppLifecycle
+  };
 
   static const char* ResourceName(Kind kind) {
     switch (kind) {
@@ -71,6 +79,8 @@ class SystemWorker final : public Napi::AsyncWorker {
         return "windows-iot-dm:GetService";
       case Kind::kSetService:
         return "windows-iot-dm:SetService";
+      case Kind::kAppLifecycle:
+        return "windows-iot-dm:AppLifecycle";
     }
     return "windows-iot-dm:System";
   }
@@ -82,6 +92,7 @@ class SystemWorker final : public Napi::AsyncWorker {
         tz_(std::move(args.tz)),
         service_name_(std::move(args.service_name)),
         change_(args.change),
+        action_(std::move(args.action)),
         deferred_(Napi::Promise::Deferred::New(env)) {}
 
   Napi::Promise Promise() const { return deferred_.Promise(); }
@@ -102,6 +113,9 @@ class SystemWorker final : public Napi::AsyncWorker {
         break;
       case Kind::kSetService:
         outcome_ = api_->SetService(service_name_, change_);
+        break;
+      case Kind::kAppLifecycle:
+        outcome_ = api_->AppLifecycle(service_name_, action_);
         break;
     }
   }
@@ -138,6 +152,7 @@ class SystemWorker final : public Napi::AsyncWorker {
   sys::TimeZone tz_;  // kSetTimeZone: the argument; kGetTimeZone: the result
   const std::string service_name_;
   const sys::ServiceChange change_;
+  const std::string action_;
   Napi::Promise::Deferred deferred_;
   // Written by Execute(), read by OnOK().
   sys::SystemOutcome outcome_;
@@ -162,7 +177,8 @@ Napi::Function SystemSession::DefineClass(Napi::Env env) {
        InstanceMethod<&SystemSession::SetTimeZone>("setTimeZone"),
        InstanceMethod<&SystemSession::BootTime>("bootTime"),
        InstanceMethod<&SystemSession::GetService>("getService"),
-       InstanceMethod<&SystemSession::SetService>("setService")});
+       InstanceMethod<&SystemSession::SetService>("setService"),
+       InstanceMethod<&SystemSession::AppLifecycle>("appLifecycle")});
 }
 
 SystemSession::SystemSession(const Napi::CallbackInfo& info) : ObjectWrap<SystemSession>(info) {
@@ -201,6 +217,20 @@ Napi::Value SystemSession::SetService(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   return Start(env, api_, SystemWorker::Kind::kSetService, std::move(args));
+}
+
+// appLifecycle(pkgFamilyName, "start" | "stop"); the values are checked in lib/native.
+Napi::Value SystemSession::AppLifecycle(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString() || !info[1].IsString()) {
+    Napi::TypeError::New(env, "appLifecycle(pkgFamilyName, action) takes two strings")
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  SystemArgs args;
+  args.service_name = info[0].As<Napi::String>().Utf8Value();
+  args.action = info[1].As<Napi::String>().Utf8Value();
+  return Start(env, api_, SystemWorker::Kind::kAppLifecycle, std::move(args));
 }
 
 }  // namespace wdm::addon

@@ -36,6 +36,7 @@ class SystemSession : public Napi::ObjectWrap<SystemSession> {
   Napi::Value BootTime(const Napi::CallbackInfo& info);
   Napi::Value GetService(const Napi::CallbackInfo& info);
   Napi::Value SetService(const Napi::CallbackInfo& info);
+  Napi::Value AppLifecycle(const Napi::CallbackInfo& info);
 
   std::shared_ptr<sys::SystemApi> api_;
 };

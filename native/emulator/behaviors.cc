@@ -44,7 +44,8 @@ bool SameState(const BehaviorState& a, const BehaviorState& b) {
          a.health.requests == b.health.requests &&
          a.health.correlation_id == b.health.correlation_id && a.health.issued == b.health.issued &&
          a.sequence == b.sequence && a.configured_time_zone == b.configured_time_zone &&
-         a.diagnostic_log == b.diagnostic_log && a.events.size() == b.events.size() &&
+         a.apps == b.apps && a.diagnostic_log == b.diagnostic_log &&
+         a.events.size() == b.events.size() &&
          std::equal(a.events.begin(), a.events.end(), b.events.begin(), SameEvent);
 }
 
@@ -110,6 +111,7 @@ BehaviorState BehaviorState::Load(const json::Value& events) {
   state.health.issued = IntMember(health, "issued");
   const json::Value* sequence = events.Find("sequence");
   state.sequence = sequence == nullptr ? 0 : sequence->int_value();
+  if (const json::Value* apps = events.Find("apps")) state.apps = *apps;
   const json::Value* diagnostic_log = events.Find("diagnosticLog");
   if (diagnostic_log != nullptr && diagnostic_log->is_object())
     state.diagnostic_log = *diagnostic_log;
@@ -145,6 +147,7 @@ void BehaviorState::Save(json::Value* events) const {
   health_value.Set("issued", json::Value::Int(health.issued));
   events->Set("healthAttestation", std::move(health_value));
   events->Set("sequence", json::Value::Int(sequence));
+  if (!apps.is_null()) events->Set("apps", apps);
   if (diagnostic_log.is_object()) events->Set("diagnosticLog", diagnostic_log);
   if (configured_time_zone) {
     sys::TimeZone tz;
@@ -186,28 +189,65 @@ int Behaviors::WithContext(const NodeTree& tree, const Path& path, Call call) {
 
 void Behaviors::SyncInventories(const Path& target, const Schema& schema, NodeTree* tree) {
   for (const auto& [pattern, hooks] : hooks_) {
-    if (hooks.children == nullptr || !Related(pattern, target)) continue;
-    if (std::find(pattern.begin(), pattern.end(), kAnySegment) != pattern.end()) continue;
-    if (tree->Find(pattern) == nullptr) continue;
-    std::vector<std::string> names;
-    WithContext(*tree, pattern, [&](HookContext& ctx) {
-      names = hooks.children(ctx);
-      return 200;
-    });
-    for (const std::string& name : tree->ChildNames(pattern)) {
-      if (std::find(names.begin(), names.end(), name) != names.end()) continue;
-      Path gone = pattern;
-      gone.push_back(name);
-      tree->Erase(gone);
+    if (hooks.children == nullptr) continue;
+    for (const Path& parent : Expand(pattern, *tree)) {
+      if (Related(parent, target)) SyncInventory(parent, hooks, schema, tree);
     }
-    for (const std::string& name : names) {
-      Path child = pattern;
-      child.push_back(name);
-      if (name.empty() || tree->Find(child) != nullptr) continue;
-      const SchemaNode* node = schema.Resolve(child);
-      if (node == nullptr || !node->is_dynamic()) continue;  // a named sibling: not an instance
-      tree->Create(child, *node, node->StartValue());
+  }
+}
+
+std::vector<Path> Behaviors::Expand(const Path& pattern, const NodeTree& tree) const {
+  std::vector<Path> out{Path()};
+  for (const std::string& segment : pattern) {
+    std::vector<Path> next;
+    for (const Path& prefix : out) {
+      if (segment != kAnySegment) {
+        Path p = prefix;
+        p.push_back(segment);
+        next.push_back(std::move(p));
+        continue;
+      }
+      for (const std::string& name : tree.ChildNames(prefix)) {
+        Path p = prefix;
+        p.push_back(name);
+        const Instance* node = tree.Find(p);
+        if (node != nullptr && node->schema->is_dynamic()) next.push_back(std::move(p));
+      }
     }
+    out = std::move(next);
+  }
+  std::vector<Path> present;
+  for (Path& p : out) {
+    if (tree.Find(p) != nullptr) present.push_back(std::move(p));
+  }
+  return present;
+}
+
+void Behaviors::SyncInventory(const Path& parent, const NodeHooks& hooks, const Schema& schema,
+                              NodeTree* tree) {
+  std::vector<std::string> names;
+  WithContext(*tree, parent, [&](HookContext& ctx) {
+    names = hooks.children(ctx);
+    return 200;
+  });
+  for (const std::string& name : tree->ChildNames(parent)) {
+    if (std::find(names.begin(), names.end(), name) != names.end()) continue;
+    Path gone = parent;
+    gone.push_back(name);
+    const Instance* node = tree->Find(gone);
+    if (node != nullptr && !node->schema->is_dynamic()) continue;  // a named sibling
+    tree->Erase(gone);
+  }
+  for (const std::string& name : names) {
+    Path child = parent;
+    child.push_back(name);
+    if (name.empty() || tree->Find(child) != nullptr) continue;
+    const SchemaNode* node = schema.Resolve(child);
+    // An instance, or a named node the CSP does not provide by itself (a category node such as
+    // AppManagement/nonStore, which the device shows while it has entries).
+    if (node == nullptr || (!node->is_dynamic() && node->provided_by_csp())) continue;
+    tree->Create(child, *node, node->StartValue());
+    if (!node->is_dynamic()) shown_.push_back(child);
   }
 }
 
@@ -217,9 +257,15 @@ void Behaviors::DropInventories(NodeTree* tree) const {
     for (const std::string& name : tree->ChildNames(pattern)) {
       Path child = pattern;
       child.push_back(name);
+      const Instance* node = tree->Find(child);
+      if (node != nullptr && !node->schema->is_dynamic()) continue;  // a named node stays
       tree->Erase(child);
     }
   }
+  for (const Path& path : shown_) {
+    if (tree->Find(path) != nullptr) tree->Erase(path);
+  }
+  shown_.clear();
 }
 
 int Behaviors::Get(const Path& path, const NodeTree& tree, std::string* value) {
@@ -238,6 +284,17 @@ int Behaviors::Write(const Path& path, const NodeTree& tree, std::string* data) 
   return WithContext(tree, path, [&](HookContext& ctx) { return hooks->write(ctx, data); });
 }
 
+int Behaviors::Remove(const Path& path, const NodeTree& tree) {
+  const NodeHooks* hooks = Find(path);
+  if (hooks == nullptr || hooks->remove == nullptr) return 200;
+  return WithContext(tree, path, [&](HookContext& ctx) { return hooks->remove(ctx); });
+}
+
+bool Behaviors::HasExec(const Path& path) const {
+  const NodeHooks* hooks = Find(path);
+  return hooks != nullptr && hooks->exec != nullptr;
+}
+
 int Behaviors::Exec(const Path& path, const NodeTree& tree,
                     const std::optional<std::string>& data) {
   const NodeHooks* hooks = Find(path);
@@ -252,6 +309,7 @@ void RegisterDeviceBehaviors(Behaviors* behaviors) {
   RegisterDiagnosticLogBehaviors(behaviors);
   RegisterCertificateBehaviors(behaviors);
   RegisterTimeZonePolicyBehaviors(behaviors);
+  RegisterAppBehaviors(behaviors);
 }
 
 }  // namespace wdm::emulator

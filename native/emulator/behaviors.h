@@ -12,9 +12,14 @@
 //             rewritten) data, else the status to answer (400 for a value the CSP refuses).
 //   exec      Exec: 200 or the status to answer; on 200 the engine also logs the Exec.
 //   children  An interior node whose dynamic children are a host inventory (network cards,
-//             DiagnosticLog download files): before a Get or Replace that reaches it, the tree's
-//             instances under it are made to match; after the request they are removed again, so
-//             they are never persisted.
+//             DiagnosticLog download files, installed apps): before a Get, Delete or Replace
+//             that reaches it, the tree's instances under it are made to match; after the request
+//             they are removed again, so they are never persisted. A pattern with "<x>" applies
+//             to each existing instance it matches (a pattern's parent inventory is registered
+//             first, so its instances exist by then). A hook may also name a named child the CSP
+//             does not provide by itself (a category node such as AppManagement/nonStore): it is
+//             there while the hook names it.
+//   remove    Delete of the node: 200 to erase it from the tree, else the status to answer.
 //
 // Hooks never act on the host (no rename, reboot or wipe). Every effect is staged in the
 // engine's persisted `events` object (state_store.h), which a failed Atomic rolls back with the
@@ -31,6 +36,7 @@
 //              oldest first, the last BehaviorState::kMaxEvents
 //   "healthAttestation": {"status": 3, "requests": 2, "correlationId": "GUID", "issued": <Unix s>}
 //   "sequence": 5   (feeds deterministic "random" digits)
+//   "apps":     installed packages, installations and MSI products (apps.h)
 //   "diagnosticLog": {...}  ETW collectors and log downloads, see diagnostic_log.h
 #pragma once
 
@@ -81,6 +87,8 @@ struct BehaviorState {
   // The key name the ConfigureTimeZone policy was written with during this hook: Save() puts
   // that zone's rules in events.system.timeZone (system_state.h), as Windows applies the policy.
   std::optional<std::string> configured_time_zone;
+  // events.apps as it is (apps.h reads and writes it); null until something is recorded.
+  json::Value apps;
 
   void Record(DeviceEvent event);
   // Reads the members owned here (missing or mistyped ones read as their defaults).
@@ -101,6 +109,7 @@ struct NodeHooks {
   int (*write)(HookContext& ctx, std::string* data) = nullptr;
   int (*exec)(HookContext& ctx, const std::optional<std::string>& data) = nullptr;
   std::vector<std::string> (*children)(HookContext& ctx) = nullptr;
+  int (*remove)(HookContext& ctx) = nullptr;
   bool overridable = false;  // see `get` above
 };
 
@@ -121,6 +130,9 @@ class Behaviors {
   int Get(const Path& path, const NodeTree& tree, std::string* value);
   int Write(const Path& path, const NodeTree& tree, std::string* data);
   int Exec(const Path& path, const NodeTree& tree, const std::optional<std::string>& data);
+  int Remove(const Path& path, const NodeTree& tree);
+  // An Exec hook implements the node: the command exists as the CSP provides it, without an Add.
+  bool HasExec(const Path& path) const;
 
   // The current state (a copy read from the events object).
   BehaviorState state() const { return BehaviorState::Load(*events_); }
@@ -130,16 +142,23 @@ class Behaviors {
   // Runs `call` on a HookContext whose state is loaded from and then saved to the events.
   template <typename Call>
   int WithContext(const NodeTree& tree, const Path& path, Call call);
+  // The existing instances `pattern` matches ("<x>" = each dynamic child present).
+  std::vector<Path> Expand(const Path& pattern, const NodeTree& tree) const;
+  void SyncInventory(const Path& parent, const NodeHooks& hooks, const Schema& schema,
+                     NodeTree* tree);
 
   std::unique_ptr<DeviceHost> host_;
   json::Value* events_;
   std::vector<std::pair<Path, NodeHooks>> hooks_;
+  // Named nodes SyncInventory created for a hook (category nodes): DropInventories removes them.
+  mutable std::vector<Path> shown_;
 };
 
 // Every device behaviour: DevDetail/DevInfo/DeviceStatus (device_info.cc), Reboot/RemoteWipe
 // (reboot_wipe.cc), HealthAttestation (health_attestation.cc), DiagnosticLog (diagnostic_log.cc),
-// certificate stores (certificates.cc).
+// certificate stores (certificates.cc), app management (apps.cc).
 void RegisterDeviceBehaviors(Behaviors* behaviors);
+void RegisterAppBehaviors(Behaviors* behaviors);
 void RegisterDeviceInfoBehaviors(Behaviors* behaviors);
 void RegisterRebootWipeBehaviors(Behaviors* behaviors);
 void RegisterHealthAttestationBehaviors(Behaviors* behaviors);

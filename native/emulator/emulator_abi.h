@@ -64,7 +64,7 @@
 
 /* 1: the MDM functions and test controls. 2: + the MdmEmulatorSystem* functions. 3: + the
  * MdmEmulatorSystemGetService / MdmEmulatorSystemSetService functions. */
-#define MDM_EMULATOR_ABI_VERSION 3
+#define MDM_EMULATOR_ABI_VERSION 4
 #define MDM_EMULATOR_E_NOT_REGISTERED ((int32_t)0x80070490u)
 
 #ifdef __cplusplus
@@ -162,6 +162,23 @@ MDM_EMULATOR_API int32_t MdmEmulatorSystemGetService(const char16_t* name, char1
  * with MdmEmulatorFree). Nothing changes unless S_OK. */
 MDM_EMULATOR_API int32_t MdmEmulatorSystemSetService(const char16_t* name, const char16_t* change,
                                                      char16_t** error);
+
+/* ---- Emulated app life cycle (ABI version 4) -------------------------------------------------
+ * What the addon's system part does for windows.manageAppLifeCycleAsync (no CSP starts or stops
+ * an app). `pfn` is a package family name, `action` "start" or "stop". The app must be installed
+ * in the emulated device (events.apps.packages, native/emulator/apps.h); its state is recorded in
+ * events.apps.running.<pfn> (true/false) and the request appended to events.apps.lifecycle
+ * ([{"pkgFamilyName","action","time"}], the last 100), in the same locked transaction as an
+ * Apply. Nothing runs on the host. Returns
+ *   S_OK                        done (and saved); starting a running app or stopping a stopped
+ *                               one is not an error
+ *   E_INVALIDARG (0x80070057)   a null argument, not UTF-16, or an action other than start/stop
+ *   0x80070490                  HRESULT_FROM_WIN32(ERROR_NOT_FOUND): no package of that family
+ *                               is installed
+ * When `error` is not null it is set to null on S_OK, else to a one-line English reason (free it
+ * with MdmEmulatorFree). Besides these, the persistence HRESULTs described above. */
+MDM_EMULATOR_API int32_t MdmEmulatorSystemAppLifecycle(const char16_t* pfn, const char16_t* action,
+                                                       char16_t** error);
 
 #ifdef __cplusplus
 } /* extern "C" */

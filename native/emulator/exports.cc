@@ -2,10 +2,12 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <memory>
 #include <mutex>
 #include <string>
 
+#include "emulator/apps.h"
 #include "emulator/emulator_abi.h"
 #include "emulator/engine.h"
 #include "emulator/profile.h"
@@ -366,6 +368,35 @@ MDM_EMULATOR_API int32_t MdmEmulatorSystemSetService(const char16_t* name, const
                   "the emulated device state could not be saved or read (HRESULT 0x%08X)",
                   static_cast<unsigned>(hr));
     wdm::emulator::SetError(error, text);
+  }
+  return hr;
+}
+
+MDM_EMULATOR_API int32_t MdmEmulatorSystemAppLifecycle(const char16_t* pfn, const char16_t* action,
+                                                       char16_t** error) {
+  if (error != nullptr) *error = nullptr;
+  std::string utf8_pfn, utf8_action;
+  if (pfn == nullptr || action == nullptr || !wdm::emulator::Utf16ToUtf8(pfn, &utf8_pfn) ||
+      !wdm::emulator::Utf16ToUtf8(action, &utf8_action)) {
+    wdm::emulator::SetError(error, "the package family name or action is null or not UTF-16");
+    return wdm::emulator::kInvalidArg;
+  }
+  std::string reason;
+  EmulatorState& state = State();
+  std::lock_guard<std::mutex> lock(state.mutex);
+  const int32_t hr = wdm::emulator::InTransaction(state, [&](wdm::json::Value* events) {
+    return wdm::emulator::ManageAppLifecycle(
+        utf8_pfn, utf8_action, static_cast<std::int64_t>(std::time(nullptr)), events, &reason);
+  });
+  if (hr != wdm::emulator::kOk) {
+    if (reason.empty()) {
+      char text[120];
+      std::snprintf(text, sizeof text,
+                    "the emulated device state could not be saved or read (HRESULT 0x%08X)",
+                    static_cast<unsigned>(hr));
+      reason = text;
+    }
+    wdm::emulator::SetError(error, reason);
   }
   return hr;
 }

@@ -131,13 +131,16 @@ int ApplyItem(Verb verb, const syncml::Item& item, const syncml::Meta& command_m
   const syncml::Meta& meta = item.meta.format || item.meta.type ? item.meta : command_meta;
   const std::string data = item.data.value_or(std::string());
   if (verb == Verb::kAdd) return Add(uri, schema, *node, meta, data, tree, behaviors);
-  // Inventory instances (behaviors.h `children`) exist for a Get, and for a Replace of their
-  // writable leaves (DiagnosticLog's BlockIndexToRead).
-  if ((verb == Verb::kGet || verb == Verb::kReplace) && behaviors != nullptr)
+  // Inventory instances (behaviors.h `children`) exist for a Get, a Delete (the `remove` hooks
+  // of app inventories) and a Replace of their writable leaves (DiagnosticLog's BlockIndexToRead).
+  if ((verb == Verb::kGet || verb == Verb::kDelete || verb == Verb::kReplace) &&
+      behaviors != nullptr)
     behaviors->SyncInventories(uri.path, schema, tree);
 
   const Instance* existing = tree->Find(uri.path);
-  if (existing == nullptr) return 404;
+  const bool hooked_exec =
+      verb == Verb::kExec && behaviors != nullptr && behaviors->HasExec(uri.path);
+  if (existing == nullptr && !hooked_exec) return 404;
   switch (verb) {
     case Verb::kGet:
       return Get(uri, *tree, *existing, results, behaviors);
@@ -149,9 +152,14 @@ int ApplyItem(Verb verb, const syncml::Item& item, const syncml::Meta& command_m
       if (check == 200) tree->SetValue(uri.path, std::move(value));
       return check;
     }
-    case Verb::kDelete:
+    case Verb::kDelete: {
+      if (behaviors != nullptr) {
+        const int code = behaviors->Remove(uri.path, *tree);
+        if (code != 200) return code;
+      }
       tree->Erase(uri.path);
       return 200;
+    }
     case Verb::kExec: {
       if (behaviors != nullptr) {
         const int code = behaviors->Exec(uri.path, *tree, item.data);

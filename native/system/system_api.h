@@ -62,6 +62,10 @@ class SystemApi {
   // Changes the startup type (first) and/or starts or stops the service, waiting (bounded) until
   // it runs or has stopped. Starting a running service or stopping a stopped one succeeds.
   virtual SystemOutcome SetService(const std::string& name, const ServiceChange& change) = 0;
+  // Starts or stops (`action` "start" | "stop") the app of package family `pfn`
+  // (windows.manageAppLifeCycleAsync). Emulator: MdmEmulatorSystemAppLifecycle. Windows: not
+  // implemented in this version (E_NOTIMPL with an explanation).
+  virtual SystemOutcome AppLifecycle(const std::string& pfn, const std::string& action) = 0;
 };
 
 // `library_path`: POSIX only, the CSP emulator library (empty = none configured: every call

@@ -22,6 +22,7 @@ using SetTimeZoneFn = decltype(&MdmEmulatorSystemSetTimeZone);
 using BootTimeFn = decltype(&MdmEmulatorSystemBootTime);
 using GetServiceFn = decltype(&MdmEmulatorSystemGetService);
 using SetServiceFn = decltype(&MdmEmulatorSystemSetService);
+using AppLifecycleFn = decltype(&MdmEmulatorSystemAppLifecycle);
 using FreeFn = decltype(&MdmEmulatorFree);
 using AbiVersionFn = decltype(&MdmEmulatorAbiVersion);
 
@@ -158,6 +159,30 @@ class PosixSystemApi final : public SystemApi {
     return outcome;
   }
 
+  SystemOutcome AppLifecycle(const std::string& pfn, const std::string& action) override {
+    SystemOutcome outcome;
+    if (!Load(&outcome)) return outcome;
+    std::string error;
+    std::u16string pfn16, action16;
+    if (!text::Utf8ToUtf16(pfn, &pfn16, &error) || !text::Utf8ToUtf16(action, &action16, &error)) {
+      return SystemOutcome::Hresult("MdmEmulatorSystemAppLifecycle", 0x80070057u,
+                                    "the request cannot be encoded: " + error);
+    }
+    char16_t* reason = nullptr;
+    const std::int32_t hr = app_lifecycle_(pfn16.c_str(), action16.c_str(), &reason);
+    std::string detail;
+    if (reason != nullptr) {
+      std::u16string reason16 = reason;
+      free_(reason);
+      if (!text::Utf16ToUtf8(reason16, &detail, &error)) detail.clear();
+    }
+    if (Failed(hr)) {
+      return SystemOutcome::Hresult("MdmEmulatorSystemAppLifecycle", Unsigned(hr),
+                                    std::move(detail));
+    }
+    return outcome;
+  }
+
   SystemOutcome BootTime(std::int64_t* ms) override {
     SystemOutcome outcome;
     if (!Load(&outcome)) return outcome;
@@ -205,6 +230,7 @@ class PosixSystemApi final : public SystemApi {
     BootTimeFn boot = nullptr;
     GetServiceFn get_service = nullptr;
     SetServiceFn set_service = nullptr;
+    AppLifecycleFn app_lifecycle = nullptr;
     FreeFn free_fn = nullptr;
     if (abi == nullptr ||
         (get = reinterpret_cast<GetTimeZoneFn>(
@@ -217,6 +243,8 @@ class PosixSystemApi final : public SystemApi {
              Symbol(handle, "MdmEmulatorSystemGetService", &error))) == nullptr ||
         (set_service = reinterpret_cast<SetServiceFn>(
              Symbol(handle, "MdmEmulatorSystemSetService", &error))) == nullptr ||
+        (app_lifecycle = reinterpret_cast<AppLifecycleFn>(
+             Symbol(handle, "MdmEmulatorSystemAppLifecycle", &error))) == nullptr ||
         (free_fn = reinterpret_cast<FreeFn>(Symbol(handle, "MdmEmulatorFree", &error))) ==
             nullptr) {
       dlclose(handle);
@@ -228,6 +256,7 @@ class PosixSystemApi final : public SystemApi {
     boot_ = boot;
     get_service_ = get_service;
     set_service_ = set_service;
+    app_lifecycle_ = app_lifecycle;
     free_ = free_fn;
     outcome->kind = SystemOutcome::Kind::kOk;
     return true;
@@ -254,6 +283,7 @@ class PosixSystemApi final : public SystemApi {
   BootTimeFn boot_ = nullptr;
   GetServiceFn get_service_ = nullptr;
   SetServiceFn set_service_ = nullptr;
+  AppLifecycleFn app_lifecycle_ = nullptr;
   FreeFn free_ = nullptr;
 };
 

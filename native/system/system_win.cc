@@ -347,6 +347,14 @@ class WindowsSystemApi final : public SystemApi {
     return outcome;
   }
 
+  // Not implemented in this version: starting a UWP app needs IApplicationActivationManager
+  // and stopping it IPackageDebugSettings (COM) on the package full names of the family.
+  SystemOutcome AppLifecycle(const std::string&, const std::string&) override {
+    return SystemOutcome::Hresult(
+        "AppLifecycle", 0x80004001u,  // E_NOTIMPL
+        "starting or stopping an app is not implemented on Windows in this version");
+  }
+
   SystemOutcome SetService(const std::string& name, const ServiceChange& change) override {
     if (!IsAllowedService(name)) return NotAllowed("OpenServiceW", name);
     DWORD access = SERVICE_QUERY_CONFIG | SERVICE_QUERY_STATUS;

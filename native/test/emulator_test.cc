@@ -170,7 +170,7 @@ void Fresh() {
 // ---------------------------------------------------------------------------------------
 
 void TestRegistration() {
-  CHECK_EQ(MdmEmulatorAbiVersion(), 3);
+  CHECK_EQ(MdmEmulatorAbiVersion(), 4);
   CHECK_EQ(MdmEmulatorReset(), 0);
   std::string response;
   CHECK_EQ(ApplyRaw("<SyncBody/>", &response), MDM_EMULATOR_E_NOT_REGISTERED);

@@ -260,7 +260,7 @@ std::string ReadStateFile() {
 }
 
 void TestAbiTimeZone() {
-  CHECK_EQ(MdmEmulatorAbiVersion(), 3);
+  CHECK_EQ(MdmEmulatorAbiVersion(), 4);
   CHECK_EQ(MdmEmulatorReset(), 0);
   // Default: UTC (no registration needed).
   CHECK(CurrentZone() == wdm::emulator::DefaultTimeZone());
