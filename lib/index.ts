@@ -54,6 +54,8 @@ export {
   createExternalStorage,
   createHealthAttestationHandlers,
   createCertificateHandlers,
+  createAppHandlers,
+  createDesktopAppsHandler,
   createWifiHandlers,
   createDiagnosticLogHandlers,
   type BuiltinOptions,
@@ -61,6 +63,7 @@ export {
 export type { ExternalStorageFeature, ExternalStorageOptions } from './features/external-storage';
 export type { HealthAttestationOptions } from './features/health-attestation';
 export type { WifiOptions } from './features/wifi';
+export type { AppHandlerOptions } from './features/apps';
 export type { DiagnosticLogOptions } from './features/diagnostic-logs';
 export { BlobExternalStorage, type BlobExternalStorageOptions } from './storage/external-storage';
 export type {

@@ -7,7 +7,9 @@ import path from 'node:path';
 import type { FeatureHandler } from '../dm/handler';
 import { defaultStateDir } from '../dm/state-store';
 import type { NativeSystem } from '../native/system-contract';
+import { createAppHandlers, type AppHandlerOptions } from './apps';
 import { createCertificateHandlers } from './certificates';
+import { createDesktopAppsHandler } from './desktop-apps';
 import { deviceInfoHandler } from './device-info';
 import { createDiagnosticLogHandlers } from './diagnostic-logs';
 import { createWifiHandlers } from './wifi';
@@ -41,6 +43,7 @@ export interface BuiltinOptions {
   externalStorage?: ExternalStorageFeature;
   externalStorageOptions?: ExternalStorageOptions;
   healthAttestation?: HealthAttestationOptions;
+  apps?: Omit<AppHandlerOptions, 'storage' | 'system'>;
   /** The DM client's state folder (default `defaultStateDir()`): the DM folder goes under it. */
   stateDir?: string;
   /**
@@ -65,6 +68,8 @@ export function builtinHandlers(options: BuiltinOptions): FeatureHandler[] {
     ...createTimeHandlers({ system }),
     createHealthAttestationHandlers(options.healthAttestation),
     ...createCertificateHandlers({ storage: external.storage }),
+    ...createAppHandlers({ storage: external.storage, system, ...options.apps }),
+    createDesktopAppsHandler({ storage: external.storage }),
     ...createWifiHandlers({ storage: external.storage }),
     ...createDiagnosticLogHandlers({
       storage: external.storage,
@@ -89,6 +94,9 @@ export const BUILTIN_SECTIONS: readonly string[] = [
   'timeService',
   'deviceHealthAttestation',
   'certificates',
+  'apps',
+  'manageAppLifeCycleCmd',
+  'desktopApps',
   'wifi',
   'eventTracingCollectors',
 ];
@@ -103,6 +111,8 @@ export {
   createExternalStorage,
   createHealthAttestationHandlers,
   createCertificateHandlers,
+  createAppHandlers,
+  createDesktopAppsHandler,
   createWifiHandlers,
   createDiagnosticLogHandlers,
 };
