@@ -25,7 +25,9 @@ export type IotDmErrorCode =
   | 'ERR_DM_STATE'
   | 'ERR_DM_REPORT'
   | 'ERR_DM_DETACHED'
-  | 'ERR_STORAGE';
+  | 'ERR_STORAGE'
+  | 'ERR_TPM_UNAVAILABLE'
+  | 'ERR_TPM';
 
 export interface IotDmErrorDetails {
   status?: number;
@@ -191,6 +193,30 @@ export class StorageError extends IotDmError {
     super('ERR_STORAGE', message, { status: STORAGE_REASONS[reason], cause: details.cause });
     this.reason = reason;
     if (details.blob !== undefined) this.blob = details.blob;
+  }
+}
+
+/** No TPM 2.0 can be reached (none present, no access, the simulator not running). */
+export class TpmUnavailableError extends IotDmError {
+  constructor(message: string, cause?: unknown) {
+    super('ERR_TPM_UNAVAILABLE', message, { cause });
+  }
+}
+
+/**
+ * A TPM command failed. `rc` is the TPM response code (TPM_RC), `rcName` its TCG name
+ * (`TPM_RC_HANDLE`, `TPM_RC_NV_DEFINED`, ...), `command` the command's name (`TPM2_NV_Write`).
+ * Also used for malformed TPM data given to us (blobs, responses): `rc` 0 then.
+ */
+export class TpmError extends IotDmError {
+  readonly rc: number;
+  readonly rcName: string;
+  readonly command: string;
+  constructor(command: string, rc: number, rcName: string, message: string, cause?: unknown) {
+    super('ERR_TPM', message, { cause });
+    this.rc = rc >>> 0;
+    this.rcName = rcName;
+    this.command = command;
   }
 }
 

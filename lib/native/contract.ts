@@ -54,3 +54,27 @@ export interface NativeMdm {
   /** Sends a raw `<SyncBody>` (diagnostics); resolves with the device's raw SyncML answer. */
   rawSyncML(body: string): Promise<string>;
 }
+
+/** What the TPM transport knows about the TPM it reaches. */
+export interface TpmDeviceInfo {
+  /** `tbs` (Windows TBS), `device` (/dev/tpmrm0 or a given path), `socket` (a simulator), `tcp`. */
+  transport: 'tbs' | 'device' | 'socket' | 'tcp' | 'mock';
+  /** 2 for TPM 2.0. */
+  tpmVersion: number;
+  /** Where it is: the device path, socket path or host:port; `TBS` on Windows. */
+  path: string;
+}
+
+/**
+ * A TPM 2.0 command channel: the byte streams `Tbsip_Submit_Command` carries on Windows and
+ * `/dev/tpmrm0` on Linux (resource-managed: transient handles are the caller's to flush).
+ * Commands are serialized by the implementation; each `submit` runs off the JS thread. No TPM
+ * (or no access to it) rejects with `ERR_TPM_UNAVAILABLE`.
+ */
+export interface NativeTpm {
+  /** Sends one complete command (header included); resolves with the complete response. */
+  submit(command: Uint8Array): Promise<Uint8Array>;
+  info(): Promise<TpmDeviceInfo>;
+  /** Closes the channel; later calls reject with `ERR_TPM_UNAVAILABLE`. */
+  close(): Promise<void>;
+}
