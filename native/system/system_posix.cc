@@ -98,16 +98,8 @@ class PosixSystemApi final : public SystemApi {
     }
     char16_t* reason = nullptr;
     const std::int32_t hr = set_(text.c_str(), &reason);
-    std::string detail;
-    if (reason != nullptr) {
-      std::u16string reason16 = reason;
-      free_(reason);
-      if (!text::Utf16ToUtf8(reason16, &detail, &error)) detail.clear();
-    }
-    if (Failed(hr)) {
-      return SystemOutcome::Hresult("MdmEmulatorSystemSetTimeZone", Unsigned(hr),
-                                    std::move(detail));
-    }
+    if (Failed(hr)) return Refused("MdmEmulatorSystemSetTimeZone", hr, reason);
+    Free(reason);
     return outcome;
   }
 
@@ -147,15 +139,8 @@ class PosixSystemApi final : public SystemApi {
     }
     char16_t* reason = nullptr;
     const std::int32_t hr = set_service_(name16.c_str(), text.c_str(), &reason);
-    std::string detail;
-    if (reason != nullptr) {
-      std::u16string reason16 = reason;
-      free_(reason);
-      if (!text::Utf16ToUtf8(reason16, &detail, &error)) detail.clear();
-    }
-    if (Failed(hr)) {
-      return SystemOutcome::Hresult("MdmEmulatorSystemSetService", Unsigned(hr), std::move(detail));
-    }
+    if (Failed(hr)) return Refused("MdmEmulatorSystemSetService", hr, reason);
+    Free(reason);
     return outcome;
   }
 
@@ -170,16 +155,8 @@ class PosixSystemApi final : public SystemApi {
     }
     char16_t* reason = nullptr;
     const std::int32_t hr = app_lifecycle_(pfn16.c_str(), action16.c_str(), &reason);
-    std::string detail;
-    if (reason != nullptr) {
-      std::u16string reason16 = reason;
-      free_(reason);
-      if (!text::Utf16ToUtf8(reason16, &detail, &error)) detail.clear();
-    }
-    if (Failed(hr)) {
-      return SystemOutcome::Hresult("MdmEmulatorSystemAppLifecycle", Unsigned(hr),
-                                    std::move(detail));
-    }
+    if (Failed(hr)) return Refused("MdmEmulatorSystemAppLifecycle", hr, reason);
+    Free(reason);
     return outcome;
   }
 
@@ -193,6 +170,16 @@ class PosixSystemApi final : public SystemApi {
 
  private:
   static std::uint32_t Unsigned(std::int32_t hr) { return static_cast<std::uint32_t>(hr); }
+
+  // Frees a reason string the library may have given with a success.
+  void Free(char16_t* reason) const { Take(reason); }
+
+  // A failed set/lifecycle call: the HRESULT with the library's reason (freed here), if any.
+  SystemOutcome Refused(const char* api, std::int32_t hr, char16_t* reason) const {
+    std::string detail, error;
+    if (reason != nullptr && !text::Utf16ToUtf8(Take(reason), &detail, &error)) detail.clear();
+    return SystemOutcome::Hresult(api, Unsigned(hr), std::move(detail));
+  }
 
   // Loads the library once (a failure is retried by the next call).
   bool Load(SystemOutcome* outcome) {

@@ -14,7 +14,7 @@ import { APP_MANAGEMENT } from '../../lib/features/apps-inventory';
 import { MSI, createDesktopAppsHandler } from '../../lib/features/desktop-apps';
 import { createExternalStorage } from '../../lib/features/external-storage';
 import { DmEnv, readNode, useDmEnv, waitFor } from '../dm/helpers';
-import { startAzurite, type AzuriteHandle } from '../storage/azurite';
+import { type AzuriteHandle, useAzurite } from '../storage/azurite';
 
 type Obj = Record<string, unknown>;
 const PFN = 'Contoso.E2eToaster_8wekyb3d8bbwe';
@@ -26,14 +26,9 @@ const PRODUCT = '{7A1B2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D}';
 describe('apps and desktopApps (real SDK, local hub, CSP emulator, Azurite)', function () {
   this.timeout(90000);
   let env!: DmEnv;
-  let azurite: AzuriteHandle;
+  let azurite!: AzuriteHandle;
   useDmEnv((e) => (env = e));
-  before(async () => {
-    azurite = await startAzurite();
-  });
-  after(async () => {
-    await azurite?.stop();
-  });
+  useAzurite((a) => (azurite = a));
 
   it('installs, updates, reads back, uninstalls; per-app failures; MSI with a wrong and a right SHA-256', async () => {
     const id = 'apps-e2e';

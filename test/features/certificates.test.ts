@@ -10,7 +10,7 @@ import { CERT_STORES, createCertificateHandlers } from '../../lib/features/certi
 import { createExternalStorage } from '../../lib/features/external-storage';
 import { BlobExternalStorage } from '../../lib/storage/external-storage';
 import { DmEnv, leafHandler, nextEvent, readNode, unique, useDmEnv } from '../dm/helpers';
-import { startAzurite, type AzuriteHandle } from '../storage/azurite';
+import { type AzuriteHandle, useAzurite } from '../storage/azurite';
 import { makeCertificate, type TestCertificate } from '../helpers/test-certificates';
 import { invoke } from './reboot-e2e-helpers';
 
@@ -21,15 +21,12 @@ const MY_USER = CERT_STORES.certificateStore_My_User;
 describe('features: certificates (real SDK, local hub, CSP emulator, Azurite)', function () {
   this.timeout(60000);
   let env!: DmEnv;
-  let azurite: AzuriteHandle;
+  let azurite!: AzuriteHandle;
   let blobs: BlobExternalStorage;
   useDmEnv((e) => (env = e));
-  before(async () => {
-    azurite = await startAzurite();
-    blobs = new BlobExternalStorage({ connectionString: azurite.connectionString });
-  });
-  after(async () => {
-    await azurite?.stop();
+  useAzurite((a) => {
+    azurite = a;
+    blobs = new BlobExternalStorage({ connectionString: a.connectionString });
   });
 
   async function seed(name: string, cert: TestCertificate, pem = false): Promise<string> {

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createDiagnosticLogHandlers } from '../../lib/features/diagnostic-logs';
 import { createExternalStorage } from '../../lib/features/external-storage';
-import { startAzurite, type AzuriteHandle } from '../storage/azurite';
+import { type AzuriteHandle, useAzurite } from '../storage/azurite';
 import { DmEnv, leafHandler, readNode, unique, useDmEnv, waitFor } from '../dm/helpers';
 
 type Obj = Record<string, unknown>;
@@ -22,15 +22,14 @@ const GUID = 'D198EE7D-C5F1-4F5F-95BE-A2EE6FA45897';
 describe('eventTracingCollectors and DM folder methods (real SDK, local hub, CSP emulator, Azurite)', function () {
   this.timeout(60000);
   let env!: DmEnv;
-  let azurite: AzuriteHandle;
+  let azurite!: AzuriteHandle;
   let base: string;
   useDmEnv((e) => (env = e));
+  useAzurite((a) => (azurite = a));
   before(async () => {
-    azurite = await startAzurite();
     base = await fsp.mkdtemp(path.join(os.tmpdir(), 'wdm-etw-e2e-'));
   });
   after(async () => {
-    await azurite?.stop();
     await fsp.rm(base, { recursive: true, force: true });
   });
 

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
 import { createExternalStorage } from '../../lib/features/external-storage';
 import { createWifiHandlers } from '../../lib/features/wifi';
-import { startAzurite, type AzuriteHandle } from '../storage/azurite';
+import { type AzuriteHandle, useAzurite } from '../storage/azurite';
 import { DmEnv, PERSONALIZATION, leafHandler, readNode, unique, useDmEnv } from '../dm/helpers';
 
 type Obj = Record<string, unknown>;
@@ -28,14 +28,9 @@ function wlan(ssid: string): string {
 describe('wifi section and windows.getWifiDetails (real SDK, local hub, CSP emulator, Azurite)', function () {
   this.timeout(60000);
   let env!: DmEnv;
-  let azurite: AzuriteHandle;
+  let azurite!: AzuriteHandle;
   useDmEnv((e) => (env = e));
-  before(async () => {
-    azurite = await startAzurite();
-  });
-  after(async () => {
-    await azurite?.stop();
-  });
+  useAzurite((a) => (azurite = a));
 
   /** A fresh storage (only for seeding / reading blobs back). */
   const seed = (ref: string, text: string) =>

@@ -138,3 +138,18 @@ function kill(child: ChildProcess): Promise<void> {
     child.kill('SIGTERM');
   });
 }
+
+/**
+ * Mocha hooks: one Azurite for the enclosing `describe` (started in `before`, stopped in
+ * `after`); `set` receives the handle.
+ */
+export function useAzurite(set: (azurite: AzuriteHandle) => void): void {
+  let handle: AzuriteHandle | undefined;
+  before(async () => {
+    handle = await startAzurite();
+    set(handle);
+  });
+  after(async () => {
+    await handle?.stop();
+  });
+}

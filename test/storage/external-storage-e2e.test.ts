@@ -12,7 +12,7 @@ import type { FeatureHandler, Json } from '../../lib/dm/handler';
 import { s } from '../../lib/dm/schema';
 import { createExternalStorage } from '../../lib/features/external-storage';
 import type { ExternalStorage } from '../../lib/storage/contract';
-import { AZURITE_KEY, startAzurite, type AzuriteHandle } from './azurite';
+import { AZURITE_KEY, type AzuriteHandle, useAzurite } from './azurite';
 import {
   DmEnv,
   PERSONALIZATION,
@@ -61,14 +61,9 @@ async function filesUnder(dir: string): Promise<string[]> {
 describe('externalStorage section (real SDK, local hub, CSP emulator, Azurite)', function () {
   this.timeout(60000);
   let env!: DmEnv;
-  let azurite: AzuriteHandle;
+  let azurite!: AzuriteHandle;
   useDmEnv((e) => (env = e));
-  before(async () => {
-    azurite = await startAzurite();
-  });
-  after(async () => {
-    await azurite?.stop();
-  });
+  useAzurite((a) => (azurite = a));
 
   function assertNoSecret(id: string): void {
     const twin = JSON.stringify(env.hub.core.getTwin(id).properties.reported);
