@@ -12,6 +12,7 @@ import net from 'node:net';
 import type { NativeTpm, TpmDeviceInfo } from '../native/contract';
 import { TpmError, TpmUnavailableError } from '../errors';
 import { commandNameOf } from './cc';
+import { MALFORMED } from './marshal';
 
 const TPM_SEND_COMMAND = 8;
 const TPM_SESSION_END = 20;
@@ -133,7 +134,7 @@ export class TcpTpm implements NativeTpm {
         new TpmError(
           pending.command,
           0,
-          'TPM_RC_TRUNCATED',
+          MALFORMED,
           `The TPM at ${this.where} closed the connection after ${got} bytes of the ${pending.command} response`,
         ),
       );
@@ -156,7 +157,7 @@ export class TcpTpm implements NativeTpm {
       this.pending = undefined;
       this.received = Buffer.alloc(0);
       this.socket?.destroy();
-      pending.reject(new TpmError(pending.command, 0, 'TPM_RC_TRUNCATED', message));
+      pending.reject(new TpmError(pending.command, 0, MALFORMED, message));
     };
     if (this.mssim) {
       if (buf.length < 4) return;
