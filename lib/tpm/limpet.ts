@@ -23,6 +23,7 @@ import {
 } from './api';
 import { TPM_RH } from './command';
 import {
+  activateCredential,
   clear as tpmClear,
   create,
   createPrimary,
@@ -31,6 +32,7 @@ import {
   getHandles,
   getProperties,
   hmacSha256,
+  importObject,
   load,
   LIMPET_NV_ATTRIBUTES,
   nvDefineSpace,
@@ -44,6 +46,7 @@ import {
   TPMA_PERMANENT,
 } from './commands';
 import { rcIs } from './rc';
+import { parseActivationBlob } from './wrap';
 import {
   ekTemplate,
   hmacKeyTemplate,
@@ -52,6 +55,7 @@ import {
   publicAreaToPem,
   registrationIdOf,
   srkTemplate,
+  TPM_ALG,
   tpm2bPublic,
 } from './structures';
 
@@ -182,6 +186,59 @@ export class LimpetTpm implements LimpetApi {
     try {
       transient = (await load(this.tpm, SRK_HANDLE, created.privateBlob, created.publicArea))
         .handle;
+      const persistent = HMAC_KEY_BASE + slot;
+      if (await this.persistentExists(persistent)) {
+        await evictControl(this.tpm, persistent, persistent, this.options.ownerAuth);
+      }
+      await evictControl(this.tpm, transient, persistent, this.options.ownerAuth);
+    } finally {
+      await flushQuietly(this.tpm, transient);
+    }
+  }
+
+  /**
+   * DPS TPM attestation (extra to LimpetApi): imports the HMAC key of a DPS activation blob
+   * (`authenticationKey`, as azure-iot-security-tpm reads it) into the slot's persistent handle
+   * (0x81000100 + slot; the Azure SDKs use slot 0). TPM2_ActivateCredential with the EK (policy
+   * session) recovers the inner wrapper key; TPM2_Import + Load + EvictControl persist the key,
+   * replacing an existing one. Malformed or foreign blobs are TpmErrors; nothing is left loaded.
+   */
+  async activateIdentityKey(slot: number, activationBlob: Buffer): Promise<void> {
+    checkSlot(slot);
+    if (!Buffer.isBuffer(activationBlob)) {
+      throw new InvalidArgumentError('activationBlob', 'a Buffer', activationBlob);
+    }
+    const blob = parseActivationBlob(activationBlob);
+    await this.endorsementKey();
+    await this.storageRootKey();
+    const innerKey = await activateCredential(
+      this.tpm,
+      {
+        activateHandle: SRK_HANDLE,
+        keyHandle: EK_HANDLE,
+        credentialBlob: blob.credentialBlob,
+        secret: blob.encryptedSecret,
+      },
+      this.options.endorsementAuth,
+    );
+    if (![16, 24, 32].includes(innerKey.length)) {
+      throw new TpmError(
+        'TPM2_ActivateCredential',
+        0,
+        'MALFORMED',
+        `The activation blob's inner wrapper key has ${innerKey.length} bytes (not an AES key)`,
+      );
+    }
+    const privateBlob = await importObject(this.tpm, SRK_HANDLE, {
+      encryptionKey: innerKey,
+      objectPublic: blob.keyPublic,
+      duplicate: blob.duplicate,
+      inSymSeed: blob.encryptedWrapKey,
+      symmetric: { algorithm: TPM_ALG.AES, keyBits: innerKey.length * 8, mode: TPM_ALG.CFB },
+    });
+    let transient: number | undefined;
+    try {
+      transient = (await load(this.tpm, SRK_HANDLE, privateBlob, blob.keyPublic)).handle;
       const persistent = HMAC_KEY_BASE + slot;
       if (await this.persistentExists(persistent)) {
         await evictControl(this.tpm, persistent, persistent, this.options.ownerAuth);
