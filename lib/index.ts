@@ -74,3 +74,6 @@ export type {
   TransferResult,
   DownloadedFile,
 } from './storage/contract';
+export { LimpetTpm, type LimpetTpmOptions, type TpmPublicKeyEx } from './tpm/limpet';
+export { TcpTpm, type TcpTpmOptions } from './tpm/tcp-transport';
+export * from './tpm/api';
