@@ -136,9 +136,9 @@ describe('iotdm agent', function () {
       [['--connection-string', cs, '--transport', 'amqp'], {}, /--transport must be mqtt/],
       [['--connection-string', cs, '--log-level', 'loud'], {}, /--log-level must be/],
       [
-        ['--connection-string', cs, '--exclude', 'apps'],
+        ['--connection-string', cs, '--exclude', 'dmAppStoreUpdate'],
         {},
-        /--exclude apps: not a built-in section/,
+        /--exclude dmAppStoreUpdate: not a built-in section/,
       ],
       [['--connection-string', `DeviceId=d;SharedAccessKey=${key}`], {}, /missing HostName/],
       [
