@@ -55,9 +55,8 @@ export class AddonTpm implements NativeTpm {
         // Name the command (TPM2_GetRandom) where the addon only knows its code.
         const name = commandNameOf(command);
         const detail = (err as { detail?: unknown }).detail;
-        return Promise.reject(
-          new TpmError(name, mapped.rc, mapped.rcName, `${name}: ${typeof detail === 'string' ? detail : mapped.message}`, err),
-        );
+        const what = typeof detail === 'string' ? detail : mapped.message;
+        throw new TpmError(name, mapped.rc, mapped.rcName, `${name}: ${what}`, err);
       }
       throw mapped;
     }
