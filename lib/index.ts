@@ -19,6 +19,8 @@ export type {
   CspVerb,
   CspFormat,
   ApplyOptions,
+  NativeTpm,
+  TpmDeviceInfo,
 } from './native/contract';
 export { AddonMdm, defaultNativeMdm, type AddonMdmOptions } from './native/addon-mdm';
 export type {
@@ -77,3 +79,11 @@ export type {
 export { LimpetTpm, type LimpetTpmOptions, type TpmPublicKeyEx } from './tpm/limpet';
 export { TcpTpm, type TcpTpmOptions } from './tpm/tcp-transport';
 export * from './tpm/api';
+export {
+  AddonTpm,
+  defaultNativeTpm,
+  resolveTpmPath,
+  TPM_DEVICE_ENV,
+  DEFAULT_TPM_DEVICE,
+  type AddonTpmOptions,
+} from './native/addon-tpm';
