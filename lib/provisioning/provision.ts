@@ -66,7 +66,12 @@ export async function provisionDevice(o: ProvisionOptions): Promise<ProvisionRes
     security as Parameters<typeof ProvisioningDeviceClient.create>[3],
   );
   if (o.payload) client.setProvisioningPayload(o.payload);
-  const result = (await client.register()) as RegistrationResult;
+  // X.509 and symmetric key registrations resolve with the registration state; the TPM one with
+  // the whole operation result ({operationId, status, registrationState}).
+  const raw = (await client.register()) as RegistrationResult & {
+    registrationState?: RegistrationResult;
+  };
+  const result = raw.registrationState ?? raw;
   if (!result || result.status !== 'assigned' || !result.assignedHub || !result.deviceId) {
     throw new Error(`DPS did not assign the device (status ${String(result?.status)})`);
   }
