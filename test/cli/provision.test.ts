@@ -11,6 +11,7 @@ import path from 'node:path';
 import { Client as DeviceClient } from 'azure-iot-device';
 import { Mqtt } from 'azure-iot-device-mqtt';
 import type { CliIo } from '../../lib/cli/io';
+import { runHub } from '../../lib/cli/hub-command';
 import { main } from '../../lib/cli/main';
 import type { LocalHub } from '../../lib/hub/hub';
 import { mintDeviceCertificate } from '../../lib/hub/tls';
@@ -250,5 +251,37 @@ describe('iotdm hub enroll / iotdm provision', function () {
       const r = await run(argv);
       assert.equal(r.code, 2, `${argv.join(' ')}: ${r.err}`);
     }
+  });
+
+  it('iotdm hub --dps-port 0 serves the DPS and prints its endpoint and ID scope', async () => {
+    const data = mkdtempSync(path.join(dir, 'hub-'));
+    const out: string[] = [];
+    let stop!: (signal: string) => void;
+    let started!: () => void;
+    const isStarted = new Promise<void>((r) => (started = r));
+    const io: CliIo = {
+      out: (t) => {
+        out.push(t);
+        started();
+      },
+      err: (t) => out.push(t),
+    };
+    const done = runHub(
+      ['--data', data, '--mqtt-port', '0', '--https-port', '0', '--dps-port', '0', '--json'],
+      io,
+      { waitForStop: () => new Promise((resolve) => (stop = resolve)) },
+    );
+    await isStarted;
+    const info = JSON.parse(out[0]!) as {
+      ports: { dps: number };
+      dps: { globalEndpoint: string; idScope: string };
+    };
+    assert.equal(info.dps.globalEndpoint, `localhost:${info.ports.dps}`);
+    assert.match(info.dps.idScope, /^0ne[0-9A-F]{8}$/);
+    // the same scope as the enrollments in that data folder
+    const list = await run(['hub', 'enroll', 'list', '--data', data, '--json']);
+    assert.equal((JSON.parse(list.out) as { idScope: string }).idScope, info.dps.idScope);
+    stop('SIGTERM');
+    assert.equal(await done, 0);
   });
 });
