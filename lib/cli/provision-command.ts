@@ -178,7 +178,8 @@ export async function runProvision(argv: string[], io: CliIo): Promise<number> {
       });
     } catch (err) {
       if (err instanceof TpmError || err instanceof TpmUnavailableError) throw err;
-      const e = err as Error & { name?: string };
+      const e = err as Error & { name?: string; response?: { statusCode?: number } };
+      const status = e.response?.statusCode;
       const refused = [
         'UnauthorizedError',
         'DeviceNotFoundError',
@@ -191,7 +192,10 @@ export async function runProvision(argv: string[], io: CliIo): Promise<number> {
           ? ' (DPS sent no TPM challenge: is this TPM enrolled?)'
           : '';
       io.err(`iotdm provision: DPS registration failed: ${e.name ?? 'Error'}: ${e.message}${hint}`);
-      return refused.includes(e.name ?? '') || e instanceof SyntaxError
+      return refused.includes(e.name ?? '') ||
+        status === 401 ||
+        status === 404 ||
+        e instanceof SyntaxError
         ? PROVISION_REFUSED
         : EXIT.error;
     }

@@ -371,6 +371,18 @@ describe('local DPS with the real provisioning device client', function () {
         assert.equal(r.status, 'assigned');
         // assigned only after the delay: the client polled (0.3 s apart) until it was ready
         assert.ok(Date.now() - started >= 700);
+        // This hub has no symmetric key groups: an unknown registration id is 404 (DPS's
+        // numeric errorCode makes the SDK's HTTP layer say "Not found", as with Azure DPS).
+        await assert.rejects(
+          provisionDevice({
+            globalEndpoint: slow.hub.dpsEndpoint,
+            idScope: slow.hub.dpsIdScope,
+            ca: slow.hub.tls.caCertPem,
+            attestation: { kind: 'symmetricKey', registrationId: 'nobody', key: g.primaryKey! },
+          }),
+          (e: Error & { response?: { statusCode?: number } }) =>
+            e.message === 'Not found' && e.response?.statusCode === 404,
+        );
       } finally {
         await slow.close();
       }
