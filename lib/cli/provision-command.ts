@@ -184,11 +184,13 @@ export async function runProvision(argv: string[], io: CliIo): Promise<number> {
         'UnauthorizedError',
         'DeviceNotFoundError',
         'DeviceRegistrationFailedError',
-        // TPM: any answer but a 401 challenge (an unknown EK is 404)
+        // TPM: any answer but a 401 challenge (an unknown EK is 404), or a 401 without one
         'InvalidOperationError',
+        'FormatError',
       ];
       const hint =
-        e.name === 'InvalidOperationError' && attestation.kind === 'tpm'
+        (e.name === 'InvalidOperationError' || e.name === 'FormatError') &&
+        attestation.kind === 'tpm'
           ? ' (DPS sent no TPM challenge: is this TPM enrolled?)'
           : '';
       io.err(`iotdm provision: DPS registration failed: ${e.name ?? 'Error'}: ${e.message}${hint}`);

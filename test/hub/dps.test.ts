@@ -400,6 +400,14 @@ describe('local DPS with the real provisioning device client', function () {
       });
       assert.equal(noAuth.status, 401);
       assert.equal(noAuth.body.errorCode, 401002);
+      const badPath = await request(
+        'PUT',
+        `/${hub.dpsIdScope}/registrations/%E0%A4%A/register?api-version=2019-03-31`,
+        { body: {} },
+      );
+      assert.equal(badPath.status, 400);
+      const get = await request('GET', `${base}?api-version=2019-03-31`);
+      assert.equal(get.status, 405);
     });
   });
 });

@@ -11,6 +11,7 @@
  * transient object or session is left in the TPM.
  */
 import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -112,6 +113,33 @@ describe('TPM DPS flow: blank swtpm → iotdm provision → iotdm agent --tpm-sl
     assert.equal(r.code, 1, r.err);
     assert.match(r.err, /is this TPM enrolled/);
     assert.equal(await withTpm((l) => l.readUri(0)), undefined);
+    assert.deepEqual(await leftovers(), []);
+  });
+
+  it('enrolled with another EK: DPS sends no challenge (401), exit 1, nothing stored', async () => {
+    const { ek, registrationId } = await withTpm(async (l) => ({
+      ek: (await l.endorsementKey()).tpm2bPublic,
+      registrationId: await l.registrationId(),
+    }));
+    const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const n = Buffer.from(publicKey.export({ format: 'jwk' }).n as string, 'base64url');
+    const foreign = Buffer.concat([ek.subarray(0, ek.length - 256), n]).toString('base64');
+    const e = await run([
+      'hub',
+      'enroll',
+      'individual',
+      '--registration-id',
+      registrationId,
+      '--tpm-ek',
+      foreign,
+      '--data',
+      dataDir,
+    ]);
+    assert.equal(e.code, 0, e.err);
+    const r = await run(provisionArgs());
+    assert.equal(r.code, 1, r.err);
+    assert.equal(await withTpm((l) => l.readUri(0)), undefined);
+    assert.equal(hub.core.registry.find(registrationId), undefined);
     assert.deepEqual(await leftovers(), []);
   });
 

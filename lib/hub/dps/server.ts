@@ -89,15 +89,20 @@ export class DpsServer {
     const url = new URL(req.url ?? '/', 'https://dps.invalid');
     const auth = req.headers.authorization;
     const chain = peerChain(req.socket as TLSSocket);
-    const r = this.options.service.handle({
-      method: req.method ?? 'GET',
-      path: url.pathname,
-      query: url.searchParams,
-      ...(auth ? { authorization: auth } : {}),
-      ...(chain.length ? { clientCertificates: chain } : {}),
-      body,
-    });
-    send(r.status, r.headers, r.body);
+    try {
+      const r = this.options.service.handle({
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        query: url.searchParams,
+        ...(auth ? { authorization: auth } : {}),
+        ...(chain.length ? { clientCertificates: chain } : {}),
+        body,
+      });
+      send(r.status, r.headers, r.body);
+    } catch {
+      // A bug or an unusable client certificate: never take the hub down, never echo input.
+      send(500, {}, { errorCode: 500000, message: 'Internal server error' });
+    }
   }
 }
 

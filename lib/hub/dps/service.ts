@@ -170,7 +170,11 @@ export class DpsService {
         string,
         string?,
       ];
-      registrationId = decodeURIComponent(rawId);
+      try {
+        registrationId = decodeURIComponent(rawId);
+      } catch {
+        throw badRequest('The registration id is not a valid URL path segment');
+      }
       if (!req.query.get('api-version')) throw badRequest('api-version is required');
       if (scope !== this.idScope) throw notFound(`Unknown ID scope ${scope}`);
       checkRegistrationIdOr400(registrationId);
@@ -179,7 +183,13 @@ export class DpsService {
         return this.register(registrationId, req, now);
       }
       if (req.method !== 'GET') throw new DpsFailure(405, 405000, 'Use GET for operation status');
-      return this.status(registrationId, decodeURIComponent(operationId!), req, now);
+      let op: string;
+      try {
+        op = decodeURIComponent(operationId!);
+      } catch {
+        throw badRequest('The operation id is not a valid URL path segment');
+      }
+      return this.status(registrationId, op, req, now);
     } catch (err) {
       const f =
         err instanceof DpsFailure
