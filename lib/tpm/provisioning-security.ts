@@ -5,32 +5,19 @@
  * instead of azure-iot-security-tpm / tss.js (which do not install on Node 20).
  *
  * As azure-iot-security-tpm does it: the EK (0x81010001) and SRK (0x81000001) are sent as
- * TPM2B_PUBLIC; `activateIdentityKey` takes DPS's activation blob (lib/tpm/activation-blob.ts):
- * TPM2_ActivateCredential(SRK, EK under a PolicySecret(endorsement) session) recovers the inner
- * wrapper key, TPM2_Import under the SRK, TPM2_Load, then TPM2_EvictControl persists the key at
- * the slot's handle 0x81000100 + slot (replacing the slot's key); `signWithIdentity` is TPM2_HMAC
- * with that key. The key never leaves the TPM; every transient handle is flushed.
+ * TPM2B_PUBLIC; `activateIdentityKey` takes DPS's activation blob and hands it to
+ * `LimpetTpm.activateIdentityKey`: TPM2_ActivateCredential(SRK, EK under a
+ * PolicySecret(endorsement) session) recovers the inner wrapper key, TPM2_Import under the SRK,
+ * TPM2_Load, then TPM2_EvictControl persists the key at the slot's handle 0x81000100 + slot
+ * (replacing the slot's key); `signWithIdentity` is TPM2_HMAC with that key. The key never leaves
+ * the TPM; every transient handle is flushed.
  */
 import { TpmError } from '../errors';
-import { EK_HANDLE, HMAC_KEY_BASE, SRK_HANDLE } from './api';
-import { parseActivationBlob } from './activation-blob';
-import {
-  activateCredential,
-  evictControl,
-  flushQuietly,
-  importObject,
-  load,
-  readPublic,
-} from './commands';
 import type { LimpetTpm } from './limpet';
-import { rcIs } from './rc';
-import { TPM_ALG } from './structures';
 
 export interface TpmProvisioningSecurityOptions {
   /** The registration id; default the one derived from the EK. */
   registrationId?: string;
-  ownerAuth?: Buffer;
-  endorsementAuth?: Buffer;
 }
 
 type Cb<T> = (err: Error | null, value?: T) => void;
@@ -63,77 +50,12 @@ export class TpmProvisioningSecurity {
     return this.options.registrationId ?? this.limpet.registrationId();
   }
 
-  /** Imports DPS's activation blob's key into the slot. */
+  /** Imports DPS's activation blob's key into the slot (`LimpetTpm.activateIdentityKey`). */
   async activate(blob: Buffer): Promise<void> {
     if (!Buffer.isBuffer(blob) || blob.length === 0) {
       throw new TpmError('ActivationBlob', 0, 'MALFORMED', 'the DPS activation blob is empty');
     }
-    const parts = parseActivationBlob(blob);
-    if (parts.credentialBlob.length === 0 || parts.objectPublic.length < 10) {
-      throw new TpmError(
-        'ActivationBlob',
-        0,
-        'MALFORMED',
-        'the DPS activation blob has empty parts',
-      );
-    }
-    await this.limpet.endorsementKey();
-    await this.limpet.storageRootKey();
-    const tpm = this.limpet.tpm;
-    const innerKey = await activateCredential(
-      tpm,
-      {
-        activateHandle: SRK_HANDLE,
-        keyHandle: EK_HANDLE,
-        credentialBlob: parts.credentialBlob,
-        secret: parts.secret,
-        ...(this.options.ownerAuth ? { activateAuth: this.options.ownerAuth } : {}),
-      },
-      this.options.endorsementAuth,
-    );
-    if (innerKey.length !== 16 && innerKey.length !== 32) {
-      throw new TpmError(
-        'TPM2_ActivateCredential',
-        0,
-        'MALFORMED',
-        `the credential is ${innerKey.length} bytes, not an AES-128/256 key`,
-      );
-    }
-    const privateBlob = await importObject(
-      tpm,
-      SRK_HANDLE,
-      {
-        encryptionKey: innerKey,
-        objectPublic: parts.objectPublic,
-        duplicate: parts.duplicate,
-        inSymSeed: parts.inSymSeed,
-        symmetric: { algorithm: TPM_ALG.AES, keyBits: innerKey.length * 8, mode: TPM_ALG.CFB },
-      },
-      this.options.ownerAuth,
-    );
-    let transient: number | undefined;
-    try {
-      transient = (
-        await load(tpm, SRK_HANDLE, privateBlob, parts.objectPublic, this.options.ownerAuth)
-      ).handle;
-      const persistent = HMAC_KEY_BASE + this.slot;
-      if (await this.exists(persistent)) {
-        await evictControl(tpm, persistent, persistent, this.options.ownerAuth);
-      }
-      await evictControl(tpm, transient, persistent, this.options.ownerAuth);
-    } finally {
-      await flushQuietly(tpm, transient);
-    }
-  }
-
-  private async exists(handle: number): Promise<boolean> {
-    try {
-      await readPublic(this.limpet.tpm, handle);
-      return true;
-    } catch (error) {
-      if (error instanceof TpmError && rcIs(error.rc, 'TPM_RC_HANDLE')) return false;
-      throw error;
-    }
+    await this.limpet.activateIdentityKey(this.slot, blob);
   }
 
   // ---- TpmSecurityClient (callback style, as azure-iot-provisioning-device calls it) ----------
