@@ -183,6 +183,31 @@ describe('local DPS with the real provisioning device client', function () {
     );
   });
 
+  it('X.509 CA group: a leaf under an intermediate, presented as leaf + intermediate', async () => {
+    const root = issueTestCa('dps-root-ca');
+    const intermediate = issueTestCa('dps-intermediate-ca', root);
+    hub.enrollments.addGroup({
+      name: 'x509-root',
+      attestation: 'x509',
+      caCertificate: root.certPem,
+    });
+    const leaf = mintDeviceCertificate({ deviceId: 'cam-9', issuer: intermediate });
+    const r = await provision({
+      kind: 'x509',
+      registrationId: 'cam-9',
+      cert: leaf.certPem + intermediate.certPem,
+      key: leaf.keyPem,
+    });
+    assert.equal(r.deviceId, 'cam-9');
+    assert.equal(hub.enrollments.registration('cam-9')?.enrollment, 'group:x509-root');
+    // without the intermediate the chain does not reach the root
+    const leaf2 = mintDeviceCertificate({ deviceId: 'cam-10', issuer: intermediate });
+    await assert.rejects(
+      provision({ kind: 'x509', registrationId: 'cam-10', cert: leaf2.certPem, key: leaf2.keyPem }),
+      { name: 'UnauthorizedError' },
+    );
+  });
+
   describe('raw API', () => {
     function request(
       method: string,

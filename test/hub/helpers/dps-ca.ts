@@ -2,7 +2,11 @@
 import { generateKeyPairSync } from 'node:crypto';
 import forge from 'node-forge';
 
-export function issueTestCa(commonName: string): { certPem: string; keyPem: string } {
+/** A CA certificate for `commonName`: self-signed (a root), or signed by `issuer` (an intermediate). */
+export function issueTestCa(
+  commonName: string,
+  issuer?: { certPem: string; keyPem: string },
+): { certPem: string; keyPem: string } {
   const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const keys = {
     publicKey: forge.pki.publicKeyFromPem(
@@ -19,13 +23,16 @@ export function issueTestCa(commonName: string): { certPem: string; keyPem: stri
   cert.validity.notAfter = new Date(Date.now() + 86400_000);
   const attrs = [{ name: 'commonName', value: commonName }];
   cert.setSubject(attrs);
-  cert.setIssuer(attrs);
+  cert.setIssuer(issuer ? forge.pki.certificateFromPem(issuer.certPem).subject.attributes : attrs);
   cert.setExtensions([
     { name: 'basicConstraints', cA: true, critical: true },
     { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
     { name: 'subjectKeyIdentifier' },
   ]);
-  cert.sign(keys.privateKey, forge.md.sha256.create());
+  cert.sign(
+    issuer ? forge.pki.privateKeyFromPem(issuer.keyPem) : keys.privateKey,
+    forge.md.sha256.create(),
+  );
   return {
     certPem: forge.pki.certificateToPem(cert),
     keyPem: forge.pki.privateKeyToPem(keys.privateKey),
