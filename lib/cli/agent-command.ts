@@ -21,7 +21,12 @@ import type { SdkClientLike } from '../dm/twin-link';
 import { createLogger, errorFields, LOG_LEVELS, type Logger, type LogLevel } from '../dm/logger';
 import { BUILTIN_SECTIONS, builtinHandlers } from '../features';
 import { defaultNativeSystem } from '../native/addon-system';
+import { TpmError, TpmUnavailableError } from '../errors';
+import type { NativeTpm } from '../native/contract';
+import { LimpetTpm } from '../tpm/limpet';
+import { TpmSasAuthenticationProvider, type TpmSasProviderOptions } from '../tpm/sas-provider';
 import { COMMON_OPTIONS, parseCommand } from './args';
+import { openNativeTpm, tpmSpecFrom, type TpmSpec } from './tpm-select';
 import { waitForSignal } from './signals';
 import { EXIT, type CliIo } from './io';
 
@@ -45,6 +50,10 @@ Device credentials (the first one given wins; never printed):
   --connection-string CS       device connection string (HostName=...;DeviceId=...;SharedAccessKey=...)
   $${ENV_CONNECTION_STRING}      the same, from the environment (keeps it out of the process list)
   --connection-string-file F   a file holding it (surrounding white space ignored)
+  --tpm-slot N                 the key held by the TPM in slot N (0-9, "iotdm tpm import"):
+                               SAS tokens signed in the TPM, hub and device from the slot's URI
+  --tpm SPEC                   with --tpm-slot: which TPM (tbs, device[:path], tcp:host:port,
+                               socket:path; default $IOTDM_TPM, else the system's TPM)
 
 Options:
   --ca FILE                    also trust this CA (PEM), e.g. the local hub's ("iotdm hub" prints it)
@@ -72,18 +81,29 @@ const TRANSPORTS = ['mqtt', 'mqttws'] as const;
 type TransportName = (typeof TRANSPORTS)[number];
 
 /**
- * Where the device's identity comes from. Connection strings only for now; the TPM / DPS
- * provisioning options add their own variant here (and their options in `parseAgentArgs`), and
- * `openClient` builds the Client for it.
+ * Where the device's identity comes from: a connection string, or a TPM slot (its hub host and
+ * device id are read from the slot's URI when the agent starts). `openClient` builds the Client.
  */
-export type DeviceCredentials = {
-  kind: 'connectionString';
-  connectionString: string;
-  /** Where it was found (for messages: never the value). */
-  source: string;
-  hostName: string;
-  deviceId: string;
-};
+export type DeviceCredentials =
+  | {
+      kind: 'connectionString';
+      connectionString: string;
+      /** Where it was found (for messages: never the value). */
+      source: string;
+      hostName: string;
+      deviceId: string;
+    }
+  | {
+      kind: 'tpm';
+      slot: number;
+      tpm: TpmSpec;
+      source: string;
+      /** Filled from the slot's URI by `openTpmCredentials`. */
+      hostName: string;
+      deviceId: string;
+      provider?: TpmSasAuthenticationProvider;
+      native?: NativeTpm;
+    };
 
 export interface AgentDeps {
   /** Resolves when the agent should stop (default: SIGINT or SIGTERM). */
@@ -93,6 +113,8 @@ export interface AgentDeps {
   writeLog?: (line: string) => void;
   /** Called once the agent is connected and reconciled. */
   onReady?: () => void;
+  /** `--tpm-slot`: token validity and renewal margin (default 3600 s / 900 s). */
+  tpmSasOptions?: TpmSasProviderOptions;
 }
 
 class UsageError extends Error {}
@@ -185,6 +207,8 @@ function parseAgentArgs(
     'no-builtin'?: boolean | undefined;
     pnp?: boolean | undefined;
     'log-level'?: string | undefined;
+    'tpm-slot'?: string | undefined;
+    tpm?: string | undefined;
   },
   env: NodeJS.ProcessEnv,
 ): AgentOptions {
@@ -202,7 +226,32 @@ function parseAgentArgs(
   const fromArg = values['connection-string'];
   const fromEnv = env[ENV_CONNECTION_STRING];
   const file = values['connection-string-file'];
-  if (fromArg !== undefined) {
+  const slot = values['tpm-slot'];
+  if (slot === undefined && values.tpm !== undefined) {
+    throw new UsageError('--tpm needs --tpm-slot N');
+  }
+  if (slot !== undefined) {
+    if (fromArg !== undefined || file !== undefined) {
+      throw new UsageError(
+        '--tpm-slot and --connection-string / --connection-string-file exclude each other',
+      );
+    }
+    if (!/^\d$/.test(slot)) throw new UsageError(`--tpm-slot must be 0-9, not "${slot}"`);
+    let tpm: TpmSpec;
+    try {
+      tpm = tpmSpecFrom(values.tpm, env);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    credentials = {
+      kind: 'tpm',
+      slot: Number(slot),
+      tpm,
+      source: `TPM slot ${slot}`,
+      hostName: '',
+      deviceId: '',
+    };
+  } else if (fromArg !== undefined) {
     credentials = checkConnectionString(fromArg.trim(), '--connection-string');
   } else if (fromEnv !== undefined && fromEnv.trim() !== '') {
     credentials = checkConnectionString(fromEnv.trim(), `$${ENV_CONNECTION_STRING}`);
@@ -343,7 +392,41 @@ async function openClient(o: AgentOptions): Promise<Client> {
       if (o.ca !== undefined) await client.setOptions({ ca: o.ca });
       return client;
     }
+    case 'tpm': {
+      const client = DeviceClient.fromAuthenticationProvider(
+        c.provider as unknown as Parameters<typeof DeviceClient.fromAuthenticationProvider>[0],
+        o.transport === 'mqttws' ? MqttWs : Mqtt,
+      );
+      if (o.ca !== undefined) await client.setOptions({ ca: o.ca });
+      return client;
+    }
   }
+}
+
+/** `--tpm-slot`: reads the slot's URI and makes the token provider (SAS signed in the TPM). */
+async function openTpmCredentials(
+  c: Extract<DeviceCredentials, { kind: 'tpm' }>,
+  options: TpmSasProviderOptions,
+): Promise<void> {
+  const native = openNativeTpm(c.tpm);
+  c.native = native;
+  const provider = await TpmSasAuthenticationProvider.create(
+    new LimpetTpm(native),
+    c.slot,
+    options,
+  );
+  c.provider = provider;
+  c.hostName = provider.identity.host;
+  c.deviceId = provider.identity.moduleId
+    ? `${provider.identity.deviceId}/${provider.identity.moduleId}`
+    : provider.identity.deviceId;
+}
+
+/** Stops the token renewal and closes the TPM channel of `--tpm-slot`. */
+async function closeTpmCredentials(c: DeviceCredentials): Promise<void> {
+  if (c.kind !== 'tpm') return;
+  c.provider?.stop();
+  await c.native?.close().catch(() => undefined);
 }
 
 function isAuthFailure(err: unknown): boolean {
@@ -387,7 +470,8 @@ export async function runAgent(argv: string[], io: CliIo, deps: AgentDeps = {}):
         'no-builtin': { type: 'boolean', default: false },
         pnp: { type: 'boolean', default: false },
         'log-level': { type: 'string' },
-        // A later issue adds the TPM / DPS options here.
+        'tpm-slot': { type: 'string' },
+        tpm: { type: 'string' },
         ...COMMON_OPTIONS,
       },
     }),
@@ -408,7 +492,12 @@ export async function runAgent(argv: string[], io: CliIo, deps: AgentDeps = {}):
     if (err instanceof UsageError) return usage(err.message);
     throw err;
   }
-  redact = redactor(secretsOf(o.credentials.connectionString));
+  if (o.credentials.kind === 'connectionString') {
+    redact = redactor(secretsOf(o.credentials.connectionString));
+  } else {
+    // TPM-signed tokens change; whatever echoes one shows no signature.
+    redact = (t) => t.replace(/(sig(?:=|%3D))[^&\s";]+/gi, '$1[redacted]');
+  }
   const writeLog = deps.writeLog ?? ((line: string) => process.stderr.write(line));
   const logger = createLogger(o.logLevel, { write: (line: string) => writeLog(redact(line)) });
   const log: Logger = logger.child({ component: 'agent' });
@@ -451,6 +540,31 @@ export async function runAgent(argv: string[], io: CliIo, deps: AgentDeps = {}):
   }
   if (handlers.length === 0) log.warn('no feature handlers: nothing to manage');
 
+  if (o.credentials.kind === 'tpm') {
+    try {
+      await openTpmCredentials(o.credentials, deps.tpmSasOptions ?? {});
+    } catch (err) {
+      await closeTpmCredentials(o.credentials);
+      if (err instanceof TpmUnavailableError) {
+        return fail(AGENT_EXIT.unavailable, `no TPM: ${err.message}`, err);
+      }
+      if (err instanceof TpmError) {
+        return fail(
+          AGENT_EXIT.usage,
+          `${o.credentials.source}: ${err.rcName}: ${err.message}`,
+          err,
+        );
+      }
+      throw err;
+    }
+    const provider = o.credentials.provider!;
+    provider.on('error', (err: unknown) =>
+      log.warn(redactedFields(err, redact), 'TPM SAS token renewal failed'),
+    );
+    provider.on('newTokenAvailable', () =>
+      log.info({ expiry: provider.tokenExpiry }, 'TPM SAS token renewed'),
+    );
+  }
   const { hostName, deviceId } = o.credentials;
   const where = `${hostName} as ${deviceId}`;
   const stopSignal = (deps.waitForStop ?? waitForSignal)();
@@ -460,6 +574,7 @@ export async function runAgent(argv: string[], io: CliIo, deps: AgentDeps = {}):
   try {
     client = await openClient(o);
   } catch (err) {
+    await closeTpmCredentials(o.credentials);
     return fail(
       AGENT_EXIT.usage,
       `cannot use the connection string from ${o.credentials.source}: ${(err as Error).message}`,
@@ -480,6 +595,7 @@ export async function runAgent(argv: string[], io: CliIo, deps: AgentDeps = {}):
     await Promise.race([client.open(), stoppedEarly]);
   } catch (err) {
     await bounded(client.close(), 2000);
+    await closeTpmCredentials(o.credentials);
     if (stopping) {
       log.info('stopped');
       return AGENT_EXIT.ok;
@@ -505,6 +621,7 @@ export async function runAgent(argv: string[], io: CliIo, deps: AgentDeps = {}):
     });
   } catch (err) {
     await bounded(client.close(), 2000);
+    await closeTpmCredentials(o.credentials);
     const code = (err as { code?: unknown }).code;
     if (code === 'ERR_INVALID_VALUE') return usage((err as Error).message);
     if (code === 'ERR_MDM_UNAVAILABLE')
@@ -565,6 +682,7 @@ export async function runAgent(argv: string[], io: CliIo, deps: AgentDeps = {}):
   }
   client.removeListener('disconnect', reopen);
   await bounded(client.close(), 5000);
+  await closeTpmCredentials(o.credentials);
   log.info({ signal }, 'stopped');
   return code;
 }

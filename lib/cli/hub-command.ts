@@ -16,12 +16,14 @@ import { DEFAULT_MQTT_PORT, LocalHub } from '../hub/hub';
 import { DeviceRegistry } from '../hub/registry/registry';
 import { HubStore } from '../hub/store/hub-store';
 import { COMMON_OPTIONS, parseCommand } from './args';
+import { runEnroll } from './hub-enroll';
 import { waitForSignal } from './signals';
 import { EXIT, type CliIo } from './io';
 
 export const HUB_HELP = `Usage: iotdm hub [start] [options]
        iotdm hub device add <id> [options]
        iotdm hub device list [options]
+       iotdm hub enroll individual|group|list [options] | iotdm hub enroll --from FILE
 
 Runs a local IoT Hub (MQTT over TLS for devices, HTTPS REST for the service SDK) in a data folder,
 or manages its devices (directly in the data folder, whether the hub is running or not).
@@ -30,6 +32,13 @@ start (default)      start the hub; prints the service connection string, the CA
                      ports; stops cleanly on Ctrl+C (SIGINT) or SIGTERM
 device add <id>      create a device with symmetric keys; prints its connection string
 device list          list the devices (id, status, connection state; never keys)
+enroll individual    add a DPS individual enrollment: --registration-id R and one of
+                     --symmetric-key K|auto, --tpm-ek B64 (TPM2B_PUBLIC), --cert-file PEM;
+                     optional --device-id D
+enroll group         add a DPS enrollment group: --name G and --symmetric-key K|auto or
+                     --ca-cert PEM
+enroll --from FILE   add the TPM enrollments of "iotdm tpm enrollment-info --format json"
+enroll list          list the enrollments and the ID scope (never keys)
 
 Options:
   --data DIR         data folder (default: $XDG_STATE_HOME/windows-iot-dm/hub,
@@ -37,6 +46,7 @@ Options:
   --host NAME        host name in connection strings and the certificate (default: localhost)
   --mqtt-port N      MQTT/TLS port (default 8883; 0 = any free port)
   --https-port N     HTTPS (REST) port (default 8443; 0 = any free port)
+  --dps-port N       also serve the Device Provisioning Service on this HTTPS port (0 = any)
   --json             print JSON
   -h, --help         this help
 
@@ -76,6 +86,15 @@ export async function runHub(
         host: { type: 'string' },
         'mqtt-port': { type: 'string' },
         'https-port': { type: 'string' },
+        'dps-port': { type: 'string' },
+        'registration-id': { type: 'string' },
+        'symmetric-key': { type: 'string' },
+        'tpm-ek': { type: 'string' },
+        'cert-file': { type: 'string' },
+        'device-id': { type: 'string' },
+        name: { type: 'string' },
+        'ca-cert': { type: 'string' },
+        from: { type: 'string' },
         ...COMMON_OPTIONS,
       },
     }),
@@ -86,10 +105,11 @@ export async function runHub(
     io.err(`iotdm hub: ${why}\n\n${HUB_HELP}`);
     return EXIT.usage;
   };
-  const ports: { mqtt?: number; https?: number } = {};
+  const ports: { mqtt?: number; https?: number; dps?: number } = {};
   for (const [name, key] of [
     ['mqtt-port', 'mqtt'],
     ['https-port', 'https'],
+    ['dps-port', 'dps'],
   ] as const) {
     const v = values[name];
     if (v === undefined) continue;
@@ -104,6 +124,7 @@ export async function runHub(
     if (rest.length > 0) return usage(`unexpected argument "${rest[0]}"`);
     return start(opts, io, deps);
   }
+  if (sub === 'enroll') return runEnroll(dataDir, rest, values, io);
   if (sub !== 'device') return usage(`unknown subcommand "${sub}"`);
   const [verb, id, ...extra] = rest;
   if (verb === 'add') {
@@ -121,7 +142,7 @@ export async function runHub(
 interface Opts {
   dataDir: string;
   host: string | undefined;
-  ports: { mqtt?: number; https?: number };
+  ports: { mqtt?: number; https?: number; dps?: number };
   json: boolean;
 }
 
@@ -133,6 +154,7 @@ async function start(o: Opts, io: CliIo, deps: HubCommandDeps): Promise<number> 
       ...(o.host ? { hostName: o.host } : {}),
       ...(o.ports.mqtt !== undefined ? { mqttPort: o.ports.mqtt } : {}),
       ...(o.ports.https !== undefined ? { httpsPort: o.ports.https } : {}),
+      ...(o.ports.dps !== undefined ? { dpsPort: o.ports.dps } : {}),
     });
   } catch (err) {
     io.err(`iotdm hub: cannot start the hub: ${(err as Error).message}`);
@@ -156,6 +178,9 @@ async function start(o: Opts, io: CliIo, deps: HubCommandDeps): Promise<number> 
           hostName: hub.hostName,
           ports: hub.ports,
           dataDir: o.dataDir,
+          ...(hub.ports.dps !== undefined
+            ? { dps: { globalEndpoint: hub.dpsEndpoint, idScope: hub.dpsIdScope } }
+            : {}),
         }),
       );
     } else {
@@ -168,6 +193,9 @@ async function start(o: Opts, io: CliIo, deps: HubCommandDeps): Promise<number> 
           `MQTT (devices): ${hub.hostName}:${hub.ports.mqtt}`,
           ...(hub.ports.https !== undefined
             ? [`HTTPS (service REST): ${hub.hostName}:${hub.ports.https}`]
+            : []),
+          ...(hub.ports.dps !== undefined
+            ? [`DPS: global endpoint ${hub.dpsEndpoint}, ID scope ${hub.dpsIdScope}`]
             : []),
           `Add a device: iotdm hub device add <id> --data ${o.dataDir}`,
           'Press Ctrl+C to stop.',

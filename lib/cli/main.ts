@@ -12,6 +12,8 @@ const commands = {
   attest: (): typeof import('./attest-command') => require('./attest-command'),
   csp: (): typeof import('./csp-command') => require('./csp-command'),
   hub: (): typeof import('./hub-command') => require('./hub-command'),
+  provision: (): typeof import('./provision-command') => require('./provision-command'),
+  tpm: (): typeof import('./tpm-command') => require('./tpm-command'),
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
@@ -22,6 +24,8 @@ Commands:
   attest   run the Device Health Attestation service (nonces, reports, remediation)
   csp      perform CSP operations (get, list, add, set, delete, exec, syncml)
   hub      run a local IoT Hub, manage its devices (start, device add, device list)
+  provision  register with a Device Provisioning Service (symmetric key, X.509, TPM)
+  tpm      the TPM: EK, registration id, slots, keys, SAS tokens (Limpet's commands)
 
 Run "iotdm <command> --help" for a command's options.`;
 
@@ -36,6 +40,10 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
       return commands.csp().runCsp(rest, io);
     case 'hub':
       return commands.hub().runHub(rest, io);
+    case 'tpm':
+      return commands.tpm().runTpm(rest, io);
+    case 'provision':
+      return commands.provision().runProvision(rest, io);
     case undefined:
     case '-h':
     case '--help':

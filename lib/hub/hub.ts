@@ -10,6 +10,9 @@
  *   another port through an https agent, see `test/hub/service-sdk.test.ts`) and optionally plain
  *   HTTP on a Unix socket.
  *
+ * - DPS: when `dpsPort` is given, the local Device Provisioning Service (`lib/hub/dps`) over
+ *   HTTPS on that port, allocating to this hub (`dpsIdScope`, enrollments in the store).
+ *
  * Every listener binds 127.0.0.1 unless `bindAddress` says otherwise.
  */
 import { HubCore } from './core';
@@ -20,6 +23,7 @@ import { deviceJson } from './registry/registry';
 import { ServiceApi, type RunQuery } from './service/server';
 import { ensureHubTls, type HubTlsMaterial } from './tls';
 import { HubControl } from './control';
+import { DpsEnrollments, DpsServer, DpsService, type DpsServiceOptions } from './dps';
 
 export const DEFAULT_MQTT_PORT = 8883;
 export const DEFAULT_HTTPS_PORT = 8443;
@@ -43,12 +47,17 @@ export interface LocalHubOptions {
   runQuery?: RunQuery;
   /** MQTT refusals and violations (never secrets). */
   log?: (event: MqttHubLogEvent) => void;
+  /** The local DPS's HTTPS port; default none, 0 = ephemeral. */
+  dpsPort?: number;
+  /** DPS timing (`retryAfterSeconds`, `assignDelayMs`) and refusal log. */
+  dps?: Pick<DpsServiceOptions, 'retryAfterSeconds' | 'assignDelayMs' | 'log'>;
 }
 
 export interface LocalHubPorts {
   mqtt: number;
   https?: number;
   websocket?: number;
+  dps?: number;
 }
 
 export class LocalHub {
@@ -59,6 +68,8 @@ export class LocalHub {
   private mqttInstance?: MqttHub;
   private serviceInstance?: ServiceApi;
   private tlsMaterial?: HubTlsMaterial;
+  private dpsServer?: DpsServer;
+  private dpsEnrollments?: DpsEnrollments;
   private portsInUse?: LocalHubPorts;
 
   constructor(options: LocalHubOptions) {
@@ -115,15 +126,34 @@ export class LocalHub {
         deviceIds: () => core.registry.list().map((d) => d.deviceId),
       });
       const s = await service.start();
+      const enrollments = new DpsEnrollments(core.store);
+      let dpsPort: number | undefined;
+      if (o.dpsPort !== undefined) {
+        this.dpsServer = new DpsServer({
+          service: new DpsService({
+            core,
+            enrollments,
+            assignedHub: () => this.deviceHost,
+            ...(o.dps ?? {}),
+          }),
+          tls: { cert: tls.certPem, key: tls.keyPem },
+          port: o.dpsPort,
+          ...(o.bindAddress ? { bindAddress: o.bindAddress } : {}),
+        });
+        dpsPort = await this.dpsServer.start();
+      }
+      this.dpsEnrollments = enrollments;
       this.portsInUse = {
         mqtt: m.port,
         ...(s.port !== undefined ? { https: s.port } : {}),
         ...(m.websocketPort !== undefined ? { websocket: m.websocketPort } : {}),
+        ...(dpsPort !== undefined ? { dps: dpsPort } : {}),
       };
     } catch (err) {
       core.attachConnector(undefined);
       this.control.attach(undefined);
-      await Promise.allSettled([service.close(), mqtt.close()]);
+      await Promise.allSettled([service.close(), mqtt.close(), this.dpsServer?.close()]);
+      this.dpsServer = undefined;
       core.close();
       throw err;
     }
@@ -141,7 +171,13 @@ export class LocalHub {
     this.coreInstance = undefined;
     core.attachConnector(undefined);
     this.control.attach(undefined);
-    await Promise.allSettled([this.serviceInstance?.close(), this.mqttInstance?.close()]);
+    await Promise.allSettled([
+      this.serviceInstance?.close(),
+      this.mqttInstance?.close(),
+      this.dpsServer?.close(),
+    ]);
+    this.dpsServer = undefined;
+    this.dpsEnrollments = undefined;
     this.serviceInstance = undefined;
     this.mqttInstance = undefined;
     this.portsInUse = undefined;
@@ -170,6 +206,24 @@ export class LocalHub {
   get tls(): HubTlsMaterial {
     if (!this.tlsMaterial) throw new Error('LocalHub has not been started');
     return this.tlsMaterial;
+  }
+
+  /** DPS enrollments in this hub's store (whether or not the DPS listens). */
+  get enrollments(): DpsEnrollments {
+    if (!this.dpsEnrollments) throw new Error('LocalHub is not started');
+    return this.dpsEnrollments;
+  }
+
+  /** The DPS's global endpoint `host:port`; throws when the hub has no DPS listener. */
+  get dpsEndpoint(): string {
+    const port = this.ports.dps;
+    if (port === undefined) throw new Error('LocalHub has no DPS listener (dpsPort)');
+    return `${this.hostName}:${port}`;
+  }
+
+  /** The DPS ID scope (made once, kept in the store). */
+  get dpsIdScope(): string {
+    return this.enrollments.idScope();
   }
 
   /** The CA clients must trust (`<dataDir>/tls/ca.pem`). */

@@ -257,6 +257,11 @@ export class HubStore {
     return this.db.open;
   }
 
+  /** The database itself, for the tables of other hub services (the DPS, `lib/hub/dps`). */
+  get sqlite(): Database.Database {
+    return this.db;
+  }
+
   // ---- settings -------------------------------------------------------------------------------
 
   getMeta<T>(key: string): T | undefined {

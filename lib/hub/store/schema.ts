@@ -62,6 +62,39 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX c2d_device ON c2d(device_id, state, seq);
   `,
+  // 2: the local Device Provisioning Service (lib/hub/dps): enrollments and registrations
+  `
+  CREATE TABLE dps_enrollments (
+    registration_id TEXT PRIMARY KEY,
+    attestation TEXT NOT NULL CHECK (attestation IN ('symmetricKey','x509','tpm')),
+    primary_key TEXT,
+    secondary_key TEXT,
+    thumbprint TEXT,
+    endorsement_key TEXT,
+    device_id TEXT,
+    initial_twin TEXT,
+    provisioning_status TEXT NOT NULL CHECK (provisioning_status IN ('enabled','disabled')),
+    created TEXT NOT NULL
+  );
+  CREATE TABLE dps_groups (
+    name TEXT PRIMARY KEY,
+    attestation TEXT NOT NULL CHECK (attestation IN ('symmetricKey','x509')),
+    primary_key TEXT,
+    secondary_key TEXT,
+    ca_cert TEXT,
+    initial_twin TEXT,
+    provisioning_status TEXT NOT NULL CHECK (provisioning_status IN ('enabled','disabled')),
+    created TEXT NOT NULL
+  );
+  CREATE TABLE dps_registrations (
+    registration_id TEXT PRIMARY KEY,
+    enrollment TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    assigned_hub TEXT NOT NULL,
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
