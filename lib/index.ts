@@ -87,3 +87,6 @@ export {
   DEFAULT_TPM_DEVICE,
   type AddonTpmOptions,
 } from './native/addon-tpm';
+export { TpmProvisioningSecurity } from './tpm/provisioning-security';
+export { provisionDevice, deriveGroupDeviceKey } from './provisioning/provision';
+export type { ProvisionOptions, ProvisionResult } from './provisioning/provision';

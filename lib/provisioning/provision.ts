@@ -10,10 +10,8 @@
  * The transport gets `DpsHttpBase` so a private DPS (`host:port`, own CA) works too.
  */
 import { createHmac } from 'node:crypto';
-import { ProvisioningDeviceClient, type RegistrationResult } from 'azure-iot-provisioning-device';
-import { Http } from 'azure-iot-provisioning-device-http';
-import { SymmetricKeySecurityClient } from 'azure-iot-security-symmetric-key';
-import { X509Security } from 'azure-iot-security-x509';
+import type { ProvisioningDeviceClient, RegistrationResult } from 'azure-iot-provisioning-device';
+import type { Http } from 'azure-iot-provisioning-device-http';
 import type { TpmProvisioningSecurity } from '../tpm/provisioning-security';
 import { DpsHttpBase } from './http-base';
 
@@ -49,7 +47,17 @@ export function deriveGroupDeviceKey(groupKey: string, registrationId: string): 
 }
 
 export async function provisionDevice(o: ProvisionOptions): Promise<ProvisionResult> {
-  const transport = new Http(
+  // The provisioning SDK loads here, on first use: importing the package does not pay for it.
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const sdk = {
+    ...(require('azure-iot-provisioning-device') as typeof import('azure-iot-provisioning-device')),
+    ...(require('azure-iot-provisioning-device-http') as typeof import('azure-iot-provisioning-device-http')),
+    ...(require('azure-iot-security-symmetric-key') as typeof import('azure-iot-security-symmetric-key')),
+    ...(require('azure-iot-security-x509') as typeof import('azure-iot-security-x509')),
+  };
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  const { Http: HttpTransport, SymmetricKeySecurityClient, X509Security } = sdk;
+  const transport = new HttpTransport(
     new DpsHttpBase(o.ca ? { ca: o.ca } : {}) as unknown as ConstructorParameters<typeof Http>[0],
   );
   const a = o.attestation;
@@ -59,7 +67,7 @@ export async function provisionDevice(o: ProvisionOptions): Promise<ProvisionRes
       : a.kind === 'x509'
         ? new X509Security(a.registrationId, { cert: a.cert, key: a.key })
         : a.security;
-  const client = ProvisioningDeviceClient.create(
+  const client = sdk.ProvisioningDeviceClient.create(
     o.globalEndpoint,
     o.idScope,
     transport,
