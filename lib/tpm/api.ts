@@ -63,7 +63,11 @@ export interface LimpetApi {
   endorsementKey(): Promise<TpmPublicKey>;
   /** The RSA SRK at 0x81000001 (created from the TCG SRK template and persisted if absent). */
   storageRootKey(): Promise<TpmPublicKey>;
-  /** DPS registration id: lower-case unpadded base32 of SHA-256(EK publicArea). */
+  /**
+   * DPS registration id as the Azure SDKs derive it: lower-case unpadded base32 of SHA-256 of
+   * the EK's TPM2B_PUBLIC (u16 size || publicArea — what azure-iot-security-tpm hashes and sends
+   * to DPS as `endorsementKey`, and what `tpm2_readpublic -o` writes).
+   */
   registrationId(): Promise<string>;
   storeUri(slot: number, uri: string): Promise<void>;
   readUri(slot: number): Promise<string | undefined>;

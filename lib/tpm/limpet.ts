@@ -23,6 +23,7 @@ import {
 } from './api';
 import { TPM_RH } from './command';
 import {
+  activateCredential,
   clear as tpmClear,
   create,
   createPrimary,
@@ -31,6 +32,7 @@ import {
   getHandles,
   getProperties,
   hmacSha256,
+  importObject,
   load,
   LIMPET_NV_ATTRIBUTES,
   nvDefineSpace,
@@ -44,6 +46,8 @@ import {
   TPMA_PERMANENT,
 } from './commands';
 import { rcIs } from './rc';
+import { checkSlot, checkUri, parseDeviceConnectionString, splitUri } from './slots';
+import { parseActivationBlob } from './wrap';
 import {
   ekTemplate,
   hmacKeyTemplate,
@@ -52,11 +56,10 @@ import {
   publicAreaToPem,
   registrationIdOf,
   srkTemplate,
+  TPM_ALG,
   tpm2bPublic,
 } from './structures';
 
-/** Longest service URI stored (bytes of UTF-8). */
-export const MAX_URI_BYTES = 1024;
 /** Longest HMAC key accepted (MAX_SYM_DATA of TPM 2.0). */
 export const MAX_HMAC_KEY_BYTES = 128;
 
@@ -182,6 +185,59 @@ export class LimpetTpm implements LimpetApi {
     try {
       transient = (await load(this.tpm, SRK_HANDLE, created.privateBlob, created.publicArea))
         .handle;
+      const persistent = HMAC_KEY_BASE + slot;
+      if (await this.persistentExists(persistent)) {
+        await evictControl(this.tpm, persistent, persistent, this.options.ownerAuth);
+      }
+      await evictControl(this.tpm, transient, persistent, this.options.ownerAuth);
+    } finally {
+      await flushQuietly(this.tpm, transient);
+    }
+  }
+
+  /**
+   * DPS TPM attestation (extra to LimpetApi): imports the HMAC key of a DPS activation blob
+   * (`authenticationKey`, as azure-iot-security-tpm reads it) into the slot's persistent handle
+   * (0x81000100 + slot; the Azure SDKs use slot 0). TPM2_ActivateCredential with the EK (policy
+   * session) recovers the inner wrapper key; TPM2_Import + Load + EvictControl persist the key,
+   * replacing an existing one. Malformed or foreign blobs are TpmErrors; nothing is left loaded.
+   */
+  async activateIdentityKey(slot: number, activationBlob: Buffer): Promise<void> {
+    checkSlot(slot);
+    if (!Buffer.isBuffer(activationBlob)) {
+      throw new InvalidArgumentError('activationBlob', 'a Buffer', activationBlob);
+    }
+    const blob = parseActivationBlob(activationBlob);
+    await this.endorsementKey();
+    await this.storageRootKey();
+    const innerKey = await activateCredential(
+      this.tpm,
+      {
+        activateHandle: SRK_HANDLE,
+        keyHandle: EK_HANDLE,
+        credentialBlob: blob.credentialBlob,
+        secret: blob.encryptedSecret,
+      },
+      this.options.endorsementAuth,
+    );
+    if (![16, 24, 32].includes(innerKey.length)) {
+      throw new TpmError(
+        'TPM2_ActivateCredential',
+        0,
+        'MALFORMED',
+        `The activation blob's inner wrapper key has ${innerKey.length} bytes (not an AES key)`,
+      );
+    }
+    const privateBlob = await importObject(this.tpm, SRK_HANDLE, {
+      encryptionKey: innerKey,
+      objectPublic: blob.keyPublic,
+      duplicate: blob.duplicate,
+      inSymSeed: blob.encryptedWrapKey,
+      symmetric: { algorithm: TPM_ALG.AES, keyBits: innerKey.length * 8, mode: TPM_ALG.CFB },
+    });
+    let transient: number | undefined;
+    try {
+      transient = (await load(this.tpm, SRK_HANDLE, privateBlob, blob.keyPublic)).handle;
       const persistent = HMAC_KEY_BASE + slot;
       if (await this.persistentExists(persistent)) {
         await evictControl(this.tpm, persistent, persistent, this.options.ownerAuth);
@@ -383,85 +439,10 @@ export class LimpetTpm implements LimpetApi {
   }
 }
 
-function checkSlot(slot: number): void {
-  if (!Number.isInteger(slot) || slot < 0 || slot >= SLOT_COUNT) {
-    throw new InvalidArgumentError('slot', `an integer slot 0-${SLOT_COUNT - 1}`, slot);
-  }
-}
-
-function checkUri(uri: string): Buffer {
-  if (typeof uri !== 'string' || uri.length === 0 || uri.includes('\0')) {
-    throw new InvalidArgumentError('uri', 'a non-empty "<hubHost>/<deviceId>[/<moduleId>]"', uri);
-  }
-  const parts = uri.split('/');
-  if (parts.length < 2 || parts.length > 3 || parts.some((p) => p === '')) {
-    throw new InvalidArgumentError('uri', '"<hubHost>/<deviceId>[/<moduleId>]"', uri);
-  }
-  const data = Buffer.from(uri, 'utf8');
-  if (data.length > MAX_URI_BYTES) {
-    throw new InvalidArgumentError('uri', `at most ${MAX_URI_BYTES} bytes of UTF-8`, uri);
-  }
-  return data;
-}
-
-function splitUri(
-  slot: number,
-  uri: string,
-): { host: string; deviceId: string; moduleId?: string } {
-  const [host, deviceId, moduleId, ...rest] = uri.split('/');
-  if (!host || !deviceId || rest.length > 0 || moduleId === '') {
-    throw new TpmError(
-      'TPM2_NV_Read',
-      0,
-      'MALFORMED',
-      `Slot ${slot}'s stored URI is not "<hubHost>/<deviceId>[/<moduleId>]"`,
-    );
-  }
-  return moduleId ? { host, deviceId, moduleId } : { host, deviceId };
-}
-
-interface DeviceConnectionString {
-  host: string;
-  deviceId: string;
-  moduleId?: string;
-  key: Buffer;
-}
-
-/** Parses a device/module SharedAccessKey connection string; errors never echo the key. */
-export function parseDeviceConnectionString(connectionString: string): DeviceConnectionString {
-  const bad = (what: string): InvalidArgumentError =>
-    new InvalidArgumentError(
-      'connectionString',
-      `a HostName=..;DeviceId=..[;ModuleId=..];SharedAccessKey=.. connection string (${what})`,
-      '(connection string not shown)',
-    );
-  if (typeof connectionString !== 'string') throw bad('not a string');
-  const fields = new Map<string, string>();
-  for (const part of connectionString.split(';')) {
-    if (part.trim() === '') continue;
-    const eq = part.indexOf('=');
-    if (eq <= 0) throw bad('a field without a name');
-    fields.set(part.slice(0, eq).trim(), part.slice(eq + 1).trim());
-  }
-  const host = fields.get('HostName');
-  const deviceId = fields.get('DeviceId');
-  const moduleId = fields.get('ModuleId');
-  const keyText = fields.get('SharedAccessKey');
-  if (!host) throw bad('no HostName');
-  if (!deviceId) throw bad('no DeviceId');
-  if (fields.has('SharedAccessKeyName'))
-    throw bad('a policy (SharedAccessKeyName) connection string');
-  if (!keyText) throw bad('no SharedAccessKey');
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(keyText) || keyText.length % 4 !== 0) {
-    throw bad('SharedAccessKey is not base64');
-  }
-  if ([host, deviceId, moduleId ?? 'x'].some((v) => v.includes('/'))) throw bad('a "/" in a name');
-  const key = Buffer.from(keyText, 'base64');
-  return moduleId ? { host, deviceId, moduleId, key } : { host, deviceId, key };
-}
-
 function ascii(words: number[]): string {
   const b = Buffer.alloc(words.length * 4);
   words.forEach((w, i) => b.writeUInt32BE(w >>> 0, i * 4));
   return b.toString('latin1').replace(/\0/g, '').trim();
 }
+
+export { MAX_URI_BYTES, parseDeviceConnectionString } from './slots';

@@ -17,6 +17,7 @@ export interface SwtpmHandle {
   host: string;
   /** Data port (mssim framing over TCP); 0 when the data channel is a Unix socket. */
   port: number;
+  /** Control channel port (data port + 1, as tpm2-tools' swtpm TCTI expects); 0 with a Unix socket (then `<socketPath>.ctrl`). */
   ctrlPort: number;
   /** The data channel's Unix socket path (raw TPM commands), with `unixSocket: true`. */
   socketPath?: string;
@@ -51,17 +52,26 @@ function manufacturedState(): Promise<string> {
   return templateDir;
 }
 
-/** A port free at the time of asking (bind port 0, read it, close). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** Binds `port` (0: any) on 127.0.0.1, then closes; resolves the port, or 0 when taken. */
+function probePort(port: number): Promise<number> {
+  return new Promise((resolve) => {
     const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.once('error', () => resolve(0));
+    server.listen(port, '127.0.0.1', () => {
       const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
+      const bound = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(bound));
     });
   });
+}
+
+/** A port N free at the time of asking with N + 1 free too (the control channel). */
+async function freePortPair(): Promise<number> {
+  for (let i = 0; i < 50; i += 1) {
+    const port = await probePort(0);
+    if (port > 0 && port < 65535 && (await probePort(port + 1)) === port + 1) return port;
+  }
+  throw new Error('no free pair of adjacent ports on 127.0.0.1');
 }
 
 function delay(ms: number): Promise<void> {
@@ -87,9 +97,9 @@ function exited(child: ChildProcess): Promise<void> {
 
 async function launch(stateDir: string, options: SwtpmOptions): Promise<SwtpmHandle | 'clash'> {
   const host = '127.0.0.1';
-  const port = options.unixSocket ? 0 : await freePort();
-  let ctrlPort = await freePort();
-  while (ctrlPort === port) ctrlPort = await freePort();
+  // tpm2-tools' swtpm TCTI expects the control channel on data port + 1 (or `<path>.ctrl`).
+  const port = options.unixSocket ? 0 : await freePortPair();
+  const ctrlPort = options.unixSocket ? 0 : port + 1;
   const socketPath = options.unixSocket ? path.join(stateDir, 'tpm.sock') : undefined;
   const server = socketPath
     ? `type=unixio,path=${socketPath}`
@@ -103,7 +113,9 @@ async function launch(stateDir: string, options: SwtpmOptions): Promise<SwtpmHan
       '--server',
       server,
       '--ctrl',
-      `type=tcp,port=${ctrlPort},bindaddr=${host}`,
+      socketPath
+        ? `type=unixio,path=${socketPath}.ctrl`
+        : `type=tcp,port=${ctrlPort},bindaddr=${host}`,
       '--tpmstate',
       `dir=${stateDir}`,
       '--flags',

@@ -67,6 +67,21 @@ describe('tpm/tcp-transport', function () {
     });
   });
 
+  describe('a TPM that goes away', () => {
+    it('a command after the simulator stopped rejects with ERR_TPM_UNAVAILABLE', async () => {
+      const tpm = await startSwtpm();
+      const channel = new TcpTpm({ host: tpm.host, port: tpm.port });
+      try {
+        checkGetRandom(await channel.submit(GET_RANDOM_8));
+        await tpm.stop();
+        await assert.rejects(channel.submit(GET_RANDOM_8), TpmUnavailableError);
+      } finally {
+        await channel.close();
+        await tpm.stop();
+      }
+    });
+  });
+
   describe('broken peers', () => {
     it('a closed port rejects with ERR_TPM_UNAVAILABLE', async () => {
       const server = net.createServer();
