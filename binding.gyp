@@ -36,7 +36,9 @@
         "native/addon/mdm_session.cc",
         "native/addon/system_session.cc",
         "native/addon/js_args.cc",
-        "native/addon/native_error.cc"
+        "native/addon/native_error.cc",
+        "native/addon/tpm_session.cc",
+        "native/tpm/framing.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["<@(common_defines)", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],
@@ -44,14 +46,22 @@
         [
           "OS=='win'",
           {
-            "sources": ["native/mdm/library_win.cc", "native/system/system_win.cc"],
+            "sources": [
+              "native/mdm/library_win.cc",
+              "native/system/system_win.cc",
+              "native/tpm/tpm_win.cc"
+            ],
             "libraries": ["-ladvapi32"]
           }
         ],
         [
           "OS!='win'",
           {
-            "sources": ["native/mdm/library_posix.cc", "native/system/system_posix.cc"],
+            "sources": [
+              "native/mdm/library_posix.cc",
+              "native/system/system_posix.cc",
+              "native/tpm/tpm_posix.cc"
+            ],
             "libraries": ["-ldl"]
           }
         ]

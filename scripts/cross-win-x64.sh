@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Cross-compiles the addon for win32-x64 with mingw-w64 on Linux: a compile-and-link check of the
-# Windows-only sources (native/mdm/library_win.cc) without a Windows machine. Not a release
+# Windows-only sources (native/mdm/library_win.cc, native/system/system_win.cc,
+# native/tpm/tpm_win.cc) without a Windows machine. Not a release
 # build (prebuilds come from MSVC); nothing here runs the result.
 #
 #   bash scripts/cross-win-x64.sh        ->  build/cross-win-x64/windows_iot_dm.node
@@ -66,7 +67,12 @@ echo "cross-win-x64: built $OUT/windows_iot_dm.node"
 file "$OUT/windows_iot_dm.node" 2>/dev/null || true
 echo "imports:"
 "$OBJDUMP" -p "$OUT/windows_iot_dm.node" | sed -n 's/^[[:space:]]*DLL Name: /  /p'
-if "$OBJDUMP" -p "$OUT/windows_iot_dm.node" | grep -qi 'DLL Name: mdmlocalmanagement'; then
-  echo "cross-win-x64: mdmlocalmanagement.dll must be loaded at run time, not imported" >&2
-  exit 1
-fi
+# Both are loaded at run time from System32 (LoadLibraryExW + GetProcAddress): an import would
+# make the addon fail to load on machines without them.
+IMPORTS="$("$OBJDUMP" -p "$OUT/windows_iot_dm.node")"
+for dll in mdmlocalmanagement tbs; do
+  if grep -qi "DLL Name: $dll\.dll" <<<"$IMPORTS"; then
+    echo "cross-win-x64: $dll.dll must be loaded at run time, not imported" >&2
+    exit 1
+  fi
+done

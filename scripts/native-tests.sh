@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds and runs the standalone native tests (codec, CSP emulator and its system functions) with
+# Builds and runs the standalone native tests (codec, CSP emulator and its system functions, TPM
+# framing and the POSIX TPM channel) with
 # AddressSanitizer and UndefinedBehaviorSanitizer, compiling the sources directly (no node-gyp, no
 # Node headers).
 #
@@ -29,6 +30,8 @@ EMULATOR+=(native/emulator/apps.cc native/emulator/behaviors.cc native/emulator/
 EMULATOR+=(native/emulator/diagnostic_log.cc)
 EMULATOR+=(native/emulator/system_state.cc native/system/time_zone.cc native/system/service.cc)
 
+TPM=(native/tpm/framing.cc native/tpm/tpm_posix.cc)
+
 echo "native-tests: building in $OUT"
 # Each source is compiled once (in parallel, one job per core) and linked into every test binary
 # that needs it.
@@ -38,7 +41,8 @@ SOURCES=(native/test/codec_test.cc native/test/emulator_test.cc native/test/json
   native/test/state_test.cc native/test/behaviors_test.cc native/test/system_test.cc
   native/test/certificates_test.cc
   native/test/apps_test.cc
-  "${CODEC[@]}" "${EMULATOR[@]}")
+  native/test/tpm_test.cc
+  "${CODEC[@]}" "${EMULATOR[@]}" "${TPM[@]}")
 compile_all() {
   local pids=() src
   for src in $(printf '%s\n' "${SOURCES[@]}" | sort -u); do
@@ -59,11 +63,13 @@ link behaviors_test native/test/behaviors_test.cc "${CODEC[@]}" "${EMULATOR[@]}"
 link system_test native/test/system_test.cc "${CODEC[@]}" "${EMULATOR[@]}"
 link certificates_test native/test/certificates_test.cc "${CODEC[@]}" "${EMULATOR[@]}"
 link apps_test native/test/apps_test.cc "${CODEC[@]}" "${EMULATOR[@]}"
+link tpm_test native/test/tpm_test.cc "${TPM[@]}"
 
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 "$OUT/codec_test"
 "$OUT/json_test"
+"$OUT/tpm_test"
 # The emulator keeps its state in a file ($WINDOWS_IOT_DM_EMULATOR_STATE): never the user's own.
 # emulator_test runs on an empty device profile (its expectations predate the default profile's
 # inventory); state_test sets up its own files and profiles.

@@ -245,6 +245,7 @@ interface NativeErrorShape {
   api?: unknown;
   detail?: unknown;
   library?: unknown;
+  command?: unknown;
 }
 
 /**
@@ -272,6 +273,17 @@ export function fromNativeError(err: unknown): IotDmError {
       );
     case 'ERR_INVALID_ARG':
       return new IotDmError('ERR_INVALID_ARG', message, { cause: err });
+    case 'ERR_TPM_UNAVAILABLE':
+      return new TpmUnavailableError(message, err);
+    case 'ERR_TPM':
+      // The addon raises it for responses that break the TPM framing: no TPM_RC (rc 0).
+      return new TpmError(
+        typeof e.command === 'string' ? e.command : 'TPM2 command',
+        0,
+        'MALFORMED',
+        message,
+        err,
+      );
     default:
       return new IotDmError('ERR_NATIVE', message, { cause: err });
   }

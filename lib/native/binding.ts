@@ -3,7 +3,7 @@
  * `lib/native/load.ts` and `lib/native/addon-mdm.ts` touch these types; everything else uses the
  * `NativeMdm` contract.
  */
-import type { CspOp } from './contract';
+import type { CspOp, TpmDeviceInfo } from './contract';
 import type { ServiceChange, ServiceInfo, TimeZoneInfo } from './system-contract';
 
 /** A result as the addon returns it (before TS maps it to `CspResult`). */
@@ -39,15 +39,26 @@ export interface AddonMdmSession {
  *    `detail?`: the reason, when the API gave one)
  *  - code 'ERR_SYNCML_MALFORMED': the response could not be decoded (`detail`)
  *  - code 'ERR_INVALID_ARG': bad arguments reached native code (defence in depth)
+ *  - code 'ERR_TPM_UNAVAILABLE': no TPM / no access / TBS failure (`api?`, `hresult?`, `osError?`)
+ *  - code 'ERR_TPM': a malformed TPM response (`command`, `detail`)
  */
 export interface AddonErrorFields {
-  code: 'ERR_MDM_UNAVAILABLE' | 'ERR_MDM_HRESULT' | 'ERR_SYNCML_MALFORMED' | 'ERR_INVALID_ARG';
+  code:
+    | 'ERR_MDM_UNAVAILABLE'
+    | 'ERR_MDM_HRESULT'
+    | 'ERR_SYNCML_MALFORMED'
+    | 'ERR_INVALID_ARG'
+    | 'ERR_TPM_UNAVAILABLE'
+    | 'ERR_TPM';
   library?: string;
   symbol?: string;
   osError?: number;
   hresult?: number;
   api?: string;
   detail?: string;
+  path?: string;
+  osErrorName?: string;
+  command?: string;
 }
 
 /**
@@ -66,10 +77,32 @@ export interface AddonSystemSession {
   appLifecycle(pkgFamilyName: string, action: string): Promise<void>;
 }
 
+/** `openTpm()`'s options (native/addon/tpm_session.h). */
+export interface AddonTpmOptions {
+  /** POSIX: a TPM character device or a Unix socket (raw TPM framing); default /dev/tpmrm0. Ignored on Windows (TBS). */
+  path?: string;
+  /** Sockets: how long to wait for an answer, ms (default 120000; 0 = forever). */
+  timeoutMs?: number;
+}
+
+/**
+ * One TPM command channel, opened lazily on the first call. Calls run one at a time in call
+ * order, off the JS thread. Rejections: code 'ERR_TPM_UNAVAILABLE' (`api?`, `path?`, `hresult?`,
+ * `osError?`, `osErrorName?`) or 'ERR_TPM' (a malformed response: `command`, `detail`); a
+ * command that is not a whole TPM 2.0 command throws a TypeError (ERR_INVALID_ARG).
+ */
+export interface AddonTpmSession {
+  submit(command: Uint8Array): Promise<Uint8Array>;
+  info(): Promise<Omit<TpmDeviceInfo, 'transport'> & { transport: 'tbs' | 'device' | 'socket' }>;
+  close(): Promise<void>;
+}
+
 export interface AddonBinding {
   MdmSession: new (options?: AddonMdmSessionOptions) => AddonMdmSession;
   /** Same options as MdmSession (libraryPath: the CSP emulator library off Windows). */
   SystemSession?: new (options?: AddonMdmSessionOptions) => AddonSystemSession;
+  /** TPM 2.0 channel (absent from addons built before issue 8). */
+  openTpm?: (options?: AddonTpmOptions) => AddonTpmSession;
   /** Build facts for diagnostics: { napiVersion, platform, arch, emulatorAbi }. */
   buildInfo: { napiVersion: number; platform: string; arch: string };
 }

@@ -1,13 +1,14 @@
 // Module entry point of windows_iot_dm.node: a context-aware Napi::Addon whose per-environment
 // state is the SessionRegistry (main thread and every worker_thread get their own), an
-// environment cleanup hook that closes it, and the exports { MdmSession, SystemSession, buildInfo
-// }.
+// environment cleanup hook that closes it (and the TpmRegistry of open TPM channels), and the
+// exports { MdmSession, SystemSession, TpmSession, openTpm, buildInfo }.
 #include <memory>
 
 #include <napi.h>
 
 #include "addon/mdm_session.h"
 #include "addon/system_session.h"
+#include "addon/tpm_session.h"
 #include "emulator/emulator_abi.h"
 
 namespace wdm::addon {
@@ -53,19 +54,33 @@ class WindowsIotDmAddon final : public Napi::Addon<WindowsIotDmAddon> {
  public:
   WindowsIotDmAddon(Napi::Env env, Napi::Object exports)
       : registry_(std::make_shared<SessionRegistry>(
-            env.Global().Get("JSON").As<Napi::Object>().Get("parse").As<Napi::Function>())) {
+            env.Global().Get("JSON").As<Napi::Object>().Get("parse").As<Napi::Function>())),
+        tpm_registry_(std::make_shared<TpmRegistry>()) {
     // Runs while the environment is torn down, before instances are finalized: pending calls are
     // dropped and nothing new is queued. The hook shares ownership of the registry.
     env.AddCleanupHook([registry = registry_]() { registry->Close(); });
+    env.AddCleanupHook([tpm = tpm_registry_]() { tpm->Close(); });
+    Napi::Function tpm_session = TpmSession::DefineClass(env, tpm_registry_.get());
+    tpm_session_ = Napi::Persistent(tpm_session);
     DefineAddon(exports,
                 {InstanceValue("MdmSession", MdmSession::DefineClass(env, registry_.get()),
                                napi_enumerable),
                  InstanceValue("SystemSession", SystemSession::DefineClass(env), napi_enumerable),
+                 InstanceValue("TpmSession", tpm_session, napi_enumerable),
+                 InstanceMethod<&WindowsIotDmAddon::OpenTpm>("openTpm", napi_enumerable),
                  InstanceValue("buildInfo", BuildInfo(env), napi_enumerable)});
   }
 
  private:
+  // openTpm(options) = new TpmSession(options).
+  Napi::Value OpenTpm(const Napi::CallbackInfo& info) {
+    Napi::Object session = tpm_session_.New({info[0]});
+    return session.IsEmpty() ? info.Env().Undefined() : Napi::Value(session);
+  }
+
   std::shared_ptr<SessionRegistry> registry_;
+  std::shared_ptr<TpmRegistry> tpm_registry_;
+  Napi::FunctionReference tpm_session_;
 };
 
 }  // namespace

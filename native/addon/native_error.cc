@@ -88,6 +88,33 @@ Napi::Error SyncMLMalformedError(Napi::Env env, const std::string& detail) {
   return error;
 }
 
+Napi::Error TpmUnavailableError(Napi::Env env, const tpm::ChannelError& error,
+                                const std::string& path) {
+  Napi::Error result = Napi::Error::New(env, error.message);
+  Napi::Object object = result.Value();
+  SetCode(object, "ERR_TPM_UNAVAILABLE");
+  if (!error.api.empty()) object.Set("api", error.api);
+  if (!path.empty()) object.Set("path", path);
+  if (error.hresult) {
+    object.Set("hresult", Napi::Number::New(env, static_cast<double>(*error.hresult)));
+  }
+  if (error.os_error) {
+    object.Set("osError", Napi::Number::New(env, static_cast<double>(*error.os_error)));
+  }
+  if (!error.os_error_name.empty()) object.Set("osErrorName", error.os_error_name);
+  return result;
+}
+
+Napi::Error TpmMalformedError(Napi::Env env, const std::string& command,
+                              const std::string& detail) {
+  Napi::Error result = Napi::Error::New(env, command + ": " + detail);
+  Napi::Object object = result.Value();
+  SetCode(object, "ERR_TPM");
+  object.Set("command", command);
+  object.Set("detail", detail);
+  return result;
+}
+
 Napi::TypeError InvalidArgError(Napi::Env env, const std::string& message) {
   Napi::TypeError error = Napi::TypeError::New(env, message);
   SetCode(error.Value(), "ERR_INVALID_ARG");

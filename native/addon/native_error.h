@@ -4,6 +4,8 @@
 //   ERR_MDM_HRESULT       hresult (unsigned 32-bit), api, detail? (why, when the API said)
 //   ERR_SYNCML_MALFORMED  detail
 //   ERR_INVALID_ARG       (TypeError)
+//   ERR_TPM_UNAVAILABLE   api?, path?, hresult?, osError?, osErrorName?
+//   ERR_TPM               command, detail (a malformed TPM response)
 // Only call these on the JS thread.
 #pragma once
 
@@ -13,6 +15,7 @@
 #include <napi.h>
 
 #include "mdm/library.h"
+#include "tpm/channel.h"
 
 namespace wdm::addon {
 
@@ -21,6 +24,11 @@ Napi::Error MdmUnavailableError(Napi::Env env, const mdm::LoadError& load_error)
 Napi::Error HresultError(Napi::Env env, const char* api, std::uint32_t hresult,
                          const std::string& detail = std::string());
 Napi::Error SyncMLMalformedError(Napi::Env env, const std::string& detail);
+// `path`: where the TPM was looked for ("" = not reported).
+Napi::Error TpmUnavailableError(Napi::Env env, const tpm::ChannelError& error,
+                                const std::string& path);
+// `command`: the label of the command whose response was malformed (tpm::CommandLabel).
+Napi::Error TpmMalformedError(Napi::Env env, const std::string& command, const std::string& detail);
 Napi::TypeError InvalidArgError(Napi::Env env, const std::string& message);
 
 }  // namespace wdm::addon
