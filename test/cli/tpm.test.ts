@@ -14,6 +14,7 @@ import { EXIT, type CliIo } from '../../lib/cli/io';
 import { MAIN_HELP, main } from '../../lib/cli/main';
 import { TPM_HELP, runTpm, type TpmCommandDeps } from '../../lib/cli/tpm-command';
 import { parseTpmSpec } from '../../lib/cli/tpm-select';
+import { loadAddon } from '../../lib/native/load';
 import { startSwtpm, type SwtpmHandle } from '../tpm/swtpm';
 
 function capture(): CliIo & { stdout: string[]; stderr: string[]; all(): string } {
@@ -318,5 +319,31 @@ describe('iotdm tpm', function () {
       assert.equal(await runTpm(['info', '--tpm', 'tbs'], tbs), EXIT.unavailable);
       assert.match(tbs.stderr[0]!, /only on Windows/);
     }
+  });
+
+  it('through the addon channel: --tpm device:<simulator socket>, $IOTDM_TPM', async function () {
+    let hasTpm = false;
+    try {
+      hasTpm = typeof (loadAddon() as { openTpm?: unknown }).openTpm === 'function';
+    } catch {
+      hasTpm = false;
+    }
+    // The addon is built by CI (npm run build:native); an older build has no TPM channel.
+    if (!hasTpm) this.skip();
+    const sock = await startSwtpm({ unixSocket: true });
+    try {
+      let io = capture();
+      assert.equal(await runTpm(['regid', '--tpm', `device:${sock.socketPath!}`], io), 0);
+      assert.match(io.stdout[0]!, /^[a-z2-7]{52}$/);
+      io = capture();
+      const env = { IOTDM_TPM: `device:${sock.socketPath!}` };
+      assert.equal(await runTpm(['info', '--json'], io, { env }), 0);
+      assert.equal((JSON.parse(io.stdout[0]!) as { family: string }).family, '2.0');
+    } finally {
+      await sock.stop();
+    }
+    const io = capture();
+    assert.equal(await runTpm(['info', '--tpm', 'device:/nonexistent/tpm'], io), EXIT.unavailable);
+    assert.match(io.stderr[0]!, /no TPM: .*ENOENT/);
   });
 });
