@@ -322,7 +322,7 @@ describe('iotdm tpm', function () {
   });
 
   it('through the addon channel: --tpm device:<simulator socket>, $IOTDM_TPM', async function () {
-    let hasTpm = false;
+    let hasTpm: boolean;
     try {
       hasTpm = typeof (loadAddon() as { openTpm?: unknown }).openTpm === 'function';
     } catch {
