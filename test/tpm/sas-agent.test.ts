@@ -116,7 +116,6 @@ describe('iotdm agent --tpm-slot (SAS tokens signed in swtpm)', function () {
         waitForStop: () => new Promise((resolve) => (stop = resolve)),
         writeLog: (l) => {
           logs.push(l);
-          if (process.env.H_DEBUG) process.stderr.write(l);
           const line = JSON.parse(l) as { msg: string; expiry?: number };
           if (line.msg === 'TPM SAS token renewed') {
             renewals.push(line.expiry!);
