@@ -73,8 +73,8 @@ Options:
   -h, --help                   this help
 
 Exit codes: 0 stopped by SIGINT/SIGTERM, 2 usage error (bad option, no or malformed connection
-string, unreadable file, handler module that does not load), 3 MDM API unavailable,
-4 unexpected error, 5 IoT Hub connection or authentication failure.
+string, unreadable file, handler module that does not load, TPM slot without URI), 3 MDM API
+or TPM unavailable, 4 unexpected error, 5 IoT Hub connection or authentication failure.
 Example: iotdm agent --connection-string-file /etc/iotdm/device.cs --handler ./branding.js`;
 
 const TRANSPORTS = ['mqtt', 'mqttws'] as const;
@@ -577,7 +577,7 @@ export async function runAgent(argv: string[], io: CliIo, deps: AgentDeps = {}):
     await closeTpmCredentials(o.credentials);
     return fail(
       AGENT_EXIT.usage,
-      `cannot use the connection string from ${o.credentials.source}: ${(err as Error).message}`,
+      `cannot use the credentials from ${o.credentials.source}: ${(err as Error).message}`,
     );
   }
   client.on('error', (err: Error) => log.warn(redactedFields(err, redact), 'IoT Hub client error'));
