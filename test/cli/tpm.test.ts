@@ -3,9 +3,10 @@
  * and JSON, EK/SRK in PEM and base64 (the PEM matching the public area), the DPS enrollment formats,
  * import from a file / the environment, HMAC keys, SAS tokens verified with the key, clear with
  * and without confirmation; usage errors (exit 2), TPM errors (1, with the TPM_RC name), no TPM
- * (3). The key is never printed.
+ * (3); the command as a child process. The key is never printed.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createHmac, createPublicKey } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -345,5 +346,25 @@ describe('iotdm tpm', function () {
     const io = capture();
     assert.equal(await runTpm(['info', '--tpm', 'device:/nonexistent/tpm'], io), EXIT.unavailable);
     assert.match(io.stderr[0]!, /no TPM: .*ENOENT/);
+  });
+
+  it('as a child process (iotdm tpm through main)', () => {
+    const main = path.join(__dirname, '../../lib/cli/main.ts');
+    const env = { ...process.env, IOTDM_TPM: spec };
+    const ok = spawnSync(process.execPath, ['--import', 'tsx', main, 'tpm', 'regid', '--json'], {
+      env,
+      encoding: 'utf8',
+    });
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(
+      (JSON.parse(ok.stdout) as { registrationId: string }).registrationId,
+      /^[a-z2-7]{52}$/,
+    );
+    const bad = spawnSync(process.execPath, ['--import', 'tsx', main, 'tpm', 'destroy', '10'], {
+      env,
+      encoding: 'utf8',
+    });
+    assert.equal(bad.status, EXIT.usage);
+    assert.match(bad.stderr, /slot must be 0-9/);
   });
 });
