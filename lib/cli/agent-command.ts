@@ -51,7 +51,8 @@ Device credentials (the first one given wins; never printed):
   $${ENV_CONNECTION_STRING}      the same, from the environment (keeps it out of the process list)
   --connection-string-file F   a file holding it (surrounding white space ignored)
   --tpm-slot N                 the key held by the TPM in slot N (0-9, "iotdm tpm import"):
-                               SAS tokens signed in the TPM, hub and device from the slot's URI
+                               SAS tokens signed in the TPM, hub and device from the slot's URI;
+                               the same TPM is cleared for clearTPM of a factory reset / wipe
   --tpm SPEC                   with --tpm-slot: which TPM (tbs, device[:path], tcp:host:port,
                                socket:path; default $IOTDM_TPM, else the system's TPM)
 
@@ -408,8 +409,7 @@ async function openTpmCredentials(
   c: Extract<DeviceCredentials, { kind: 'tpm' }>,
   options: TpmSasProviderOptions,
 ): Promise<void> {
-  const native = openNativeTpm(c.tpm);
-  c.native = native;
+  const native = (c.native ??= openNativeTpm(c.tpm));
   const provider = await TpmSasAuthenticationProvider.create(
     new LimpetTpm(native),
     c.slot,
@@ -420,6 +420,21 @@ async function openTpmCredentials(
   c.deviceId = provider.identity.moduleId
     ? `${provider.identity.deviceId}/${provider.identity.moduleId}`
     : provider.identity.deviceId;
+}
+
+/**
+ * With `--tpm-slot`, the same TPM clears for `clearTPM` of factory reset / remote wipe (without
+ * it they answer 501). The channel opens lazily; a TPM that cannot be opened is reported when
+ * the slot is read.
+ */
+function resetWipeTpm(c: DeviceCredentials): { resetWipe?: { tpm: LimpetTpm } } {
+  if (c.kind !== 'tpm') return {};
+  try {
+    c.native ??= openNativeTpm(c.tpm);
+  } catch {
+    return {};
+  }
+  return { resetWipe: { tpm: new LimpetTpm(c.native) } };
 }
 
 /** Stops the token renewal and closes the TPM channel of `--tpm-slot`. */
@@ -525,6 +540,7 @@ export async function runAgent(argv: string[], io: CliIo, deps: AgentDeps = {}):
     const stateDir = o.stateDir ?? defaultStateDir();
     const builtin = builtinHandlers({
       system: defaultNativeSystem(),
+      ...resetWipeTpm(o.credentials),
       exclude: o.exclude,
       stateDir,
       externalStorageOptions: {

@@ -2,7 +2,8 @@
  * End to end: a device of a LocalHub, its key imported into a swtpm slot with `iotdm tpm import`,
  * then `iotdm agent --tpm-slot 0 --tpm tcp:...` connects with SAS tokens signed in the TPM and
  * applies a desired section; with 5 s tokens renewed 2 s before expiry it renews at least twice
- * and still applies a later desired change. A slot holding a wrong key is refused (exit 5).
+ * and still applies a later desired change. A slot holding a wrong key is refused (exit 5). With
+ * the built-in features, clearTPM of a remote wipe clears that TPM before the (emulated) wipe.
  * Neither the key nor a token signature appears in anything printed.
  */
 import assert from 'node:assert/strict';
@@ -14,6 +15,9 @@ import type { CliIo } from '../../lib/cli/io';
 import { main } from '../../lib/cli/main';
 import type { LocalHub } from '../../lib/hub/hub';
 import type { TwinState } from '../../lib/hub/twin/types';
+import { LimpetTpm } from '../../lib/tpm/limpet';
+import { TcpTpm } from '../../lib/tpm/tcp-transport';
+import { emulatorCounts } from '../features/reboot-e2e-helpers';
 import { startLocalHub } from '../hub/helpers/local-hub';
 import { startSwtpm, type SwtpmHandle } from './swtpm';
 
@@ -214,6 +218,52 @@ describe('iotdm agent --tpm-slot (SAS tokens signed in swtpm)', function () {
         argv.join(' '),
       );
       assert.match(io.stderr.join('\n'), message);
+    }
+  });
+
+  it('with the built-in features: windows.startRemoteWipeAsync clearTPM clears this TPM, then wipes', async () => {
+    const deviceId = 'tpm-agent-wipe';
+    hub.core.registry.create(deviceId);
+    await importInto(2, hub.deviceConnectionString(deviceId));
+    let stop!: (signal: string) => void;
+    let ready!: () => void;
+    const isReady = new Promise<void>((resolve) => (ready = resolve));
+    const io = capture();
+    const done = runAgent(
+      ['--tpm-slot', '2', '--tpm', spec, '--ca', hub.caPath, '--state-dir', path.join(dir, 's2')],
+      io,
+      {
+        env: {},
+        waitForStop: () => new Promise((resolve) => (stop = resolve)),
+        writeLog: () => undefined,
+        onReady: ready,
+      },
+    );
+    try {
+      await Promise.race([isReady, done.then((c) => assert.fail(`exited ${c}: ${io.stderr}`))]);
+      const before = emulatorCounts();
+      const r = await hub.core.invokeMethod(deviceId, 'windows.startRemoteWipeAsync', {
+        clearTPM: 'true',
+      });
+      assert.equal(r.status, 200, JSON.stringify(r.payload));
+      assert.equal(emulatorCounts().wipes, before.wipes + 1);
+    } finally {
+      stop?.('SIGTERM');
+    }
+    assert.equal(await done, 0, io.stderr.join('\n'));
+    // swtpm serves one connection at a time: the agent's is closed now. The TPM was cleared
+    // (every slot is gone).
+    const native = new TcpTpm({ host: tpm.host, port: tpm.port });
+    try {
+      const limpet = new LimpetTpm(native);
+      assert.equal(await limpet.readUri(2), undefined);
+      assert.equal(await limpet.readUri(0), undefined);
+      assert.deepEqual(
+        await limpet.listSlots().then((l) => l.filter((x) => x.uri || x.hasHmacKey)),
+        [],
+      );
+    } finally {
+      await native.close();
     }
   });
 });
