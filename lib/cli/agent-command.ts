@@ -51,7 +51,8 @@ Device credentials (the first one given wins; never printed):
   $${ENV_CONNECTION_STRING}      the same, from the environment (keeps it out of the process list)
   --connection-string-file F   a file holding it (surrounding white space ignored)
   --tpm-slot N                 the key held by the TPM in slot N (0-9, "iotdm tpm import"):
-                               SAS tokens signed in the TPM, hub and device from the slot's URI
+                               SAS tokens signed in the TPM, hub and device from the slot's URI;
+                               the same TPM is cleared for clearTPM of a factory reset / wipe
   --tpm SPEC                   with --tpm-slot: which TPM (tbs, device[:path], tcp:host:port,
                                socket:path; default $IOTDM_TPM, else the system's TPM)
 
@@ -73,8 +74,8 @@ Options:
   -h, --help                   this help
 
 Exit codes: 0 stopped by SIGINT/SIGTERM, 2 usage error (bad option, no or malformed connection
-string, unreadable file, handler module that does not load), 3 MDM API unavailable,
-4 unexpected error, 5 IoT Hub connection or authentication failure.
+string, unreadable file, handler module that does not load, TPM slot without URI), 3 MDM API
+or TPM unavailable, 4 unexpected error, 5 IoT Hub connection or authentication failure.
 Example: iotdm agent --connection-string-file /etc/iotdm/device.cs --handler ./branding.js`;
 
 const TRANSPORTS = ['mqtt', 'mqttws'] as const;
@@ -408,8 +409,7 @@ async function openTpmCredentials(
   c: Extract<DeviceCredentials, { kind: 'tpm' }>,
   options: TpmSasProviderOptions,
 ): Promise<void> {
-  const native = openNativeTpm(c.tpm);
-  c.native = native;
+  const native = (c.native ??= openNativeTpm(c.tpm));
   const provider = await TpmSasAuthenticationProvider.create(
     new LimpetTpm(native),
     c.slot,
@@ -420,6 +420,21 @@ async function openTpmCredentials(
   c.deviceId = provider.identity.moduleId
     ? `${provider.identity.deviceId}/${provider.identity.moduleId}`
     : provider.identity.deviceId;
+}
+
+/**
+ * With `--tpm-slot`, the same TPM clears for `clearTPM` of factory reset / remote wipe (without
+ * it they answer 501). The channel opens lazily; a TPM that cannot be opened is reported when
+ * the slot is read.
+ */
+function resetWipeTpm(c: DeviceCredentials): { resetWipe?: { tpm: LimpetTpm } } {
+  if (c.kind !== 'tpm') return {};
+  try {
+    c.native ??= openNativeTpm(c.tpm);
+  } catch {
+    return {};
+  }
+  return { resetWipe: { tpm: new LimpetTpm(c.native) } };
 }
 
 /** Stops the token renewal and closes the TPM channel of `--tpm-slot`. */
@@ -525,6 +540,7 @@ export async function runAgent(argv: string[], io: CliIo, deps: AgentDeps = {}):
     const stateDir = o.stateDir ?? defaultStateDir();
     const builtin = builtinHandlers({
       system: defaultNativeSystem(),
+      ...resetWipeTpm(o.credentials),
       exclude: o.exclude,
       stateDir,
       externalStorageOptions: {
@@ -577,7 +593,7 @@ export async function runAgent(argv: string[], io: CliIo, deps: AgentDeps = {}):
     await closeTpmCredentials(o.credentials);
     return fail(
       AGENT_EXIT.usage,
-      `cannot use the connection string from ${o.credentials.source}: ${(err as Error).message}`,
+      `cannot use the credentials from ${o.credentials.source}: ${(err as Error).message}`,
     );
   }
   client.on('error', (err: Error) => log.warn(redactedFields(err, redact), 'IoT Hub client error'));
@@ -656,6 +672,15 @@ export async function runAgent(argv: string[], io: CliIo, deps: AgentDeps = {}):
     }, retryDelay);
   };
   client.on('disconnect', reopen);
+  if (o.credentials.kind === 'tpm') {
+    // A renewed token makes the MQTT transport reconnect inside its base layer, which tells
+    // nobody: desired patches sent during that gap would be lost. Tell the DM client it is
+    // connected again so it re-reads the twin and reconciles (its twin request waits until the
+    // new connection is up).
+    o.credentials.provider!.on('newTokenAvailable', () => {
+      if (!stopping) setImmediate(() => client.emit('connect'));
+    });
+  }
 
   log.info(
     {

@@ -136,13 +136,15 @@ const STRING_OPTIONS = new Set([
   '--format',
   '--out',
   '--connection-string-file',
-  '--connection-string',
   '--key-file',
   '--key-format',
   '--validity',
 ]);
 
-/** `sas --connection-string` is a flag (print the connection string), elsewhere it takes a value. */
+/**
+ * `sas --connection-string` is a flag (print the connection string), elsewhere it takes a value.
+ * (Finding the subcommand, `--connection-string` counts as a flag: `import` comes first.)
+ */
 function sasFlag(argv: string[]): string[] {
   let sub: string | undefined;
   for (let i = 0; i < argv.length && sub === undefined; i += 1) {

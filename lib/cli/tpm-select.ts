@@ -77,9 +77,7 @@ export function openNativeTpm(spec: TpmSpec): NativeTpm {
       }
       // The addon's channel (lib/native/addon-tpm.ts), loaded only when used.
       // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy
-      const mod = require('../native/addon-tpm') as {
-        AddonTpm: new (options?: { path?: string }) => NativeTpm;
-      };
+      const mod = require('../native/addon-tpm') as typeof import('../native/addon-tpm');
       return new mod.AddonTpm(spec.kind === 'device' && spec.path ? { path: spec.path } : {});
     }
   }

@@ -19,9 +19,13 @@
  * `windows.reportAllAsync`), also after a restart; further requests while it waits join it (their
  * ids become aliases). Only a `waiting` request is ever attempted.
  *
- * Not reachable through any CSP, hence refused with 501: booting a recovery partition
- * (`recoveryPartitionGUID`: the original ran `bcdedit /set {bootmgr} bootsequence`) and
- * `clearTPM: true` (the original cleared the TPM through limpet.exe; the TPM API is not here yet).
+ * `clearTPM: true` ("true"): with the `tpm` option (a `LimpetApi`, lib/tpm), the TPM is cleared
+ * (TPM2_Clear, as the original did through limpet.exe -FCT) before the wipe: `clearingTpm` is
+ * persisted first (a restart never clears twice: the request is then `interrupted`), and a TPM
+ * failure fails the request (`errSubSystem` TPM, the TpmError's rc name) without wiping. Without
+ * the `tpm` option it is refused with 501, as is booting a recovery partition
+ * (`recoveryPartitionGUID`: the original ran `bcdedit /set {bootmgr} bootsequence`), not
+ * reachable through any CSP.
  */
 import { randomUUID } from 'node:crypto';
 import { InvalidValueError } from '../errors';
@@ -29,6 +33,7 @@ import type { FeatureHandler, HandlerContext, Json, JsonObject, MethodResult } f
 import { s } from '../dm/schema';
 import { errorStatus, lastChange, type LastChange } from '../dm/status';
 import type { NativeSystem } from '../native/system-contract';
+import type { LimpetApi } from '../tpm/api';
 import { REBOOT_NOW, REQUEST_ID } from './reboot';
 import { isoSeconds } from './util-iso-time';
 import { Serial } from './util-serial';
@@ -48,11 +53,15 @@ export interface ResetWipeOptions {
   system?: NativeSystem;
   /** How often a request the host refused is asked for again (ms). Default 60 000 (as reboot). */
   recheckMs?: number;
+  /** The TPM, to honour `clearTPM` (without it, `clearTPM: true` is refused with 501). */
+  tpm?: Pick<LimpetApi, 'clear'>;
 }
 
 type RequestState =
   /** The host refused; asked again every `recheckMs` and on every report. */
   | 'waiting'
+  /** `clearTPM`: persisted before TPM2_Clear; never run again from here. */
+  | 'clearingTpm'
   /** Persisted before the first Exec; never run again from here. */
   | 'pending'
   /** The wipe Exec succeeded; persisted before RebootNow. */
@@ -77,6 +86,10 @@ interface RequestRecord {
   state: RequestState;
   errCode: number;
   error: string;
+  /** The request asked `clearTPM` (records of earlier releases: read as false). */
+  clearTpm: boolean;
+  /** Where a failure came from when not the CSP (`TPM`); '' otherwise. */
+  errSubSystem: string;
 }
 
 function isObject(v: unknown): v is JsonObject {
@@ -113,7 +126,7 @@ function recordResult(rec: RequestRecord, repeated = false): { status: number; b
       change = failed(
         rec.errCode || 500,
         rec.error,
-        rec.state === 'failed' ? 'CSP' : 'DeviceManagement',
+        rec.errSubSystem || (rec.state === 'failed' ? 'CSP' : 'DeviceManagement'),
       );
       status = rec.errCode === 409 ? 409 : 500;
       break;
@@ -139,6 +152,7 @@ function makeHandler(
   system: NativeSystem | undefined,
   recheckMs: number,
   serial: Serial,
+  tpm: Pick<LimpetApi, 'clear'> | undefined,
 ): FeatureHandler {
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
@@ -166,6 +180,8 @@ function makeHandler(
           ...(r as RequestRecord),
           aliases: Array.isArray(r.aliases) ? (r.aliases as string[]) : [],
           execAt: typeof r.execAt === 'number' ? r.execAt : 0,
+          clearTpm: r.clearTpm === true,
+          errSubSystem: typeof r.errSubSystem === 'string' ? r.errSubSystem : '',
         }))
       : [];
   };
@@ -214,8 +230,28 @@ function makeHandler(
       await report(ctx, rec);
       return;
     }
-    rec.state = 'pending';
     rec.execAt = Date.now();
+    if (rec.clearTpm === true) {
+      rec.state = 'clearingTpm';
+      await save(ctx, rec);
+      await report(ctx, rec);
+      try {
+        if (!tpm) throw new Error('no TPM is configured');
+        await tpm.clear();
+      } catch (err) {
+        const e = err as { rcName?: unknown; code?: unknown; message?: unknown };
+        const why = typeof e.rcName === 'string' ? e.rcName : String(e.code ?? 'error');
+        rec.state = 'failed';
+        rec.errCode = 500;
+        rec.errSubSystem = 'TPM';
+        rec.error = `clearing the TPM failed (${why}): ${String(e.message)}; the device was not wiped`;
+        ctx.log.warn({ err: rec.error }, `${method}: clearTPM failed`);
+        await save(ctx, rec);
+        await report(ctx, rec);
+        return;
+      }
+    }
+    rec.state = 'pending';
     await save(ctx, rec);
     await report(ctx, rec);
     ctx.notify('rebootPending', { requestId: rec.id, reason: method });
@@ -271,11 +307,12 @@ function makeHandler(
         const known = find(ctx, given);
         if (known) return recordResult(known, true);
       }
-      if (args.clearTPM === true || args.clearTPM === 'true') {
+      const clearTpm = args.clearTPM === true || args.clearTPM === 'true';
+      if (clearTpm && !tpm) {
         return refuse(
           ctx,
           501,
-          'clearTPM is not supported yet: clearing the TPM needs the TPM API (nothing was done; call again without clearTPM to proceed without clearing it)',
+          'clearTPM is not supported here: no TPM is configured for this client (nothing was done; call again without clearTPM to proceed without clearing it)',
           given,
         );
       }
@@ -299,11 +336,17 @@ function makeHandler(
         // One waiting request serves every request made while the host refuses.
         if (given !== undefined && given !== waiting.id)
           waiting.aliases = [...waiting.aliases, given].slice(-HISTORY);
+        // A joining request that asks clearTPM makes the waiting one clear it too.
+        if (clearTpm) waiting.clearTpm = true;
         await attempt(ctx, waiting, true);
         return recordResult(waiting);
       }
       const active = history(ctx).find(
-        (r) => r.state === 'pending' || r.state === 'rebooting' || r.state === 'started',
+        (r) =>
+          r.state === 'clearingTpm' ||
+          r.state === 'pending' ||
+          r.state === 'rebooting' ||
+          r.state === 'started',
       );
       if (active) {
         return refuse(
@@ -321,6 +364,8 @@ function makeHandler(
         state: 'waiting',
         errCode: 0,
         error: '',
+        clearTpm,
+        errSubSystem: '',
       };
       await attempt(ctx, rec, true);
       return recordResult(rec);
@@ -348,7 +393,19 @@ function makeHandler(
       await serial.run(async () => {
         const rec = history(ctx).at(-1);
         if (!rec) return;
-        if (rec.state === 'pending' || rec.state === 'rebooting' || rec.state === 'started') {
+        if (rec.state === 'clearingTpm') {
+          // Stopped while TPM2_Clear was under way (or before it answered): never again.
+          rec.state = 'interrupted';
+          rec.errCode = 500;
+          rec.errSubSystem = 'TPM';
+          rec.error =
+            'the client stopped while clearing the TPM; neither the TPM clear nor the wipe is run again (send a new request to retry)';
+          await save(ctx, rec);
+        } else if (
+          rec.state === 'pending' ||
+          rec.state === 'rebooting' ||
+          rec.state === 'started'
+        ) {
           const boot = system ? await system.bootTime().catch(() => undefined) : undefined;
           if (boot !== undefined && boot > (rec.execAt || rec.requestedAt)) {
             rec.state = 'completed';
@@ -396,7 +453,7 @@ export function createResetWipeHandlers(options: ResetWipeOptions = {}): Feature
   const uri = `${REMOTE_WIPE}/${mode === 'full' ? 'doWipe' : 'doWipePersistProvisionedData'}`;
   const serial = new Serial();
   return [
-    makeHandler('factoryReset', uri, options.system, recheckMs, serial),
-    makeHandler('remoteWipe', uri, options.system, recheckMs, serial),
+    makeHandler('factoryReset', uri, options.system, recheckMs, serial, options.tpm),
+    makeHandler('remoteWipe', uri, options.system, recheckMs, serial, options.tpm),
   ];
 }

@@ -14,6 +14,7 @@
 import { EventEmitter } from 'node:events';
 import { InvalidArgumentError, TpmError } from '../errors';
 import { SLOT_COUNT, type LimpetApi } from './api';
+import { splitUri } from './slots';
 
 /** `AuthenticationType.Token` of azure-iot-common (the SDK compares `type` with it). */
 const AUTHENTICATION_TYPE_TOKEN = 1;
@@ -36,21 +37,6 @@ export interface TpmSasProviderOptions {
 }
 
 type Callback<T> = (err?: Error | null, result?: T) => void;
-
-/** Splits a slot URI `<hubHost>/<deviceId>[/<moduleId>]`. */
-export function parseSlotUri(slot: number, uri: string): TpmTransportConfig {
-  const parts = uri.split('/');
-  const [host, deviceId, moduleId] = parts;
-  if (parts.length < 2 || parts.length > 3 || !host || !deviceId || moduleId === '') {
-    throw new TpmError(
-      'TPM2_NV_Read',
-      0,
-      'MALFORMED',
-      `Slot ${slot}'s stored URI is not "<hubHost>/<deviceId>[/<moduleId>]"`,
-    );
-  }
-  return moduleId ? { host, deviceId, moduleId } : { host, deviceId };
-}
 
 export class TpmSasAuthenticationProvider extends EventEmitter {
   readonly type = AUTHENTICATION_TYPE_TOKEN;
@@ -105,7 +91,7 @@ export class TpmSasAuthenticationProvider extends EventEmitter {
         `Slot ${slot} has no service URI: import a connection string first (iotdm tpm import ${slot})`,
       );
     }
-    return new TpmSasAuthenticationProvider(tpm, slot, parseSlotUri(slot, uri), options);
+    return new TpmSasAuthenticationProvider(tpm, slot, splitUri(slot, uri), options);
   }
 
   /** Hub host, device id and module id of the slot (no token). */
