@@ -90,3 +90,8 @@ export {
 export { TpmProvisioningSecurity } from './tpm/provisioning-security';
 export { provisionDevice, deriveGroupDeviceKey } from './provisioning/provision';
 export type { ProvisionOptions, ProvisionResult } from './provisioning/provision';
+export {
+  TpmSasAuthenticationProvider,
+  type TpmSasProviderOptions,
+  type TpmTransportConfig,
+} from './tpm/sas-provider';
