@@ -674,11 +674,10 @@ export async function runAgent(argv: string[], io: CliIo, deps: AgentDeps = {}):
   client.on('disconnect', reopen);
   if (o.credentials.kind === 'tpm') {
     // A renewed token makes the MQTT transport reconnect inside its base layer, which tells
-    // nobody: desired patches sent during that gap would be lost. Tell the DM client it is
-    // connected again so it re-reads the twin and reconciles (its twin request waits until the
-    // new connection is up).
+    // nobody: desired patches sent during that gap would be lost. The DM client re-reads the
+    // twin and reconciles (its twin request waits until the new connection is up).
     o.credentials.provider!.on('newTokenAvailable', () => {
-      if (!stopping) setImmediate(() => client.emit('connect'));
+      if (!stopping) setImmediate(() => void dm.resync());
     });
   }
 

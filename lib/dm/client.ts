@@ -230,6 +230,16 @@ export class DeviceManagementClient extends EventEmitter<DeviceManagementEvents>
     } while (current !== this.#work);
   }
 
+  /**
+   * Reads the whole twin again and applies what changed, as after a reconnect. For hosts whose
+   * transport reconnects without a `connect` event (e.g. a new SAS token from a TPM provider:
+   * desired patches sent during that gap reach nobody).
+   */
+  resync(): Promise<void> {
+    this.#requestReconcile('reconnect');
+    return this.settled();
+  }
+
   /** Re-reads and reports one section (or every section). */
   async reportNow(section?: string): Promise<void> {
     const names = section === undefined ? [...this.#handlers.keys()] : [section];

@@ -11,6 +11,22 @@ describe('dm/client: failures and recovery', () => {
   });
   afterEach(() => h.cleanup());
 
+  it('resync() applies desired changes whose notifications never arrived', async () => {
+    const count = counters();
+    const dm = await h.attach([alphaHandler(count)]);
+    await h.idle(dm);
+    const applied = count.apply;
+    // The transport reconnected silently: this patch reaches nobody.
+    h.link.connected = false;
+    h.link.setDesired({ windows: { alpha: { level: 7 } } });
+    h.link.connected = true;
+    await h.idle(dm);
+    assert.equal(count.apply, applied);
+    await dm.resync();
+    assert.equal(count.apply, applied + 1);
+    assert.equal(h.mock.node(ALPHA_LEVEL)?.value, '7');
+  });
+
   it('attach rejects when the first twin read fails', async () => {
     h.link.connected = false;
     await assert.rejects(h.attach([alphaHandler()]), /not connected/);
