@@ -6,6 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import { Client as DeviceClient } from 'azure-iot-device';
+import { Mqtt } from 'azure-iot-device-mqtt';
 import { startDashboard, type Dashboard } from '../../lib/dashboard';
 import { ApiFleet, DM_DEVICE, OFFLINE_DEVICE, PLAIN_DEVICES, eventually } from './api-fleet';
 
@@ -53,6 +55,32 @@ describe('dashboard API', function () {
       parsed = undefined;
     }
     return { status: res.status, headers: res.headers, body: parsed, text };
+  }
+
+  /** Opens an event stream, collecting its events; resolves with a function closing it. */
+  async function stream(
+    path: string,
+    events: Array<{ event: string; data: Loose }>,
+  ): Promise<() => void> {
+    const req = http.get(base + path);
+    const res = await new Promise<http.IncomingMessage>((resolve) => req.once('response', resolve));
+    assert.equal(res.statusCode, 200);
+    assert.match(String(res.headers['content-type']), /^text\/event-stream/);
+    let buf = '';
+    res.setEncoding('utf8');
+    res.on('data', (chunk: string) => {
+      buf += chunk;
+      seen.push(chunk);
+      let at: number;
+      while ((at = buf.indexOf('\n\n')) >= 0) {
+        const block = buf.slice(0, at);
+        buf = buf.slice(at + 2);
+        const event = /^event: (.*)$/m.exec(block)?.[1];
+        const data = /^data: (.*)$/m.exec(block)?.[1];
+        if (event && data) events.push({ event, data: JSON.parse(data) });
+      }
+    });
+    return () => req.destroy();
   }
 
   before(async () => {
@@ -308,23 +336,7 @@ describe('dashboard API', function () {
 
   it('live: a twin event after a reported change, only for the watched device', async () => {
     const events: Array<{ event: string; data: Loose }> = [];
-    const req = http.get(`${base}/api/events?device=dash-04`);
-    const res = await new Promise<http.IncomingMessage>((resolve) => req.once('response', resolve));
-    assert.equal(res.statusCode, 200);
-    assert.match(String(res.headers['content-type']), /^text\/event-stream/);
-    let buf = '';
-    res.setEncoding('utf8');
-    res.on('data', (chunk: string) => {
-      buf += chunk;
-      let at: number;
-      while ((at = buf.indexOf('\n\n')) >= 0) {
-        const block = buf.slice(0, at);
-        buf = buf.slice(at + 2);
-        const event = /^event: (.*)$/m.exec(block)?.[1];
-        const data = /^data: (.*)$/m.exec(block)?.[1];
-        if (event && data) events.push({ event, data: JSON.parse(data) });
-      }
-    });
+    const stop = await stream('/api/events?device=dash-04', events);
     try {
       await new Promise((r) => setTimeout(r, 400)); // the watcher's baseline poll
       await fleet.report('dash-05', { wifi: { profiles: {} } });
@@ -336,10 +348,45 @@ describe('dashboard API', function () {
       assert.equal(typeof twin.data.etag, 'string');
       assert.ok(!events.some((e) => e.data.deviceId === 'dash-05'));
     } finally {
-      req.destroy();
+      stop();
     }
     const bad = await call('GET', "/api/events?device=a'b");
     assert.equal(bad.status, 400);
+  });
+
+  it('live, every device: device events when a device connects and disconnects', async () => {
+    const events: Array<{ event: string; data: Loose }> = [];
+    const stop = await stream('/api/events', events);
+    try {
+      await new Promise((r) => setTimeout(r, 400)); // the watcher's baseline poll
+      const client = DeviceClient.fromConnectionString(
+        fleet.hub.deviceConnectionString(OFFLINE_DEVICE),
+        Mqtt,
+      );
+      await client.setOptions({ ca: fleet.hub.tls.caCertPem });
+      await client.open();
+      const seenState = (state: string): boolean =>
+        events.some(
+          (e) =>
+            e.event === 'device' &&
+            e.data.deviceId === OFFLINE_DEVICE &&
+            e.data.connectionState === state,
+        );
+      try {
+        await eventually(() => seenState('Connected'), 8000, 'a Connected device event');
+      } finally {
+        await client.close();
+      }
+      await eventually(() => seenState('Disconnected'), 8000, 'a Disconnected device event');
+      const d = events.find((e) => e.event === 'device')!;
+      assert.deepEqual(Object.keys(d.data).sort(), [
+        'connectionState',
+        'deviceId',
+        'lastActivityTime',
+      ]);
+    } finally {
+      stop();
+    }
   });
 
   it('fleet method job over 7 devices: progress and per-device outcomes', async () => {
