@@ -4,7 +4,7 @@
  * bar and per-device outcomes (polled until it finishes), and the list of jobs.
  */
 import { createJob, getJob, listJobs } from '../api.js';
-import { h, replace, uid } from '../dom.js';
+import { h, replace, uid, whileBusy } from '../dom.js';
 import { showError, showStatus, clearError } from '../status.js';
 import {
   SECTIONS,
@@ -266,19 +266,18 @@ export async function renderJobs(main) {
     problems.textContent = errors.join('; ');
     if (errors.length) return;
     clearError();
-    submit.disabled = true;
-    showStatus('Scheduling the job…');
-    try {
-      const { jobId } = await createJob(spec);
-      showStatus(`Job ${jobId} scheduled`);
-      await loadList();
-      follow(jobId);
-    } catch (err) {
-      showError(err, 'Scheduling the job');
-      showStatus('');
-    } finally {
-      submit.disabled = false;
-    }
+    await whileBusy(submit, async () => {
+      showStatus('Scheduling the job…');
+      try {
+        const { jobId } = await createJob(spec);
+        showStatus(`Job ${jobId} scheduled`);
+        await loadList();
+        follow(jobId);
+      } catch (err) {
+        showError(err, 'Scheduling the job');
+        showStatus('');
+      }
+    });
   });
   refresh.addEventListener('click', () => loadList());
 
