@@ -226,6 +226,10 @@ export async function renderJobs(main) {
     if (connection.value) filter.connection = connection.value;
     const ids = parseDeviceIds(deviceIds.value);
     if (ids.length) filter.deviceIds = ids;
+    if (Object.keys(filter).length === 0)
+      errors.push(
+        'A fleet job needs a filter: a section (and state), a connection state or device ids',
+      );
     let spec;
     if (typeMethod.checked) {
       const m = { name: method.value };
