@@ -95,3 +95,9 @@ export {
   type TpmSasProviderOptions,
   type TpmTransportConfig,
 } from './tpm/sas-provider';
+export {
+  startDashboard,
+  DEFAULT_DASHBOARD_PORT,
+  type Dashboard,
+  type DashboardOptions,
+} from './dashboard';

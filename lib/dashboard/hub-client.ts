@@ -4,7 +4,7 @@
  * port with its own CA — through `lib/attest/hub-endpoint.ts`. The connection string stays here:
  * only the host name leaves this module.
  */
-import { Client, JobClient, Registry } from 'azure-iothub';
+import type { Client, JobClient, Registry } from 'azure-iothub';
 import { parseServiceConnectionString, trustServiceEndpoint } from '../attest/hub-endpoint';
 
 export interface HubClients {
@@ -18,6 +18,10 @@ export interface HubClients {
 
 /** Opens the three SDK objects; throws `InvalidValueError` for a bad connection string. */
 export function connectHub(connectionString: string, ca?: string): HubClients {
+  // Loaded here: importing the package does not pay for the service SDK.
+  const { Client, JobClient, Registry } =
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require('azure-iothub') as typeof import('azure-iothub');
   const endpoint = parseServiceConnectionString(connectionString, ca);
   const registry = trustServiceEndpoint(Registry.fromConnectionString(connectionString), endpoint);
   const client = trustServiceEndpoint(Client.fromConnectionString(connectionString), endpoint);

@@ -121,6 +121,12 @@ function isTwinLink(v: unknown): v is TwinLink {
   return isObject(v as Json) && typeof (v as TwinLink).updateReported === 'function';
 }
 
+/** The methods the DM client answers itself (no feature handler): no payload. */
+export const CLIENT_METHODS = [
+  'windows.reportAllAsync',
+  'windows.clearReportedPropertiesAsync',
+] as const;
+
 export class DeviceManagementClient extends EventEmitter<DeviceManagementEvents> {
   readonly #link: TwinLink;
   readonly #handlers = new Map<string, FeatureHandler>();
@@ -339,14 +345,14 @@ export class DeviceManagementClient extends EventEmitter<DeviceManagementEvents>
   #registerBuiltinMethods(): void {
     const builtin: MethodDefinition[] = [
       {
-        name: 'windows.reportAllAsync',
+        name: CLIENT_METHODS[0],
         invoke: async () => {
           await this.reportNow();
           return { lastChange: { time: nowIso(), state: 'completed' } };
         },
       },
       {
-        name: 'windows.clearReportedPropertiesAsync',
+        name: CLIENT_METHODS[1],
         invoke: async () => {
           await this.#pushRoot(null);
           await this.#queue.idle();
