@@ -10,7 +10,7 @@ import { JobClient, Registry } from 'azure-iothub';
 import { Client as DeviceClient } from 'azure-iot-device';
 import { Mqtt } from 'azure-iot-device-mqtt';
 import type { LocalHub } from '../../lib/hub/hub';
-import { HUB_STOPPED_MESSAGE, type JobDoc } from '../../lib/hub/jobs';
+import { HUB_STOPPED_MESSAGE, type DeviceJobRecord, type JobDoc } from '../../lib/hub/jobs';
 import { startLocalHub, trustHub } from './helpers/local-hub';
 import { waitFor } from './helpers/mqtt-fixture';
 
@@ -118,6 +118,31 @@ describe('local hub jobs v2 with the real azure-iothub JobClient', function () {
     assert.ok(done.endTime && done.createdTime && done.startTime);
     assert.equal(calls.size, 100);
     assert.deepEqual(calls.get('m-42'), { delay: 1 });
+
+    // Per-device outcomes through the SDK's query (IoT Hub's `FROM devices.jobs`).
+    const q = registry.createQuery(
+      "SELECT * FROM devices.jobs WHERE devices.jobs.jobId = 'method-job'",
+      1000,
+    );
+    const rows = (await q.next()).result as unknown as DeviceJobRecord[];
+    assert.equal(rows.length, 103);
+    const byId = new Map(rows.map((r) => [r.deviceId, r]));
+    assert.equal(byId.get('m-7')!.status, 'completed');
+    assert.equal(byId.get('m-7')!.jobType, 'scheduleDeviceMethod');
+    assert.deepEqual(byId.get('m-7')!.outcome, {
+      deviceMethodResponse: { status: 200, payload: { rebooted: 'm-7' } },
+    });
+    assert.equal(byId.get('m-off-2')!.status, 'failed');
+    assert.equal(byId.get('m-off-2')!.error!.code, 'DeviceNotOnline');
+    const failed = await registry
+      .createQuery(
+        "SELECT deviceId FROM devices.jobs WHERE jobs.jobId = 'method-job' AND jobs.status = 'failed'",
+      )
+      .next();
+    assert.deepEqual(
+      (failed.result as unknown as { deviceId: string }[]).map((r) => r.deviceId).sort(),
+      offline,
+    );
     console.log(
       `      (100 clients opened in ${opened} ms, job in ${Date.now() - t0 - opened} ms)`,
     );

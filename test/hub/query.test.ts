@@ -201,7 +201,11 @@ describe('hub query: parser', () => {
     );
     rejects(() => parseQuery('SELECT * devices'), 9, /expected FROM, found 'devices'/);
     rejects(() => parseQuery('SELECT * FROM twins'), 14, /expected devices, found 'twins'/);
-    rejects(() => parseQuery('SELECT * FROM devices.jobs'), 14, /only FROM devices/);
+    rejects(
+      () => parseQuery('SELECT * FROM devices.modules'),
+      14,
+      /only FROM devices and FROM devices.jobs/,
+    );
     rejects(
       () => parseQuery('SELECT * FROM devices WHERE'),
       27,

@@ -10,6 +10,10 @@
  * offline, times out or the call is refused; a twin job succeeds when the twin was updated
  * (offline devices included — they read the desired properties on reconnection, as in IoT Hub).
  *
+ * Each processed device gets a row (`./device-jobs.ts`, what `FROM devices.jobs` queries answer):
+ * `scheduled` when the job starts, then `running`, `completed` / `failed` with the method's
+ * answer or the error, `canceled` when the job ended before reaching it.
+ *
  * Every state change is written to the store's jobs table. On restart `queued` jobs are armed
  * again; a job that was `running` at shutdown is marked `failed` (statusMessage says why): the
  * hub does not know which devices of it were already processed.
@@ -17,6 +21,7 @@
 import type { HubCore } from '../core';
 import { HubError } from '../errors';
 import { compileCondition } from '../query/run';
+import { readDeviceJobs, writeDeviceJobs, type DeviceJobRecord } from './device-jobs';
 import { parseJobRequest } from './request';
 import { TERMINAL_STATUSES, type JobDoc, type JobStatus, type JobType } from './types';
 
@@ -30,6 +35,8 @@ export interface JobEngineOptions {
 
 interface Live {
   doc: JobDoc;
+  /** Per-device rows, by device id (set when the job starts running). */
+  devices?: Map<string, DeviceJobRecord>;
   timer?: NodeJS.Timeout;
   stop?: boolean;
   done?: Promise<void>;
@@ -115,8 +122,9 @@ export class JobEngine {
     this.closed = true;
   }
 
-  private save(doc: JobDoc): void {
+  private save(doc: JobDoc, devices?: Map<string, DeviceJobRecord>): void {
     if (this.closed) return;
+    if (devices) writeDeviceJobs(this.core.store, doc.jobId, [...devices.values()]);
     this.core.store.putJob({
       jobId: doc.jobId,
       type: doc.type,
@@ -149,7 +157,8 @@ export class JobEngine {
       live.doc.endTime = new Date().toISOString();
       if (message) live.doc.statusMessage = message;
       if (status === 'failed' && message) live.doc.failureReason = message;
-      this.save(live.doc);
+      this.cancelUnprocessed(live);
+      this.save(live.doc, live.devices);
     }
     this.live.delete(live.doc.jobId);
   }
@@ -166,7 +175,19 @@ export class JobEngine {
     stats.pendingCount = deviceIds.length;
     doc.status = 'running';
     doc.startTime = new Date().toISOString();
-    this.save(doc);
+    const devices = new Map<string, DeviceJobRecord>();
+    for (const deviceId of deviceIds) {
+      devices.set(deviceId, {
+        deviceId,
+        jobId: doc.jobId,
+        jobType: doc.type,
+        status: 'scheduled',
+        createdDateTimeUtc: doc.startTime,
+        lastUpdatedDateTimeUtc: doc.startTime,
+      });
+    }
+    live.devices = devices;
+    this.save(doc, devices);
     const deadline = Date.now() + doc.maxExecutionTimeInSeconds * 1000;
     let expired = false;
     const deadlineTimer = setTimeout(
@@ -190,13 +211,20 @@ export class JobEngine {
         const deviceId = deviceIds[next++]!;
         stats.pendingCount--;
         stats.runningCount++;
-        const ok = await this.processDevice(doc.type, doc, deviceId);
+        const row = devices.get(deviceId)!;
+        row.status = 'running';
+        row.startTimeUtc = row.lastUpdatedDateTimeUtc = new Date().toISOString();
+        const result = await this.processDevice(doc.type, doc, deviceId);
         stats.runningCount--;
-        if (ok) stats.succeededCount++;
+        if (result.ok) stats.succeededCount++;
         else stats.failedCount++;
+        row.status = result.ok ? 'completed' : 'failed';
+        row.endTimeUtc = row.lastUpdatedDateTimeUtc = new Date().toISOString();
+        if (result.outcome) row.outcome = result.outcome;
+        if (result.error) row.error = result.error;
         if (!live.stop && ++sinceSave >= this.concurrency) {
           sinceSave = 0;
-          this.save(doc);
+          this.save(doc, devices);
         }
       }
     };
@@ -204,28 +232,68 @@ export class JobEngine {
     await Promise.all(Array.from({ length: workers }, worker));
     clearTimeout(deadlineTimer);
     if (!live.stop && !expired) this.finish(live, 'completed');
-    else if (!this.closed) this.save(doc); // the final statistics of a cancelled/failed job
+    else if (!this.closed) this.save(doc, devices); // the final statistics of a cancelled/failed job
   }
 
-  private async processDevice(type: JobType, doc: JobDoc, deviceId: string): Promise<boolean> {
+  /** Rows not yet processed when the job ended early become `canceled`. */
+  private cancelUnprocessed(live: Live): void {
+    if (!live.devices) return;
+    const now = new Date().toISOString();
+    for (const row of live.devices.values()) {
+      if (row.status === 'scheduled') {
+        row.status = 'canceled';
+        row.lastUpdatedDateTimeUtc = now;
+      }
+    }
+  }
+
+  /** Per-device rows of a job (`FROM devices.jobs`), live while it runs. */
+  deviceJobs(jobId: string): DeviceJobRecord[] {
+    const live = this.live.get(jobId)?.devices;
+    return live ? structuredClone([...live.values()]) : readDeviceJobs(this.core.store, jobId);
+  }
+
+  /** Every job's per-device rows, jobs oldest first. */
+  allDeviceJobs(): DeviceJobRecord[] {
+    return this.core.store.listJobs().flatMap((j) => this.deviceJobs(j.jobId));
+  }
+
+  private async processDevice(
+    type: JobType,
+    doc: JobDoc,
+    deviceId: string,
+  ): Promise<Pick<DeviceJobRecord, 'outcome' | 'error'> & { ok: boolean }> {
     try {
       if (type === 'scheduleDeviceMethod') {
         const m = doc.cloudToDeviceMethod!;
-        await this.core.invokeMethod(deviceId, m.methodName, m.payload, m.responseTimeoutInSeconds);
-      } else {
-        const u = doc.updateTwin!;
-        this.core.updateTwin(
+        const r = await this.core.invokeMethod(
           deviceId,
-          {
-            ...(u.tags ? { tags: u.tags } : {}),
-            ...(u.properties ? { properties: u.properties } : {}),
-          },
-          '*',
+          m.methodName,
+          m.payload,
+          m.responseTimeoutInSeconds,
         );
+        return {
+          ok: true,
+          outcome: { deviceMethodResponse: { status: r.status, payload: r.payload } },
+        };
       }
-      return true;
-    } catch {
-      return false;
+      const u = doc.updateTwin!;
+      this.core.updateTwin(
+        deviceId,
+        {
+          ...(u.tags ? { tags: u.tags } : {}),
+          ...(u.properties ? { properties: u.properties } : {}),
+        },
+        '*',
+      );
+      return { ok: true, outcome: {} };
+    } catch (err) {
+      const e = err as { name?: unknown; errorName?: unknown; message?: unknown };
+      const code = typeof e.errorName === 'string' ? e.errorName : 'Failed';
+      return {
+        ok: false,
+        error: { code, description: typeof e.message === 'string' ? e.message : String(err) },
+      };
     }
   }
 }

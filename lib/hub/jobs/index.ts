@@ -8,3 +8,9 @@ export {
 export { parseJobRequest, MAX_EXECUTION_TIME } from './request';
 export { jobRoute } from './routes';
 export * from './types';
+export {
+  listDeviceJobs,
+  readDeviceJobs,
+  type DeviceJobRecord,
+  type DeviceJobStatus,
+} from './device-jobs';

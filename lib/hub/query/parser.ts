@@ -2,10 +2,11 @@
  * Recursive-descent parser of the supported IoT Hub query subset. Keywords are case-insensitive.
  *
  * ```
- * query      := SELECT [TOP number] selection FROM devices [WHERE condition] EOF
+ * query      := SELECT [TOP number] selection FROM devices[.jobs] [WHERE condition] EOF
  * selection  := '*' | COUNT '(' ')' [AS ident] | field (',' field)*
  * field      := path [AS ident]
- * path       := ident ( '.' ident | '[' string ']' )*        (a leading `devices.` is dropped)
+ * path       := ident ( '.' ident | '[' string ']' )*        (a leading `devices.` is dropped;
+ *                                                               `devices.jobs.` too FROM devices.jobs)
  * condition  := and (OR and)*
  * and        := not (AND not)*
  * not        := NOT not | comparison
@@ -46,7 +47,8 @@ export type Selection =
 export interface Query {
   selection: Selection;
   top?: number;
-  from: 'devices';
+  /** `devices` (twins) or `devices.jobs` (per-device job rows, `lib/hub/jobs/device-jobs.ts`). */
+  from: 'devices' | 'devices.jobs';
   where?: Expr;
 }
 
@@ -84,6 +86,8 @@ const describe = (t: Token): string =>
 
 class Parser {
   private i = 0;
+  /** Inside a `FROM devices.jobs` query: a leading `jobs.` of paths is dropped too. */
+  private jobs = false;
   constructor(private readonly toks: Token[]) {}
 
   private get t(): Token {
@@ -136,10 +140,18 @@ class Parser {
     }
     this.i++;
     if (this.isPunct('.')) {
-      throw new QueryError(
-        'Query not supported: only FROM devices (device twins) is implemented',
-        from.pos,
-      );
+      const sub = this.toks[this.i + 1];
+      if (sub?.kind !== 'ident' || sub.text.toLowerCase() !== 'jobs') {
+        throw new QueryError(
+          'Query not supported: only FROM devices and FROM devices.jobs are implemented',
+          from.pos,
+        );
+      }
+      this.i += 2;
+      this.jobs = true;
+      if (selection.kind === 'fields') {
+        for (const f of selection.fields) dropJobsPrefix(f.path);
+      }
     }
     let where: Expr | undefined;
     if (this.acceptKw('where')) where = this.condition();
@@ -156,7 +168,7 @@ class Parser {
     return {
       selection,
       ...(top !== undefined ? { top } : {}),
-      from: 'devices',
+      from: this.jobs ? 'devices.jobs' : 'devices',
       ...(where ? { where } : {}),
     };
   }
@@ -230,7 +242,9 @@ class Parser {
       } else break;
     }
     if (segments.length > 1 && segments[0]!.toLowerCase() === 'devices') segments.shift();
-    return { type: 'path', segments, pos: first.pos };
+    const path: PathExpr = { type: 'path', segments, pos: first.pos };
+    if (this.jobs) dropJobsPrefix(path);
+    return path;
   }
 
   condition(): Expr {
@@ -323,6 +337,11 @@ class Parser {
     if (this.t.kind !== 'eof')
       throw expected('AND, OR or end of condition', describe(this.t), this.t.pos);
   }
+}
+
+/** `jobs.x` → `x` (a field of a `devices.jobs` row). */
+function dropJobsPrefix(path: PathExpr): void {
+  if (path.segments.length > 1 && path.segments[0]!.toLowerCase() === 'jobs') path.segments.shift();
 }
 
 /** Parses a full query (`SELECT ... FROM devices [WHERE ...]`). */

@@ -4,12 +4,14 @@
  * and an opaque `x-ms-continuation` token. Our token is `base64url(payload).base64url(HMAC)`:
  * the payload holds the offset and a hash of the query text, the HMAC-SHA256 uses a per-hub secret
  * (kept in the store's meta table), so a token altered, forged or replayed with another query is
- * rejected with 400004 `ArgumentInvalid`. Rows are the twins' service view (`SELECT *`, what
+ * rejected with 400004 `ArgumentInvalid`. `FROM devices.jobs` runs over the jobs' per-device rows
+ * (`lib/hub/jobs/device-jobs.ts`). Rows are the twins' service view (`SELECT *`, what
  * `azure-iothub`'s `Query.nextAsTwin()` turns into `Twin` objects) or plain projected objects.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { HubCore } from '../core';
 import type { ServiceTwin } from '../twin/service-view';
+import { listDeviceJobs } from '../jobs/device-jobs';
 import { QueryError } from './errors';
 import { matches, project } from './evaluate';
 import { parseCondition, parseQuery, type Query } from './parser';
@@ -129,7 +131,12 @@ export function runQuery(
     options.continuationToken !== undefined && options.continuationToken !== ''
       ? readContinuationToken(secret, sql, options.continuationToken)
       : 0;
-  const twins: Iterable<unknown> = isCore(source) ? source.listTwins() : source;
+  const twins: Iterable<unknown> =
+    q.from === 'devices.jobs'
+      ? deviceJobRows(source)
+      : isCore(source)
+        ? source.listTwins()
+        : source;
   if (q.selection.kind === 'count') {
     if (start > 0) return { items: [] };
     let n = 0;
@@ -151,6 +158,13 @@ export function runQuery(
   return more
     ? { items, continuationToken: makeContinuationToken(secret, sql, start + pageSize) }
     : { items };
+}
+
+/** The rows of `FROM devices.jobs`: the hub's per-device job records (none without a hub). */
+function deviceJobRows(source: TwinSource): unknown[] {
+  if (!isCore(source)) return [];
+  const engine = (source as Partial<Pick<HubCore, 'jobs'>>).jobs;
+  return engine ? engine.allDeviceJobs() : listDeviceJobs(source.store);
 }
 
 /** Compiles a WHERE condition (a job's `queryCondition`) into a predicate over twins. */
