@@ -126,3 +126,38 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
     stop,
   };
 }
+
+/** `properties.reported.windows.<section>` of a device, read through the service SDK. */
+export async function reportedSection(
+  fleet: Fleet,
+  deviceId: string,
+  section: string,
+): Promise<Record<string, unknown> | undefined> {
+  const { responseBody: twin } = await fleet.registry.getTwin(deviceId);
+  const reported = twin.properties.reported as { windows?: Record<string, unknown> };
+  return reported.windows?.[section] as Record<string, unknown> | undefined;
+}
+
+/**
+ * Makes `windowsTelemetry` fail on these devices the way an operator would: a desired
+ * `{ level: "enhanced" }` (refused by the device, 400) through the service SDK; resolves once each
+ * device reported `lastChange.state: "failed"`.
+ */
+export async function seedTelemetryFailures(fleet: Fleet, deviceIds: string[]): Promise<void> {
+  for (const id of deviceIds) {
+    await fleet.registry.updateTwin(
+      id,
+      { properties: { desired: { windows: { windowsTelemetry: { level: 'enhanced' } } } } },
+      '*',
+    );
+  }
+  const deadline = Date.now() + 15000;
+  for (const id of deviceIds) {
+    for (;;) {
+      const s = await reportedSection(fleet, id, 'windowsTelemetry');
+      if ((s?.lastChange as { state?: string } | undefined)?.state === 'failed') break;
+      if (Date.now() > deadline) throw new Error(`${id}: windowsTelemetry never reported failed`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
