@@ -25,4 +25,28 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+  {
+    // The dashboard's browser ES modules (ui/dashboard, no build step): the browser's globals.
+    files: ['ui/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: Object.fromEntries(
+        [
+          'window',
+          'document',
+          'location',
+          'history',
+          'fetch',
+          'EventSource',
+          'URLSearchParams',
+          'Blob',
+          'Node',
+          'Element',
+          'HTMLElement',
+          'setInterval',
+          'clearInterval',
+        ].map((g) => [g, 'readonly']),
+      ),
+    },
+  },
 );
