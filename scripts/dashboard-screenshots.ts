@@ -9,6 +9,8 @@
  * `dashboard-phone.png`, then exits. `captureScreenshots` is also run by the browser tests (into
  * a temporary folder) so it keeps working.
  */
+// First: the CSP emulator's state goes to a temporary file, not the user's own (as in the tests).
+import '../test/helpers/emulator-state';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
@@ -95,8 +97,6 @@ export async function captureScreenshots(o: CaptureOptions): Promise<string[]> {
 }
 
 async function main(): Promise<void> {
-  // The CSP emulator's state goes to a temporary file, not the user's own (as in the tests).
-  await import('../test/helpers/emulator-state');
   const outDir = path.resolve(process.argv[2] ?? path.join(__dirname, '..', 'docs', 'images'));
   const env = await startDashboardFleet({ devices: 20, full: 3 });
   try {

@@ -71,10 +71,12 @@ export async function startDashboardFleet(options: FleetOptions = {}): Promise<D
   const fleet = await startFleet(options);
   try {
     const dashboard = await startDashboard({
-      hub: fleet.serviceConnectionString,
+      connectionString: fleet.serviceConnectionString,
       ca: fleet.ca,
       host: '127.0.0.1',
       port: 0,
+      // Live updates in a test should not wait a second per poll.
+      pollIntervalMs: 250,
     });
     return {
       fleet,

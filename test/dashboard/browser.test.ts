@@ -74,7 +74,9 @@ describe('dashboard in a real browser (chromium, local hub, 20 simulated devices
   const rowIds = async (): Promise<string[]> =>
     page
       .locator(tid('device-row'))
-      .evaluateAll((rows) => rows.map((r) => (r as unknown as { dataset: Obj }).dataset.deviceId));
+      .evaluateAll((rows) =>
+        rows.map((r) => String((r as unknown as { dataset: Obj }).dataset.deviceId)),
+      );
   /** Sets a flag in the page: still there later means the page was never reloaded. */
   const markPage = (): Promise<unknown> => page.evaluate('window.__notReloaded = true');
   const notReloaded = async (): Promise<boolean> =>
