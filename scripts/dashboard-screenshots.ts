@@ -20,6 +20,7 @@ import {
   startDashboardFleet,
   tid,
   until,
+  untilOnPage,
   type Browser,
 } from '../test/dashboard/browser-env';
 import { seedTelemetryFailures } from '../test/dashboard/fleet';
@@ -72,10 +73,15 @@ export async function captureScreenshots(o: CaptureOptions): Promise<string[]> {
     await page.screenshot({ path: file('dashboard-device.png') });
 
     await openView(page, o.url, '#/jobs');
-    await page.locator(tid('job-method')).selectOption('windows.reportAllAsync');
+    await page.locator(tid('job-method')).selectOption('windows.rebootAsync');
+    await page.locator(tid('job-filter-connection')).selectOption('Connected');
     await page.locator(tid('job-submit')).click();
-    await until(
-      async () => (await page.locator(tid('job-status')).textContent()) === 'completed',
+    await untilOnPage(
+      page,
+      async () => {
+        const status = page.locator(tid('job-status'));
+        return (await status.count()) > 0 && (await status.textContent()) === 'completed';
+      },
       'the job completed',
       60000,
     );

@@ -92,23 +92,21 @@ export async function startDashboardFleet(options: FleetOptions = {}): Promise<D
   }
 }
 
-/** Resolves when `check` returns a truthy value (polled every 50 ms); fails after `ms`. */
+/**
+ * Resolves when `check` returns a truthy value (polled every 50 ms); fails after `ms`, or at once
+ * when `check` throws.
+ */
 export async function until<T>(
   check: () => Promise<T> | T,
   what: string,
   ms = 15000,
 ): Promise<NonNullable<T>> {
   const deadline = Date.now() + ms;
-  let last: unknown;
   for (;;) {
-    try {
-      const v = await check();
-      if (v) return v as NonNullable<T>;
-    } catch (err) {
-      last = err;
-    }
+    const v = await check();
+    if (v) return v as NonNullable<T>;
     if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}${last ? ` (${String(last)})` : ''}`);
+      throw new Error(`timed out waiting for ${what}`);
     }
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -123,4 +121,25 @@ export function tid(id: string): string {
 export async function openView(page: Page, base: string, hash: string): Promise<void> {
   await page.goto(new URL(hash, base).toString());
   await page.locator(tid('main')).waitFor();
+}
+
+/** `until`, failing at once (with the message) when the page shows its error banner. */
+export async function untilOnPage<T>(
+  page: Page,
+  check: () => Promise<T> | T,
+  what: string,
+  ms = 15000,
+): Promise<NonNullable<T>> {
+  return until(
+    async () => {
+      if (await page.locator(tid('error')).isVisible()) {
+        throw new Error(
+          `waiting for ${what}, the page shows an error: ${await page.locator(tid('error-text')).innerText()}`,
+        );
+      }
+      return check();
+    },
+    what,
+    ms,
+  );
 }

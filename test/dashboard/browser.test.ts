@@ -23,7 +23,7 @@ import {
   openView,
   startDashboardFleet,
   tid,
-  until,
+  untilOnPage,
   type Browser,
   type DashboardFleet,
 } from './browser-env';
@@ -69,8 +69,13 @@ describe('dashboard in a real browser (chromium, local hub, 20 simulated devices
   });
 
   const E = (): DashboardFleet => env!;
-  const text = async (id: string): Promise<string> =>
-    ((await page.locator(tid(id)).first().textContent()) ?? '').trim();
+  /** The element's text, '' while it is not there (never waits). */
+  const text = async (id: string): Promise<string> => {
+    const el = page.locator(tid(id)).first();
+    return (await el.count()) ? ((await el.textContent()) ?? '').trim() : '';
+  };
+  const until = <T>(check: () => Promise<T> | T, what: string, ms?: number) =>
+    untilOnPage(page, check, what, ms);
   const rowIds = async (): Promise<string[]> =>
     page
       .locator(tid('device-row'))
@@ -180,6 +185,8 @@ describe('dashboard in a real browser (chromium, local hub, 20 simulated devices
     await openView(page, E().url, '#/jobs');
     await page.locator(tid('job-type-method')).check();
     await page.locator(tid('job-method')).selectOption('windows.rebootAsync');
+    // The server wants a filter (never "every device" by accident): all 20 are connected.
+    await page.locator(tid('job-filter-connection')).selectOption('Connected');
     await page.locator(tid('job-submit')).click();
 
     await page.locator(tid('job-progress')).waitFor();
