@@ -23,7 +23,7 @@ import {
   untilOnPage,
   type Browser,
 } from '../test/dashboard/browser-env';
-import { seedTelemetryFailures } from '../test/dashboard/fleet';
+import { applyDesired, seedTelemetryFailures } from '../test/dashboard/fleet';
 
 export const SCREENSHOTS = [
   'dashboard-devices.png',
@@ -106,7 +106,13 @@ async function main(): Promise<void> {
   const outDir = path.resolve(process.argv[2] ?? path.join(__dirname, '..', 'docs', 'images'));
   const env = await startDashboardFleet({ devices: 20, full: 3 });
   try {
+    // Something to see: two devices whose telemetry level failed, a managed device page.
     await seedTelemetryFailures(env.fleet, ['dev-05', 'dev-11']);
+    await applyDesired(env.fleet, 'dev-01', {
+      deviceInfo: {},
+      windowsTelemetry: { level: 'basic' },
+      rebootInfo: { singleRebootTime: '', dailyRebootTime: '2030-05-01T03:30:00Z' },
+    });
     const files = await captureScreenshots({
       url: env.url,
       devices: 20,

@@ -161,3 +161,26 @@ export async function seedTelemetryFailures(fleet: Fleet, deviceIds: string[]): 
     }
   }
 }
+
+/**
+ * Sends `properties.desired.windows` = `windows` (merged) through the service SDK and resolves once
+ * the device reported each of those sections with `lastChange.state` other than `pending`.
+ */
+export async function applyDesired(
+  fleet: Fleet,
+  deviceId: string,
+  windows: Record<string, unknown>,
+  ms = 15000,
+): Promise<void> {
+  await fleet.registry.updateTwin(deviceId, { properties: { desired: { windows } } }, '*');
+  const deadline = Date.now() + ms;
+  for (const section of Object.keys(windows)) {
+    for (;;) {
+      const s = await reportedSection(fleet, deviceId, section);
+      const state = (s?.lastChange as { state?: string } | undefined)?.state;
+      if (state === 'completed' || state === 'failed') break;
+      if (Date.now() > deadline) throw new Error(`${deviceId}: ${section} never reported`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
