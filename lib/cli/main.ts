@@ -11,6 +11,7 @@ const commands = {
   agent: (): typeof import('./agent-command') => require('./agent-command'),
   attest: (): typeof import('./attest-command') => require('./attest-command'),
   csp: (): typeof import('./csp-command') => require('./csp-command'),
+  dashboard: (): typeof import('./dashboard-command') => require('./dashboard-command'),
   hub: (): typeof import('./hub-command') => require('./hub-command'),
   provision: (): typeof import('./provision-command') => require('./provision-command'),
   tpm: (): typeof import('./tpm-command') => require('./tpm-command'),
@@ -23,6 +24,7 @@ Commands:
   agent    run the device-management agent (IoT Hub twin and methods → CSPs) until stopped
   attest   run the Device Health Attestation service (nonces, reports, remediation)
   csp      perform CSP operations (get, list, add, set, delete, exec, syncml)
+  dashboard  serve the device-management dashboard (web UI) for an IoT Hub or the local hub
   hub      run a local IoT Hub, manage its devices (start, device add, device list)
   provision  register with a Device Provisioning Service (symmetric key, X.509, TPM)
   tpm      the TPM: EK, registration id, slots, keys, SAS tokens (Limpet's commands)
@@ -38,6 +40,8 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
       return commands.attest().runAttest(rest, io);
     case 'csp':
       return commands.csp().runCsp(rest, io);
+    case 'dashboard':
+      return commands.dashboard().runDashboard(rest, io);
     case 'hub':
       return commands.hub().runHub(rest, io);
     case 'tpm':

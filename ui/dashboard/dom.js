@@ -52,3 +52,17 @@ export function badge(state, label = state ?? '—') {
     label,
   );
 }
+
+/**
+ * Marks a button busy (aria-disabled) while `work` runs, ignoring clicks meanwhile. Unlike
+ * `disabled`, the button keeps the keyboard focus.
+ */
+export async function whileBusy(btn, work) {
+  if (btn.getAttribute('aria-disabled') === 'true') return undefined;
+  btn.setAttribute('aria-disabled', 'true');
+  try {
+    return await work();
+  } finally {
+    btn.removeAttribute('aria-disabled');
+  }
+}

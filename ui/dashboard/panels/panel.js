@@ -129,8 +129,11 @@ function sectionView(sec, ctx) {
     desiredCol.append(form);
   }
 
+  let saving = false;
   async function send(btn, value) {
-    btn.disabled = true;
+    if (saving) return;
+    saving = true;
+    btn.setAttribute('aria-disabled', 'true');
     try {
       const ok = await ctx.save(name, value);
       if (ok) {
@@ -138,7 +141,8 @@ function sectionView(sec, ctx) {
         notice.hidden = true;
       }
     } finally {
-      btn.disabled = false;
+      saving = false;
+      btn.removeAttribute('aria-disabled');
     }
   }
 
@@ -309,8 +313,11 @@ function methodForm(m, ctx) {
     'aria-live': 'polite',
   });
   form.append(h('div', { class: 'row' }, btn), out);
+  // The button is marked busy rather than disabled, so it keeps the focus (the dialog returns it).
+  let busy = false;
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
+    if (busy) return;
     const raw = {};
     for (const [k, c] of inputs) raw[k] = c.type === 'checkbox' ? c.checked : c.value;
     const { value, errors } = buildObject(fields, raw);
@@ -334,7 +341,8 @@ function methodForm(m, ctx) {
       }
       body.confirm = ctx.deviceId;
     }
-    btn.disabled = true;
+    busy = true;
+    btn.setAttribute('aria-disabled', 'true');
     out.dataset.outcome = 'running';
     out.textContent = 'waiting for the device…';
     showStatus(`${m.label}: invoking ${m.name}…`);
@@ -345,7 +353,7 @@ function methodForm(m, ctx) {
       out.dataset.status = String(res.status);
       replace(
         out,
-        h('span', {}, `status ${res.status}`),
+        h('span', { class: 'status-code' }, `status ${res.status}`),
         h('pre', {}, JSON.stringify(res.payload, null, 2)),
       );
       showStatus(`${m.label}: the device answered ${res.status}`);
@@ -355,7 +363,8 @@ function methodForm(m, ctx) {
       showError(err, m.label);
       showStatus('');
     } finally {
-      btn.disabled = false;
+      busy = false;
+      btn.removeAttribute('aria-disabled');
     }
   });
   return form;

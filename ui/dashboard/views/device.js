@@ -5,7 +5,7 @@
  * and says it changed meanwhile. Reported values update live from the event stream.
  */
 import { ApiError, getDevice, getProfile, patchDesired, putProfile } from '../api.js';
-import { h, replace, uid } from '../dom.js';
+import { h, replace, uid, whileBusy } from '../dom.js';
 import { watch } from '../live.js';
 import { renderPanel } from '../panels/panel.js';
 import { PANELS } from '../panels/index.js';
@@ -281,12 +281,9 @@ export async function renderDevice(main, deviceId) {
       problems.hidden = true;
       const patch = buildPatch(device.desired ?? {}, next);
       if (!patch) return showStatus('Nothing changed in the desired properties');
-      apply.disabled = true;
-      try {
+      await whileBusy(apply, async () => {
         if (await sendPatch(patch.windows, Object.keys(patch.windows).join(', '))) fill();
-      } finally {
-        apply.disabled = false;
-      }
+      });
     });
     return {
       root,

@@ -4,7 +4,7 @@
  * bar and per-device outcomes (polled until it finishes), and the list of jobs.
  */
 import { createJob, getJob, listJobs } from '../api.js';
-import { h, replace, uid } from '../dom.js';
+import { h, replace, uid, whileBusy } from '../dom.js';
 import { showError, showStatus, clearError } from '../status.js';
 import {
   SECTIONS,
@@ -226,6 +226,10 @@ export async function renderJobs(main) {
     if (connection.value) filter.connection = connection.value;
     const ids = parseDeviceIds(deviceIds.value);
     if (ids.length) filter.deviceIds = ids;
+    if (Object.keys(filter).length === 0)
+      errors.push(
+        'A fleet job needs a filter: a section (and state), a connection state or device ids',
+      );
     let spec;
     if (typeMethod.checked) {
       const m = { name: method.value };
@@ -266,19 +270,18 @@ export async function renderJobs(main) {
     problems.textContent = errors.join('; ');
     if (errors.length) return;
     clearError();
-    submit.disabled = true;
-    showStatus('Scheduling the job…');
-    try {
-      const { jobId } = await createJob(spec);
-      showStatus(`Job ${jobId} scheduled`);
-      await loadList();
-      follow(jobId);
-    } catch (err) {
-      showError(err, 'Scheduling the job');
-      showStatus('');
-    } finally {
-      submit.disabled = false;
-    }
+    await whileBusy(submit, async () => {
+      showStatus('Scheduling the job…');
+      try {
+        const { jobId } = await createJob(spec);
+        showStatus(`Job ${jobId} scheduled`);
+        await loadList();
+        follow(jobId);
+      } catch (err) {
+        showError(err, 'Scheduling the job');
+        showStatus('');
+      }
+    });
   });
   refresh.addEventListener('click', () => loadList());
 
