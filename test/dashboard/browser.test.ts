@@ -8,7 +8,8 @@
  * change applied in a panel and its reported value updated live, reboot now and rebootInfo updated
  * live, a fleet job over 20 devices to 100 % with per-device outcomes, a bad input refused with a
  * visible message and nothing sent, a destructive method confirmed by typing the device id,
- * keyboard-only use (Tab + Enter), and the screenshot function.
+ * keyboard-only use (Tab + Enter), a server-side refusal shown in the page, the device list
+ * following a device going offline, and the screenshot function.
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -328,6 +329,26 @@ describe('dashboard in a real browser (chromium, local hub, 20 simulated devices
     assert.equal((await reportedSection(E().fleet, 'dev-01', 'windowsTelemetry'))?.level, target);
   });
 
+  it('shows the server refusing a bad method payload in a fleet job, and schedules nothing', async () => {
+    const jobsNow = async (): Promise<number> => {
+      const res = await page.request.get(new URL('/api/jobs', E().url).toString());
+      assert.equal(res.status(), 200);
+      return ((await res.json()) as { jobs: unknown[] }).jobs.length;
+    };
+    await openView(page, E().url, '#/jobs');
+    const before = await jobsNow();
+    await page.locator(tid('job-method')).selectOption('windows.rebootAsync');
+    await page.locator(tid('job-filter-connection')).selectOption('Connected');
+    // Well-formed JSON (the page sends it), but not a request id the method accepts.
+    await page.locator(tid('job-payload')).fill('{ "requestId": "not an id!" }');
+    await page.locator(tid('job-submit')).click();
+    const banner = page.locator(tid('error'));
+    await banner.waitFor({ state: 'visible' });
+    assert.match(await page.locator(tid('error-text')).innerText(), /requestId/);
+    assert.equal(await banner.getAttribute('data-status'), '400');
+    assert.equal(await jobsNow(), before);
+  });
+
   it('captureScreenshots writes the PNGs (scripts/dashboard-screenshots.ts)', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'wdm-shots-'));
     try {
@@ -351,5 +372,21 @@ describe('dashboard in a real browser (chromium, local hub, 20 simulated devices
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+  it('updates the device list live when a device goes offline', async () => {
+    await openView(page, E().url, '#/devices');
+    await until(async () => (await rowIds()).length === 20, '20 device rows');
+    await markPage();
+    const row = page.locator(`${tid('device-row')}[data-device-id="dev-20"]`);
+    assert.equal(await row.getAttribute('data-connection'), 'Connected');
+    const device = E().fleet.devices.find((d) => d.deviceId === 'dev-20')!;
+    await device.dm.detach(500);
+    await device.client.close();
+    await until(
+      async () => (await row.getAttribute('data-connection')) === 'Disconnected',
+      'dev-20 shown Disconnected',
+    );
+    assert.equal(await row.locator(tid('device-connection')).innerText(), 'Disconnected');
+    assert.ok(await notReloaded(), 'the page was reloaded');
   });
 });
