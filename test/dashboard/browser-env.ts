@@ -10,7 +10,8 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { startDashboard } from '../../lib/dashboard';
 import { startFleet, type Fleet, type FleetOptions } from './fleet';
 
-export const CHROMIUM = '/usr/bin/chromium';
+/** Debian's chromium; `IOTDM_TEST_CHROMIUM` names another binary (or a missing one, to check the skip). */
+export const CHROMIUM = process.env.IOTDM_TEST_CHROMIUM || '/usr/bin/chromium';
 
 export const CHROMIUM_ARGS = [
   '--headless',
