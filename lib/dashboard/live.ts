@@ -6,15 +6,17 @@
  * last activity sends `device` `{ deviceId, connectionState, lastActivityTime }`, only to the
  * subscribers watching that device. A device's first sighting is its baseline (no event). A failed
  * poll sends `hubError` `{ code, message }` once until a poll succeeds. A comment line every 15 s
- * keeps the stream open. Polling stops when the last subscriber leaves.
+ * keeps the stream open; at most 64 streams at once (503 beyond). Polling stops when the last subscriber leaves.
  */
 import type http from 'node:http';
-import { fromHubError } from './errors';
+import { ApiError, fromHubError } from './errors';
 import type { HubClients } from './hub-client';
 
 export interface LiveOptions {
   intervalMs?: number;
   keepAliveMs?: number;
+  /** Event streams open at once (default 64); more are refused with 503. */
+  maxStreams?: number;
 }
 
 interface Subscriber {
@@ -46,6 +48,7 @@ export class LiveWatcher {
   private failing = false;
   private closed = false;
   private readonly intervalMs: number;
+  private readonly maxStreams: number;
   readonly keepAliveMs: number;
 
   constructor(
@@ -54,10 +57,14 @@ export class LiveWatcher {
   ) {
     this.intervalMs = options.intervalMs ?? 1000;
     this.keepAliveMs = options.keepAliveMs ?? 15000;
+    this.maxStreams = options.maxStreams ?? 64;
   }
 
   /** Serves one `text/event-stream` response until the client goes away. */
   serve(req: http.IncomingMessage, res: http.ServerResponse, deviceId: string | undefined): void {
+    if (this.subscribers.size >= this.maxStreams) {
+      throw new ApiError(503, 'TooManyStreams', `at most ${this.maxStreams} event streams at once`);
+    }
     res.writeHead(200, {
       'Content-Type': 'text/event-stream; charset=utf-8',
       'Cache-Control': 'no-store',

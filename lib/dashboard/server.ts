@@ -39,6 +39,8 @@ export interface DashboardOptions {
   pollIntervalMs?: number;
   /** Keep-alive comment interval of event streams (ms, default 15000). */
   keepAliveMs?: number;
+  /** Event streams open at once (default 64; more answer 503). */
+  maxEventStreams?: number;
   /** One line per request (method, path, status), never bodies or secrets. */
   log?: (line: string) => void;
 }
@@ -97,6 +99,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   const live = new LiveWatcher(hub, {
     ...(options.pollIntervalMs !== undefined ? { intervalMs: options.pollIntervalMs } : {}),
     ...(options.keepAliveMs !== undefined ? { keepAliveMs: options.keepAliveMs } : {}),
+    ...(options.maxEventStreams !== undefined ? { maxStreams: options.maxEventStreams } : {}),
   });
   const uiRoot = options.uiRoot ?? defaultUiRoot();
   const id = (ctx: Ctx): string => checkDeviceId(ctx.params[0]);

@@ -204,6 +204,34 @@ describe('dashboard security', function () {
     assert.equal((await raw(p, '/app.js', { method: 'DELETE' })).status, 403); // CSRF first
   });
 
+  it('event streams: keep-alive comments; a cap on open streams (503)', async () => {
+    const capped = await startDashboard({
+      connectionString: hub.connectionString,
+      ca: hub.tls.caCertPem,
+      port: 0,
+      uiRoot: ui,
+      keepAliveMs: 50,
+      maxEventStreams: 1,
+    });
+    const req = http.get(`http://127.0.0.1:${capped.port}/api/events`);
+    try {
+      const res = await new Promise<http.IncomingMessage>((r) => req.once('response', r));
+      assert.equal(res.statusCode, 200);
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      await new Promise((r) => setTimeout(r, 300));
+      assert.match(text, /^retry: 3000\n\n/);
+      assert.match(text, /: keep-alive\n\n: keep-alive\n\n/);
+      const second = await raw(capped.port, '/api/events');
+      assert.equal(second.status, 503);
+      assert.equal(JSON.parse(second.text).error.code, 'TooManyStreams');
+    } finally {
+      req.destroy();
+      await capped.close();
+    }
+  });
+
   it('hub failures are clear errors: 429 throttled, 502 unreachable', async () => {
     hub.control.failNext(50, 429, { scope: 'rest' });
     try {

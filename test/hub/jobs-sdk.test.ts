@@ -256,6 +256,20 @@ describe('local hub jobs v2 with the real azure-iothub JobClient', function () {
           unknown
         >,
       });
+      // Its per-device rows as the hub left them: one done, one in progress, one not reached.
+      const row = (deviceId: string, status: DeviceJobRecord['status']): DeviceJobRecord => ({
+        deviceId,
+        jobId: 'running-job',
+        jobType: 'scheduleUpdateTwin',
+        status,
+        createdDateTimeUtc: running.createdTime,
+        lastUpdatedDateTimeUtc: running.createdTime,
+      });
+      local.hub.core.store.setMeta('deviceJobs:running-job', [
+        row('r-1', 'completed'),
+        row('r-2', 'running'),
+        row('r-3', 'scheduled'),
+      ]);
       await local.close();
 
       local = await startLocalHub({ dataDir });
@@ -268,6 +282,19 @@ describe('local hub jobs v2 with the real azure-iothub JobClient', function () {
       const failed = (await client.getJob('running-job')).jobStatus as unknown as JobDoc;
       assert.equal(failed.status, 'failed');
       assert.equal(failed.statusMessage, HUB_STOPPED_MESSAGE);
+      const rows = (
+        await trustHub(Registry.fromConnectionString(local.hub.connectionString), local.hub)
+          .createQuery("SELECT * FROM devices.jobs WHERE devices.jobs.jobId = 'running-job'")
+          .next()
+      ).result as unknown as DeviceJobRecord[];
+      assert.deepEqual(
+        rows.map((r) => [r.deviceId, r.status, r.error?.description]),
+        [
+          ['r-1', 'completed', undefined],
+          ['r-2', 'failed', HUB_STOPPED_MESSAGE],
+          ['r-3', 'canceled', undefined],
+        ],
+      );
       await local.close();
     } finally {
       rmSync(dataDir, { recursive: true, force: true });

@@ -54,7 +54,9 @@ export class JobEngine {
     for (const rec of core.store.listJobs()) {
       const doc = rec.doc as unknown as JobDoc;
       if (doc.status === 'running') {
-        this.finish({ doc }, 'failed', HUB_STOPPED_MESSAGE);
+        const rows = readDeviceJobs(core.store, doc.jobId);
+        const devices = new Map(rows.map((r) => [r.deviceId, r]));
+        this.finish({ doc, devices }, 'failed', HUB_STOPPED_MESSAGE, true);
       } else if (doc.status === 'queued') {
         this.arm({ doc });
       }
@@ -148,7 +150,8 @@ export class JobEngine {
     live.timer.unref();
   }
 
-  private finish(live: Live, status: JobStatus, message?: string): void {
+  /** `interrupted`: the hub stopped during the job; rows left `running` become `failed`. */
+  private finish(live: Live, status: JobStatus, message?: string, interrupted = false): void {
     live.stop = true;
     if (live.timer) clearTimeout(live.timer);
     live.timer = undefined;
@@ -157,7 +160,7 @@ export class JobEngine {
       live.doc.endTime = new Date().toISOString();
       if (message) live.doc.statusMessage = message;
       if (status === 'failed' && message) live.doc.failureReason = message;
-      this.cancelUnprocessed(live);
+      this.cancelUnprocessed(live, interrupted ? message : undefined);
       this.save(live.doc, live.devices);
     }
     this.live.delete(live.doc.jobId);
@@ -235,14 +238,21 @@ export class JobEngine {
     else if (!this.closed) this.save(doc, devices); // the final statistics of a cancelled/failed job
   }
 
-  /** Rows not yet processed when the job ended early become `canceled`. */
-  private cancelUnprocessed(live: Live): void {
+  /**
+   * Rows not yet processed when the job ended early become `canceled`; with `interrupted` (the
+   * hub stopped), rows caught `running` become `failed` with that message.
+   */
+  private cancelUnprocessed(live: Live, interrupted?: string): void {
     if (!live.devices) return;
     const now = new Date().toISOString();
     for (const row of live.devices.values()) {
       if (row.status === 'scheduled') {
         row.status = 'canceled';
         row.lastUpdatedDateTimeUtc = now;
+      } else if (row.status === 'running' && interrupted !== undefined) {
+        row.status = 'failed';
+        row.endTimeUtc = row.lastUpdatedDateTimeUtc = now;
+        row.error = { code: 'JobFailed', description: interrupted };
       }
     }
   }
