@@ -272,7 +272,9 @@ class RebootController {
     if (!rec) return;
     if (rec.state === 'executing' || rec.state === 'scheduled' || rec.state === 'interrupted') {
       const boot = await this.system.bootTime();
-      if (boot > rec.execAt) {
+      // Boot times may be whole seconds (the CSP emulator records the RebootNow second): a boot
+      // in the same second as the request counts as the reboot it asked for.
+      if (boot >= Math.floor(rec.execAt / 1000) * 1000) {
         rec.state = 'completed';
       } else if (rec.state === 'executing') {
         rec.state = 'interrupted';

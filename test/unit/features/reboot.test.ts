@@ -290,6 +290,21 @@ describe('features: reboot (unit)', () => {
       assert.equal(h.execs(), 0);
     });
 
+    it('a boot time in whole seconds, the second of the RebootNow, counts as that reboot', async () => {
+      await h.attach(handlers());
+      const before = Date.now();
+      const r = await h.link.invoke('windows.rebootAsync', { requestId: 'sec-1' });
+      assert.equal(r.status, 200);
+      await h.idle();
+      await h.detach();
+      // As the CSP emulator records it: the RebootNow's second, milliseconds dropped.
+      h.system.reboot(Math.floor(before / 1000) * 1000);
+      await h.attach(handlers());
+      await h.idle();
+      assert.equal(h.lastChange('rebootCmd').state, 'completed');
+      assert.equal(h.execs(), 1);
+    });
+
     it('a failing RebootNow answers 500 with the CSP error and is not retried', async () => {
       h.mock.respond(REBOOT_NOW, 405);
       await h.attach(handlers(10));
