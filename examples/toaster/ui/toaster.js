@@ -5,6 +5,8 @@
  */
 const $ = (id) => document.querySelector(`[data-testid="${id}"]`);
 let csrf = '';
+/** The person picked a telemetry level that is not saved yet: polling leaves it alone. */
+let selectTouched = false;
 
 /** Bread colour by darkness (1 light ... 10 dark). */
 function breadColour(darkness, toasting, lastToast) {
@@ -88,6 +90,9 @@ function render(s) {
   $('dm-lastRebootCmdStatus').textContent = r.rebootInfo?.lastRebootCmdStatus ?? '—';
   $('dm-lastBootTime').textContent = r.rebootInfo?.lastBootTime ?? '—';
   $('dm-telemetry-level').textContent = r.windowsTelemetry?.level ?? '—';
+  const select = $('telemetry-level');
+  const level = r.windowsTelemetry?.level;
+  if (!selectTouched && [...select.options].some((o) => o.value === level)) select.value = level;
 
   const rows = [];
   for (const name of Object.keys(r).sort()) {
@@ -126,8 +131,12 @@ $('darkness-form').addEventListener('submit', (e) => {
   const raw = $('darkness').value.trim();
   post('/api/darkness', { level: raw === '' ? null : Number(raw) });
 });
+$('telemetry-level').addEventListener('change', () => {
+  selectTouched = true;
+});
 $('telemetry-form').addEventListener('submit', (e) => {
   e.preventDefault();
+  selectTouched = false;
   post('/api/telemetry', { level: $('telemetry-level').value });
 });
 poll();
