@@ -3,7 +3,8 @@
  * LocalHub with a device connection string: a desired change applied and reported; the hub drops
  * the connection and a change made meanwhile is applied once it is back; the device is
  * disabled (the SDK gives up) and the agent's own loop keeps trying with backoff delays until it
- * is enabled again, then applies what changed; SIGTERM exits 0. The device key never appears in its output.
+ * is enabled again, then applies what changed; SIGTERM exits 0. The device key never appears in its output. Then
+ * through the local DPS (symmetric key enrollment): registered, connected, a change applied.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -11,6 +12,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Backoff } from '../../examples/background-agent/backoff';
+import { main } from '../../lib/cli/main';
 import type { LocalHub } from '../../lib/hub/hub';
 import { startLocalHub } from '../hub/helpers/local-hub';
 import { waitFor } from '../hub/helpers/mqtt-fixture';
@@ -83,10 +85,15 @@ describe('examples/background-agent', function () {
 
   describe('against a LocalHub', () => {
     let hub: LocalHub;
+    let dataDir: string;
     let closeHub: () => Promise<void>;
     let dir: string;
     before(async () => {
-      ({ hub, close: closeHub } = await startLocalHub());
+      ({
+        hub,
+        dataDir,
+        close: closeHub,
+      } = await startLocalHub({ dpsPort: 0, dps: { retryAfterSeconds: 0.05 } }));
       dir = mkdtempSync(path.join(os.tmpdir(), 'wdm-bg-agent-'));
     });
     after(async () => {
@@ -188,6 +195,60 @@ describe('examples/background-agent', function () {
       } catch (err) {
         if (process.env.DEBUG_BG) console.log(run.text());
         throw err;
+      } finally {
+        if (run.child.exitCode === null) run.child.kill('SIGKILL');
+      }
+    });
+
+    it('registers through the local DPS (symmetric key), then manages the assigned device', async () => {
+      const out: string[] = [];
+      const code = await main(
+        [
+          'hub',
+          'enroll',
+          'individual',
+          '--registration-id',
+          'bg-dps',
+          '--symmetric-key',
+          'auto',
+          '--device-id',
+          'bg-dps-device',
+          '--data',
+          dataDir,
+          '--json',
+        ],
+        { out: (t) => out.push(t), err: (t) => out.push(t) },
+      );
+      assert.equal(code, 0, out.join('\n'));
+      const { primaryKey } = JSON.parse(out.join('')) as { primaryKey: string };
+      const keyFile = path.join(dir, 'dps.key');
+      writeFileSync(keyFile, `${primaryKey}\n`, { mode: 0o600 });
+      const run = spawnExample(
+        [
+          '--dps-endpoint',
+          hub.dpsEndpoint,
+          '--id-scope',
+          hub.dpsIdScope,
+          '--registration-id',
+          'bg-dps',
+          '--symmetric-key-file',
+          keyFile,
+          '--ca',
+          hub.caPath,
+          '--state-dir',
+          path.join(dir, 'dps-state'),
+        ],
+        { WINDOWS_IOT_DM_EMULATOR_STATE: path.join(dir, 'dps-emulator-state.json') },
+      );
+      try {
+        await waitFor(() => run.lines.some((l) => l.msg === 'ready'), 20000, 'agent ready');
+        const assigned = run.lines.find((l) => l.msg === 'DPS assigned');
+        assert.equal(assigned?.deviceId, 'bg-dps-device');
+        setNtp('bg-dps-device', 'dps.ntp.test');
+        await reportedNtp('bg-dps-device', 'dps.ntp.test', 'change reported');
+        run.child.kill('SIGINT');
+        assert.equal(await run.exited, 0);
+        assert.ok(!run.text().includes(primaryKey), 'the key was printed');
       } finally {
         if (run.child.exitCode === null) run.child.kill('SIGKILL');
       }
