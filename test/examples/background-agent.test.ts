@@ -4,7 +4,8 @@
  * the connection and a change made meanwhile is applied once it is back; the device is
  * disabled (the SDK gives up) and the agent's own loop keeps trying with backoff delays until it
  * is enabled again, then applies what changed; SIGTERM exits 0. The device key never appears in its output. Then
- * through the local DPS (symmetric key enrollment): registered, connected, a change applied.
+ * through the local DPS (symmetric key enrollment): registered, connected, a change applied; and with
+ * the key held by a TPM slot (swtpm).
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -15,6 +16,7 @@ import { Backoff } from '../../examples/background-agent/backoff';
 import { main } from '../../lib/cli/main';
 import type { LocalHub } from '../../lib/hub/hub';
 import { startLocalHub } from '../hub/helpers/local-hub';
+import { startSwtpm } from '../tpm/swtpm';
 import { waitFor } from '../hub/helpers/mqtt-fixture';
 
 const ROOT = path.join(__dirname, '../..');
@@ -251,6 +253,49 @@ describe('examples/background-agent', function () {
         assert.ok(!run.text().includes(primaryKey), 'the key was printed');
       } finally {
         if (run.child.exitCode === null) run.child.kill('SIGKILL');
+      }
+    });
+
+    it('connects with the key held by a TPM slot (swtpm), applies a change', async () => {
+      const tpm = await startSwtpm();
+      const id = 'bg-tpm-device';
+      const key = hub.core.registry.create(id).primaryKey!;
+      const csFile = path.join(dir, 'tpm.cs');
+      writeFileSync(csFile, hub.deviceConnectionString(id), { mode: 0o600 });
+      const spec = `tcp:${tpm.host}:${tpm.port}`;
+      const out: string[] = [];
+      const io = { out: (t: string) => out.push(t), err: (t: string) => out.push(t) };
+      assert.equal(
+        await main(['tpm', 'import', '3', '--connection-string-file', csFile, '--tpm', spec], io),
+        0,
+        out.join('\n'),
+      );
+      rmSync(csFile);
+      const run = spawnExample(
+        [
+          '--tpm-slot',
+          '3',
+          '--tpm',
+          spec,
+          '--ca',
+          hub.caPath,
+          '--state-dir',
+          path.join(dir, 'tpm-state'),
+        ],
+        { WINDOWS_IOT_DM_EMULATOR_STATE: path.join(dir, 'tpm-emulator-state.json') },
+      );
+      try {
+        await waitFor(() => run.lines.some((l) => l.msg === 'ready'), 20000, 'agent ready');
+        assert.equal(run.lines.find((l) => l.msg === 'ready')?.deviceId, id);
+        setNtp(id, 'tpm.ntp.test');
+        await reportedNtp(id, 'tpm.ntp.test', 'change reported');
+        run.child.kill('SIGTERM');
+        assert.equal(await run.exited, 0);
+        assert.ok(!run.text().includes(key), 'the key was printed');
+        assert.ok(!/sig=[A-Za-z0-9%]{20,}/.test(run.text()), 'a token signature was printed');
+      } finally {
+        if (run.child.exitCode === null) run.child.kill('SIGKILL');
+        await tpm.stop();
       }
     });
   });
