@@ -4,11 +4,13 @@
  * the calibrate method, a corrupt file), then end to end: `iotdm agent --handler` as a child
  * process over a LocalHub applies a desired rate, and the dashboard API's device GET shows the
  * section in `reported` (while a desired edit of it through the dashboard is refused: the
- * dashboard validates built-in sections only).
+ * dashboard validates built-in sections only); and `run.ts`, the one-command run, as a child
+ * process (the dashboard shows the rate it sets and the one typed on its stdin; Ctrl-C removes
+ * its temporary folder and exits 0).
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -233,5 +235,48 @@ describe('examples/oem-extension', function () {
         if (child.exitCode === null) child.kill('SIGKILL');
       }
     });
+  });
+
+  it('run.ts: one command brings up hub, dashboard and agent; a typed rate is applied; Ctrl-C cleans up', async () => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(ROOT, 'examples/oem-extension/run.ts')],
+      { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env } },
+    );
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    try {
+      await waitFor(() => /Ctrl-C stops/.test(out), 30000, 'run.ts started');
+      const url = /dashboard: (http:\/\/127\.0\.0\.1:\d+)\//.exec(out)![1]!;
+      const folder = path.dirname(/sensor settings file: (.*)/.exec(out)![1]!);
+      const rate = async (): Promise<unknown> => {
+        const res = await fetch(`${url}/api/devices/oem-sensor-1`);
+        if (res.status !== 200) return undefined;
+        const d = (await res.json()) as Loose;
+        return d.reported?.oemSensor?.lastChange?.state === 'completed'
+          ? d.reported.oemSensor.samplingRateHz
+          : undefined;
+      };
+      let last: unknown;
+      const poll = async (want: number, what: string): Promise<void> => {
+        const until = Date.now() + 30000;
+        while (Date.now() < until) {
+          last = await rate();
+          if (last === want) return;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+        throw new Error(`${what}: last ${String(last)}\n${out}`);
+      };
+      await poll(50, 'the initial 50 Hz');
+      child.stdin.write('75\n');
+      await poll(75, 'the typed 75 Hz');
+      child.kill('SIGINT');
+      assert.equal(await exited, 0, out);
+      assert.equal(existsSync(folder), false, 'the temporary folder was left behind');
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
   });
 });
