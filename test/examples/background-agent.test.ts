@@ -8,8 +8,8 @@
  * the key held by a TPM slot (swtpm).
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Backoff } from '../../examples/background-agent/backoff';
@@ -83,6 +83,32 @@ describe('examples/background-agent', function () {
     const bad = spawnExample(['--tpm-slot', '12'], {});
     assert.equal(await bad.exited, 2);
     assert.match(bad.text(), /--tpm-slot must be 0-9/);
+  });
+
+  it('service scripts: shell syntax, and the unit as install.sh writes it passes systemd-analyze', function () {
+    const service = path.join(ROOT, 'examples/background-agent/service');
+    for (const script of ['install.sh', 'uninstall.sh']) {
+      const r = spawnSync('sh', ['-n', path.join(service, script)], { encoding: 'utf8' });
+      assert.equal(r.status, 0, `${script}: ${r.stderr}`);
+    }
+    const analyze = spawnSync('systemd-analyze', ['--version'], { encoding: 'utf8' });
+    if (analyze.error || analyze.status !== 0) this.skip();
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'wdm-bg-unit-'));
+    try {
+      const entry = path.join(dir, 'main.js');
+      writeFileSync(entry, '');
+      const unit = readFileSync(path.join(service, 'windows-iot-dm-agent.service'), 'utf8')
+        .replaceAll('@NODE@', process.execPath)
+        .replaceAll('@ENTRY@', entry)
+        .replaceAll('@ARGS@', '--connection-string-file %d/device.cs');
+      const file = path.join(dir, 'windows-iot-dm-agent.service');
+      writeFileSync(file, unit);
+      const r = spawnSync('systemd-analyze', ['verify', file], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stderr.trim(), '', r.stderr);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   describe('against a LocalHub', () => {
