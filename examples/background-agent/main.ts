@@ -162,16 +162,14 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   } else {
     throw new UsageError('no identity: give a connection string, a TPM slot or DPS options');
   }
-  if (
-    identity.kind === 'connectionString' &&
-    !(
-      /(^|;)HostName=[^;]+/.test(identity.connectionString) &&
-      /(^|;)DeviceId=[^;]+/.test(identity.connectionString)
-    )
-  ) {
-    throw new UsageError(
-      'the connection string is not HostName=...;DeviceId=...;SharedAccessKey=...',
-    );
+  if (identity.kind === 'connectionString') {
+    const has = (k: string): boolean =>
+      new RegExp(`(?:^|;)${k}=[^;]+`).test(identity.connectionString);
+    if (!has('HostName') || !has('DeviceId') || !has('SharedAccessKey')) {
+      throw new UsageError(
+        'the connection string is not HostName=...;DeviceId=...;SharedAccessKey=...',
+      );
+    }
   }
   const logLevel = values['log-level'] ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {

@@ -29,8 +29,9 @@ interface LogLine {
 
 /** The example as a child process; its stderr JSON lines collected. */
 function spawnExample(args: string[], env: NodeJS.ProcessEnv) {
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
+  const childEnv: NodeJS.ProcessEnv = { ...process.env };
   delete childEnv.IOTDM_CONNECTION_STRING;
+  Object.assign(childEnv, env);
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: childEnv,
@@ -83,6 +84,9 @@ describe('examples/background-agent', function () {
     const bad = spawnExample(['--tpm-slot', '12'], {});
     assert.equal(await bad.exited, 2);
     assert.match(bad.text(), /--tpm-slot must be 0-9/);
+    const keyless = spawnExample([], { IOTDM_CONNECTION_STRING: 'HostName=h;DeviceId=d' });
+    assert.equal(await keyless.exited, 2);
+    assert.match(keyless.text(), /not HostName=\.\.\.;DeviceId=/);
   });
 
   it('service scripts: shell syntax, and the unit as install.sh writes it passes systemd-analyze', function () {
