@@ -9,6 +9,9 @@
  * it (all writes issued together, so they travel in one SyncML message) and how to read the
  * device's actual state back. Register it with
  * `DeviceManagementClient.attach(client, { handlers: [brandingHandler] })`.
+ *
+ * The minimal OEM example. A setting no Windows CSP knows (a sensor's sampling rate), with a
+ * direct method, a one-command run and the dashboard: examples/oem-extension/.
  */
 import { schema as s, type FeatureHandler, type JsonObject } from '../../lib';
 
