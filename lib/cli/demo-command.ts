@@ -90,6 +90,8 @@ export async function runDemoCommand(
     return usage(`--port must be a port number, not "${v.port}"`);
   }
   const dataDir = path.resolve(v.data ?? defaultDemoDataDir(deps.env ?? process.env));
+  // A closed terminal or pipe must not end the demo before it has stopped its children.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
   // Listening from the start: a Ctrl+C while starting stops what was started.
   const stopped = (deps.waitForStop ?? waitForSignal)();
   io.out(`Starting the demo in ${dataDir}${v.fresh ? ' (fresh)' : ''}…`);
@@ -113,7 +115,18 @@ export async function runDemoCommand(
   io.out(TRY(run.dashboardUrl).join('\n'));
   const signal = await stopped;
   io.out(`Stopping (${signal})…`);
-  await run.stop();
+  // A second Ctrl+C must not kill this process half-way: its children would stay behind.
+  const again = (): void => io.out('Still stopping (every child gets at most 5 s)…');
+  if (!deps.waitForStop) {
+    process.on('SIGINT', again);
+    process.on('SIGTERM', again);
+  }
+  try {
+    await run.stop();
+  } finally {
+    process.off('SIGINT', again);
+    process.off('SIGTERM', again);
+  }
   io.out('Stopped: every process of the demo has ended.');
   return EXIT.ok;
 }
