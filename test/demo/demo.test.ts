@@ -113,7 +113,7 @@ describe('iotdm demo (child process)', function () {
       url = /Dashboard: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out)?.[1];
       await delay(100);
     }
-    let devices: DeviceRow[] = [];
+    let devices: DeviceRow[];
     for (;;) {
       assert.equal(child.exitCode, null, `the demo exited early:\n${out}`);
       const res = await fetch(`${url}api/devices`);
