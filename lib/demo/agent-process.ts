@@ -69,7 +69,13 @@ export class AgentProcess {
   start(): void {
     if (this.#stopping) return;
     const { command, args } = agentCommand();
-    const log = openSync(this.#o.logFile, 'a', 0o600);
+    let log: number;
+    try {
+      log = openSync(this.#o.logFile, 'a', 0o600);
+    } catch (err) {
+      this.#o.notify(`cannot open the agent's log: ${(err as Error).message}`);
+      return;
+    }
     let child: ChildProcess;
     try {
       child = spawn(command, [...args, ...this.#o.args], {

@@ -35,6 +35,8 @@ export interface DemoOptions {
   tpm?: boolean;
   /** Dashboard port (default 8080; when taken, any free port). 0 = any free port. */
   dashboardPort?: number;
+  /** Where swtpm is looked for (`PATH`; default `process.env`). */
+  env?: NodeJS.ProcessEnv;
   /** Where console lines go (default: stdout). */
   print?: (line: string) => void;
 }
@@ -59,8 +61,14 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Refuses a data folder a running demo (another process) uses. */
+/** Data folders of the demos running in this process. */
+const active = new Set<string>();
+
+/** Refuses a data folder a running demo (this process's or another's) uses. */
 function checkNotRunning(dataDir: string): void {
+  if (active.has(dataDir)) {
+    throw new DemoError(`a demo is already running in ${dataDir} (this process)`);
+  }
   const file = path.join(dataDir, 'demo.json');
   if (!existsSync(file)) return;
   let pid: unknown;
@@ -107,15 +115,16 @@ export async function runDemo(options: DemoOptions): Promise<DemoRun> {
     children.set(what, pid);
     writeRun();
   };
-  writeRun();
 
   // Everything started so far, stopped in reverse order.
   const closers: Array<() => Promise<void> | void> = [
     () => {
+      active.delete(dataDir);
       rmSync(runFile, { force: true });
       rmSync(hubInfo, { force: true });
     },
   ];
+  active.add(dataDir);
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
@@ -129,6 +138,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoRun> {
     })());
 
   try {
+    writeRun();
     const hub = await LocalHub.start({
       dataDir: path.join(dataDir, 'hub'),
       mqttPort: 0,
@@ -177,7 +187,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoRun> {
     closers.push(() => attest.close());
     print(`Attestation service: local HAS ${attest.hasUrl}`);
 
-    const useSwtpm = options.tpm !== false && swtpmInstalled();
+    const useSwtpm = options.tpm !== false && swtpmInstalled(options.env);
     if (options.tpm !== false && !useSwtpm) {
       print(
         `swtpm is not installed: every device uses a symmetric key. For TPM devices: ${SWTPM_INSTALL_HINT}`,
