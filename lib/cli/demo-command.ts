@@ -10,7 +10,18 @@ import { parseArgs } from 'node:util';
 import { DemoError, runDemo, type DemoRun } from '../demo/run';
 import { COMMON_OPTIONS, parseCommand } from './args';
 import { EXIT, type CliIo } from './io';
-import { waitForSignal } from './signals';
+
+/** SIGINT, SIGTERM, or SIGHUP (the terminal closed: the children must not outlive the demo). */
+function waitForStopSignal(): Promise<string> {
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  return new Promise((resolve) => {
+    const on = (signal: string): void => {
+      for (const s of signals) process.off(s, on);
+      resolve(signal);
+    };
+    for (const s of signals) process.on(s, on);
+  });
+}
 
 export function defaultDemoDataDir(env: NodeJS.ProcessEnv = process.env): string {
   const base = env.XDG_STATE_HOME || path.join(os.homedir(), '.local', 'state');
@@ -93,7 +104,7 @@ export async function runDemoCommand(
   // A closed terminal or pipe must not end the demo before it has stopped its children.
   for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
   // Listening from the start: a Ctrl+C while starting stops what was started.
-  const stopped = (deps.waitForStop ?? waitForSignal)();
+  const stopped = (deps.waitForStop ?? waitForStopSignal)();
   io.out(`Starting the demo in ${dataDir}${v.fresh ? ' (fresh)' : ''}…`);
   let run: DemoRun;
   try {
@@ -120,12 +131,14 @@ export async function runDemoCommand(
   if (!deps.waitForStop) {
     process.on('SIGINT', again);
     process.on('SIGTERM', again);
+    process.on('SIGHUP', again);
   }
   try {
     await run.stop();
   } finally {
     process.off('SIGINT', again);
     process.off('SIGTERM', again);
+    process.off('SIGHUP', again);
   }
   io.out('Stopped: every process of the demo has ended.');
   return EXIT.ok;

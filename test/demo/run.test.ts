@@ -2,12 +2,15 @@
  * `runDemo` in this process: without swtpm on the PATH it says how to install it and every device
  * uses the symmetric-key group; an agent that dies is reported and restarted (a new pid in
  * `demo.json`) and its device reports again; a second demo on the same data folder is refused;
- * `stop()` ends every child.
+ * `stop()` ends every child. A dashboard port in use is explained and nothing stays running;
+ * bad options are usage errors.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import net from 'node:net';
+import { runDemoCommand } from '../../lib/cli/demo-command';
 import { runDemo, type DemoRun } from '../../lib/demo/run';
 
 function delay(ms: number): Promise<void> {
@@ -87,5 +90,48 @@ describe('runDemo (in process)', function () {
     await run.stop();
     run = undefined;
     for (const pid of pids) assert.ok(!alive(pid), `pid ${pid} still runs`);
+  });
+
+  it('explains a dashboard port in use and leaves nothing running', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as net.AddressInfo).port;
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'wdm-demo-port-'));
+    const seen: string[] = [];
+    try {
+      await assert.rejects(
+        runDemo({
+          dataDir: dir,
+          devices: 1,
+          dashboardPort: port,
+          env: { PATH: '/nonexistent' },
+          print: (l) => seen.push(l),
+        }),
+        new RegExp(`port ${port} is in use: choose another --port`),
+      );
+      assert.match(seen.join('\n'), /demo-01: agent started/);
+      const leftovers = readdirSync('/proc')
+        .filter((e) => /^\d+$/.test(e))
+        .filter((e) => {
+          try {
+            return readFileSync(`/proc/${e}/cmdline`, 'utf8').includes(dir);
+          } catch {
+            return false;
+          }
+        });
+      assert.deepEqual(leftovers, [], 'processes of the failed demo');
+    } finally {
+      blocker.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses bad options (exit 2)', async () => {
+    const err: string[] = [];
+    const io = { out: () => undefined, err: (t: string) => err.push(t) };
+    assert.equal(await runDemoCommand(['--devices', '0'], io), 2);
+    assert.match(err.join('\n'), /--devices must be 1-50/);
+    assert.equal(await runDemoCommand(['--port', 'x'], io), 2);
+    assert.equal(await runDemoCommand(['--bogus'], io), 2);
   });
 });
