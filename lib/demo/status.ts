@@ -75,7 +75,9 @@ export function watchStatus(
     }
     if (!allTold && reporting.size === ids.size) {
       allTold = true;
-      print(`All ${ids.size} devices report (${((Date.now() - since) / 1000).toFixed(1)} s).`);
+      print(
+        `All ${ids.size} device${ids.size === 1 ? '' : 's'} report (${((Date.now() - since) / 1000).toFixed(1)} s).`,
+      );
     }
   };
   const onEvent = (e: { deviceId: string }): void => {
