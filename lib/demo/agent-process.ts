@@ -1,11 +1,12 @@
 /**
  * One `iotdm agent` child process of the demo, supervised: its log (pino JSON lines) is appended
  * to a file, an unexpected exit is reported and the agent restarted after a growing delay (up to
- * `maxRestarts` in a row; an agent that ran for a minute counts as healthy again), and `stop()`
- * ends it with SIGTERM, then SIGKILL after a bound.
+ * `maxRestarts` in a row; an agent that ran for a minute counts as healthy again), an agent whose
+ * device asked for a reboot is restarted (the emulated reboot), and `stop()` ends it with
+ * SIGTERM, then SIGKILL after a bound.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, createWriteStream, existsSync, openSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { exited, stopChild, track } from './child';
 
@@ -23,6 +24,7 @@ export interface AgentProcessOptions {
 }
 
 const HEALTHY_MS = 60_000;
+const REBOOT_DELAY_MS = 2_000;
 
 /** `node <main> agent` for the CLI this module belongs to: `lib/cli/main.ts` runs through tsx. */
 export function agentCommand(): { command: string; args: string[] } {
@@ -55,6 +57,7 @@ export class AgentProcess {
   #child: ChildProcess | undefined;
   #stopping = false;
   #restarts = 0;
+  #rebooting = false;
   #timer: NodeJS.Timeout | undefined;
   readonly #o: AgentProcessOptions;
 
@@ -80,7 +83,7 @@ export class AgentProcess {
     try {
       child = spawn(command, [...args, ...this.#o.args], {
         env: { ...process.env, ...this.#o.env },
-        stdio: ['ignore', log, log],
+        stdio: ['ignore', log, 'pipe'],
         detached: true,
       });
       track(child);
@@ -88,11 +91,17 @@ export class AgentProcess {
       closeSync(log);
     }
     this.#child = child;
+    this.#rebooting = false;
+    this.#watchLog(child);
     const since = Date.now();
     child.once('error', (err) => this.#o.notify(`cannot start the agent: ${err.message}`));
     if (child.pid !== undefined) this.#o.started?.(child.pid);
     child.once('exit', (code, signal) => {
       if (this.#stopping) return;
+      if (this.#rebooting) {
+        this.start();
+        return;
+      }
       if (Date.now() - since > HEALTHY_MS) this.#restarts = 0;
       const why = tail(this.#o.logFile, 3);
       const max = this.#o.maxRestarts ?? 5;
@@ -110,6 +119,33 @@ export class AgentProcess {
       );
       this.#timer = setTimeout(() => this.start(), delay);
     });
+  }
+
+  /**
+   * Copies the agent's log lines (stderr) to the log file and watches for "reboot pending": the
+   * emulated device records a reboot but nothing restarts, so the demo restarts the agent, as
+   * after a real reboot (its `rebootCmd` then reports `completed`).
+   */
+  #watchLog(child: ChildProcess): void {
+    const out = createWriteStream(this.#o.logFile, { flags: 'a', mode: 0o600 });
+    let partial = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      out.write(chunk);
+      const lines = (partial + chunk.toString()).split('\n');
+      partial = lines.pop() ?? '';
+      if (lines.some((l) => l.includes('"msg":"reboot pending"'))) this.#reboot(child);
+    });
+    child.stderr?.once('end', () => out.end());
+  }
+
+  #reboot(child: ChildProcess): void {
+    if (this.#stopping || this.#rebooting) return;
+    this.#rebooting = true;
+    this.#o.notify(
+      `rebooting: the agent restarts in ${REBOOT_DELAY_MS / 1000} s, as after a reboot`,
+    );
+    // Leaves the agent time to Exec RebootNow (which moves the emulated boot time) first.
+    this.#timer = setTimeout(() => void stopChild(child), REBOOT_DELAY_MS);
   }
 
   /** SIGTERM, SIGKILL after `graceMs`; no restart afterwards. */

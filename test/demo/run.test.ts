@@ -1,7 +1,8 @@
 /**
  * `runDemo` in this process: without swtpm on the PATH it says how to install it and every device
  * uses the symmetric-key group; an agent that dies is reported and restarted (a new pid in
- * `demo.json`) and its device reports again; a second demo on the same data folder is refused;
+ * `demo.json`) and its device reports again; a reboot asked from the dashboard restarts the
+ * agent; a second demo on the same data folder is refused;
  * `stop()` ends every child. A dashboard port in use is explained and nothing stays running;
  * bad options are usage errors.
  */
@@ -48,7 +49,7 @@ describe('runDemo (in process)', function () {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('falls back to symmetric keys without swtpm, restarts a dead agent, stops cleanly', async () => {
+  it('falls back to symmetric keys without swtpm, restarts a dead agent, reboots, stops cleanly', async () => {
     run = await runDemo({
       dataDir,
       devices: 2,
@@ -85,6 +86,23 @@ describe('runDemo (in process)', function () {
       'demo-01 connected again',
       () => lines.filter((l) => l.startsWith('demo-01: connected')).length > count,
     );
+
+    // A reboot asked from the dashboard: the demo restarts the agent, as the device would.
+    const url = run.dashboardUrl;
+    const { csrf } = (await (await fetch(`${url}api/session`)).json()) as { csrf: string };
+    const answer = await fetch(`${url}api/devices/demo-02/methods/windows.rebootAsync`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
+      body: '{}',
+    });
+    assert.equal(answer.status, 200, await answer.text());
+    const before = record().children['agent demo-02']!;
+    await until('the reboot', () => /demo-02: rebooting/.test(text()));
+    await until('the agent restarted', () => {
+      const pid = record().children['agent demo-02'];
+      return pid !== undefined && pid !== before && alive(pid);
+    });
+    assert.ok(!alive(before), 'the agent before the reboot has ended');
 
     const pids = Object.values(record().children);
     await run.stop();
