@@ -12,6 +12,7 @@ const commands = {
   attest: (): typeof import('./attest-command') => require('./attest-command'),
   csp: (): typeof import('./csp-command') => require('./csp-command'),
   dashboard: (): typeof import('./dashboard-command') => require('./dashboard-command'),
+  demo: (): typeof import('./demo-command') => require('./demo-command'),
   hub: (): typeof import('./hub-command') => require('./hub-command'),
   provision: (): typeof import('./provision-command') => require('./provision-command'),
   tpm: (): typeof import('./tpm-command') => require('./tpm-command'),
@@ -25,6 +26,7 @@ Commands:
   attest   run the Device Health Attestation service (nonces, reports, remediation)
   csp      perform CSP operations (get, list, add, set, delete, exec, syncml)
   dashboard  serve the device-management dashboard (web UI) for an IoT Hub or the local hub
+  demo     run the whole system locally: hub, DPS, storage, TPMs, devices, dashboard
   hub      run a local IoT Hub, manage its devices (start, device add, device list)
   provision  register with a Device Provisioning Service (symmetric key, X.509, TPM)
   tpm      the TPM: EK, registration id, slots, keys, SAS tokens (Limpet's commands)
@@ -42,6 +44,8 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
       return commands.csp().runCsp(rest, io);
     case 'dashboard':
       return commands.dashboard().runDashboard(rest, io);
+    case 'demo':
+      return commands.demo().runDemoCommand(rest, io);
     case 'hub':
       return commands.hub().runHub(rest, io);
     case 'tpm':
