@@ -1,5 +1,5 @@
 /**
- * A tour of the CSP layer (what `npm run demo` runs until the full DM demo exists): reads device
+ * A tour of the CSP layer (`npm run csp-tour`): reads device
  * facts, sets a policy, runs an atomic transaction that rolls back, and shows batching. On
  * Linux it talks to the CSP emulator library through the real addon.
  */

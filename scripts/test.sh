@@ -15,6 +15,8 @@ unset WINDOWS_IOT_DM_EMULATOR_PROFILE
 
 step() { printf '\n== %s\n' "$*"; }
 
+step "system packages"
+bash scripts/system-deps.sh
 step "native build"
 node scripts/build-native.mjs --if-needed
 step "typecheck"
