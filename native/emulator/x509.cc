@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <vector>
 
+#include "common/xml_chars.h"
 #include "emulator/iso8601.h"
 
 namespace wdm::emulator {
@@ -46,23 +47,10 @@ const AttributeName kNames[] = {
     {std::string_view("\x2A\x86\x48\x86\xF7\x0D\x01\x09\x01", 9), "E"},
 };
 
+// A code point of a certificate string as UTF-8 (out of range and surrogates → U+FFFD).
 void AppendUtf8(std::uint32_t cp, std::string* out) {
   if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) cp = 0xFFFD;
-  if (cp < 0x80) {
-    out->push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
+  xml::AppendUtf8(out, static_cast<char32_t>(cp));
 }
 
 // A directory string as UTF-8; false for a type that is not a string.
