@@ -17,6 +17,7 @@
 #include "emulator/seed.h"
 #include "emulator/sha256.h"
 #include "syncml/codec.h"
+#include "test/test_ops.h"
 #include "test/test_util.h"
 
 namespace {
@@ -33,15 +34,7 @@ const std::string kEmm = "./Device/Vendor/MSFT/EnterpriseModernAppManagement";
 const std::string kMsi = "./Device/Vendor/MSFT/EnterpriseDesktopAppManagement/MSI";
 const std::string kFamily = "Contoso.Toaster_8wekyb3d8bbwe";
 
-Op MakeOp(Verb verb, std::string uri, std::string format = "",
-          std::optional<std::string> data = std::nullopt) {
-  Op op;
-  op.verb = verb;
-  op.uri = std::move(uri);
-  op.format = std::move(format);
-  op.data = std::move(data);
-  return op;
-}
+using wdm::test::MakeOp;
 
 const Schema& TheSchema() {
   static std::unique_ptr<Schema> schema;

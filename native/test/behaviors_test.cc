@@ -20,6 +20,7 @@
 #include "emulator/seed.h"
 #include "emulator/sha256.h"
 #include "syncml/codec.h"
+#include "test/test_ops.h"
 #include "test/test_util.h"
 
 namespace {
@@ -42,15 +43,7 @@ const std::string kHa = "./Vendor/MSFT/HealthAttestation";
 const std::string kEtw = "./Vendor/MSFT/DiagnosticLog/EtwLog/Collectors";
 const std::string kChannel = "./Vendor/MSFT/DiagnosticLog/FileDownload/DMChannel";
 
-Op MakeOp(Verb verb, std::string uri, std::string format = "",
-          std::optional<std::string> data = std::nullopt) {
-  Op op;
-  op.verb = verb;
-  op.uri = std::move(uri);
-  op.format = std::move(format);
-  op.data = std::move(data);
-  return op;
-}
+using wdm::test::MakeOp;
 Op Get(std::string uri) { return MakeOp(Verb::kGet, std::move(uri)); }
 Op Exec(std::string uri, std::optional<std::string> data = std::nullopt) {
   return MakeOp(Verb::kExec, std::move(uri), data ? "chr" : "", std::move(data));

@@ -21,6 +21,7 @@
 #include "emulator/x509.h"
 #include "syncml/codec.h"
 #include "test/test_certificate.h"
+#include "test/test_ops.h"
 #include "test/test_util.h"
 
 namespace {
@@ -149,15 +150,7 @@ void TestBase64AndCheck() {
 
 // ---- through the engine
 
-Op MakeOp(Verb verb, std::string uri, std::string format = "",
-          std::optional<std::string> data = std::nullopt) {
-  Op op;
-  op.verb = verb;
-  op.uri = std::move(uri);
-  op.format = std::move(format);
-  op.data = std::move(data);
-  return op;
-}
+using wdm::test::MakeOp;
 
 struct Device {
   std::unique_ptr<Schema> schema;

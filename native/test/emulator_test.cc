@@ -21,6 +21,7 @@
 #include "emulator/value_check.h"
 #include "syncml/codec.h"
 #include "test/test_certificate.h"
+#include "test/test_ops.h"
 #include "test/test_util.h"
 
 namespace {
@@ -43,15 +44,7 @@ const std::string kRebootNow = "./Vendor/MSFT/Reboot/RebootNow";
 const std::string kStart = "./Device/Vendor/MSFT/Policy/Config/Update/ActiveHoursStart";
 const std::string kRoot = "./Device/Vendor/MSFT/RootCATrustedCertificates/Root";
 
-Op MakeOp(Verb verb, std::string uri, std::string format = "",
-          std::optional<std::string> data = std::nullopt) {
-  Op op;
-  op.verb = verb;
-  op.uri = std::move(uri);
-  op.format = std::move(format);
-  op.data = std::move(data);
-  return op;
-}
+using wdm::test::MakeOp;
 Op Get(std::string uri) { return MakeOp(Verb::kGet, std::move(uri)); }
 
 // DeviceName reports the host's name until a Replace (device_info.h).

@@ -33,6 +33,7 @@
 #include "emulator/uri.h"
 #include "emulator/utf16_text.h"
 #include "syncml/codec.h"
+#include "test/test_ops.h"
 #include "test/test_util.h"
 
 namespace {
@@ -204,15 +205,7 @@ bool Contains(const std::string& text, const std::string& fragment) {
 
 // ---- one library instance: engine + store ----------------------------------------------------
 
-Op MakeOp(Verb verb, std::string uri, std::string format = "",
-          std::optional<std::string> data = std::nullopt) {
-  Op op;
-  op.verb = verb;
-  op.uri = std::move(uri);
-  op.format = std::move(format);
-  op.data = std::move(data);
-  return op;
-}
+using wdm::test::MakeOp;
 Op Get(std::string uri) { return MakeOp(Verb::kGet, std::move(uri)); }
 
 struct Device {
