@@ -38,6 +38,7 @@
         "native/addon/js_args.cc",
         "native/addon/native_error.cc",
         "native/addon/tpm_session.cc",
+        "native/peer/peer_credentials.cc",
         "native/tpm/framing.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

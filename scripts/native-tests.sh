@@ -41,7 +41,7 @@ SOURCES=(native/test/codec_test.cc native/test/emulator_test.cc native/test/json
   native/test/state_test.cc native/test/behaviors_test.cc native/test/system_test.cc
   native/test/certificates_test.cc
   native/test/apps_test.cc
-  native/test/tpm_test.cc
+  native/test/tpm_test.cc native/test/peer_test.cc native/peer/peer_credentials.cc
   "${CODEC[@]}" "${EMULATOR[@]}" "${TPM[@]}")
 compile_all() {
   local pids=() src
@@ -64,12 +64,14 @@ link system_test native/test/system_test.cc "${CODEC[@]}" "${EMULATOR[@]}"
 link certificates_test native/test/certificates_test.cc "${CODEC[@]}" "${EMULATOR[@]}"
 link apps_test native/test/apps_test.cc "${CODEC[@]}" "${EMULATOR[@]}"
 link tpm_test native/test/tpm_test.cc "${TPM[@]}"
+link peer_test native/test/peer_test.cc native/peer/peer_credentials.cc
 
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 "$OUT/codec_test"
 "$OUT/json_test"
 "$OUT/tpm_test"
+"$OUT/peer_test"
 # The emulator keeps its state in a file ($WINDOWS_IOT_DM_EMULATOR_STATE): never the user's own.
 # emulator_test runs on an empty device profile (its expectations predate the default profile's
 # inventory); state_test sets up its own files and profiles.

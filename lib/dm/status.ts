@@ -11,6 +11,7 @@ import {
   IotDmError,
   MdmApiError,
   MdmUnavailableError,
+  ServiceError,
   StorageError,
 } from '../errors';
 
@@ -83,6 +84,23 @@ export function errorStatus(err: unknown): ErrorStatus {
   }
   if (err instanceof MdmUnavailableError) {
     return { errSubSystem: 'MDM', errCode: 503, errContext, httpStatus: 503, transient: true };
+  }
+  if (err instanceof ServiceError) {
+    // The privileged service (lib/service/): missing or stopped is worth retrying later (it may be
+    // started); another version, refused access and limits need someone to act.
+    const transient =
+      err.code === 'ERR_SERVICE_MISSING' ||
+      err.code === 'ERR_SERVICE_STOPPED' ||
+      err.code === 'ERR_SERVICE_OUTCOME_UNKNOWN';
+    const errCode =
+      err.code === 'ERR_SERVICE_ACCESS_DENIED' ? 403 : err.code === 'ERR_SERVICE_LIMIT' ? 429 : 503;
+    return {
+      errSubSystem: 'Service',
+      errCode,
+      errContext,
+      httpStatus: errCode === 503 ? 503 : 500,
+      transient,
+    };
   }
   if (err instanceof StorageError) {
     const status = err.status ?? 500;

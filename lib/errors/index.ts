@@ -27,7 +27,14 @@ export type IotDmErrorCode =
   | 'ERR_DM_DETACHED'
   | 'ERR_STORAGE'
   | 'ERR_TPM_UNAVAILABLE'
-  | 'ERR_TPM';
+  | 'ERR_TPM'
+  | 'ERR_SERVICE_MISSING'
+  | 'ERR_SERVICE_STOPPED'
+  | 'ERR_SERVICE_VERSION'
+  | 'ERR_SERVICE_ACCESS_DENIED'
+  | 'ERR_SERVICE_LIMIT'
+  | 'ERR_SERVICE_PROTOCOL'
+  | 'ERR_SERVICE_OUTCOME_UNKNOWN';
 
 export interface IotDmErrorDetails {
   status?: number;
@@ -219,6 +226,40 @@ export class TpmError extends IotDmError {
     this.command = command;
   }
 }
+
+/**
+ * The privileged DM service (`iotdm service`, lib/service/) could not do what was asked. `code`
+ * says why; `fix` is the command (or step) that fixes it, also at the end of the message.
+ *  - ERR_SERVICE_MISSING: no socket / pipe at the path (not installed, or another path)
+ *  - ERR_SERVICE_STOPPED: the socket is there but nothing listens (stopped, crashed, stale)
+ *  - ERR_SERVICE_VERSION: the service speaks another protocol version
+ *  - ERR_SERVICE_ACCESS_DENIED: the socket refuses this user (EACCES) or the policy refuses the op
+ *  - ERR_SERVICE_LIMIT: a request over the size limit, or over the caller's rate
+ *  - ERR_SERVICE_PROTOCOL: a malformed frame or message (either side)
+ *  - ERR_SERVICE_OUTCOME_UNKNOWN: the connection dropped while a non-idempotent request ran and
+ *    the service that restarted cannot tell whether it completed (nothing was re-sent)
+ */
+export class ServiceError extends IotDmError {
+  /** The command or step that fixes it ("" when there is none). */
+  readonly fix: string;
+  /** The socket or pipe path the client used. */
+  readonly path?: string;
+  constructor(
+    code: ServiceErrorCode,
+    message: string,
+    details: { fix?: string; path?: string; status?: number; cause?: unknown } = {},
+  ) {
+    const fix = details.fix ?? '';
+    super(code, fix === '' ? message : `${message}. Fix: ${fix}`, {
+      ...(details.status !== undefined ? { status: details.status } : {}),
+      cause: details.cause,
+    });
+    this.fix = fix;
+    if (details.path !== undefined) this.path = details.path;
+  }
+}
+
+export type ServiceErrorCode = Extract<IotDmErrorCode, `ERR_SERVICE_${string}`>;
 
 /** An argument of a public function was of the wrong type or shape. */
 export class InvalidArgumentError extends IotDmError {

@@ -1,15 +1,19 @@
 // Module entry point of windows_iot_dm.node: a context-aware Napi::Addon whose per-environment
 // state is the SessionRegistry (main thread and every worker_thread get their own), an
 // environment cleanup hook that closes it (and the TpmRegistry of open TPM channels), and the
-// exports { MdmSession, SystemSession, TpmSession, openTpm, buildInfo }.
+// exports { MdmSession, SystemSession, TpmSession, openTpm, getPeerCredentials, buildInfo }.
+#include <cerrno>
+#include <cstring>
 #include <memory>
 
 #include <napi.h>
 
 #include "addon/mdm_session.h"
+#include "addon/native_error.h"
 #include "addon/system_session.h"
 #include "addon/tpm_session.h"
 #include "emulator/emulator_abi.h"
+#include "peer/peer_credentials.h"
 
 namespace wdm::addon {
 namespace {
@@ -68,6 +72,8 @@ class WindowsIotDmAddon final : public Napi::Addon<WindowsIotDmAddon> {
                  InstanceValue("SystemSession", SystemSession::DefineClass(env), napi_enumerable),
                  InstanceValue("TpmSession", tpm_session, napi_enumerable),
                  InstanceMethod<&WindowsIotDmAddon::OpenTpm>("openTpm", napi_enumerable),
+                 InstanceMethod<&WindowsIotDmAddon::GetPeerCredentials>("getPeerCredentials",
+                                                                        napi_enumerable),
                  InstanceValue("buildInfo", BuildInfo(env), napi_enumerable)});
   }
 
@@ -76,6 +82,41 @@ class WindowsIotDmAddon final : public Napi::Addon<WindowsIotDmAddon> {
   Napi::Value OpenTpm(const Napi::CallbackInfo& info) {
     Napi::Object session = tpm_session_.New({info[0]});
     return session.IsEmpty() ? info.Env().Undefined() : Napi::Value(session);
+  }
+
+  // getPeerCredentials(fd) = { uid, gid, pid, groups? } of the process at the other end of a
+  // connected Unix domain socket (lib/service/peer.ts). Throws an Error with code
+  // ERR_PEER_CREDENTIALS and osError (errno) when the kernel does not say; ENOTSUP on Windows.
+  Napi::Value GetPeerCredentials(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsNumber()) {
+      InvalidArgError(env, "getPeerCredentials: expected a file descriptor (number)")
+          .ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    const int fd = info[0].As<Napi::Number>().Int32Value();
+    peer::PeerCredentials cred;
+    const int err = peer::GetPeerCredentials(fd, &cred);
+    if (err != 0) {
+      Napi::Error error =
+          Napi::Error::New(env, std::string("getPeerCredentials: ") + std::strerror(err));
+      error.Set("code", "ERR_PEER_CREDENTIALS");
+      error.Set("osError", Napi::Number::New(env, err));
+      error.ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("uid", Napi::Number::New(env, cred.uid));
+    out.Set("gid", Napi::Number::New(env, cred.gid));
+    out.Set("pid", Napi::Number::New(env, cred.pid));
+    if (cred.has_groups) {
+      Napi::Array groups = Napi::Array::New(env, cred.groups.size());
+      for (std::size_t i = 0; i < cred.groups.size(); ++i) {
+        groups.Set(static_cast<std::uint32_t>(i), Napi::Number::New(env, cred.groups[i]));
+      }
+      out.Set("groups", groups);
+    }
+    return out;
   }
 
   std::shared_ptr<SessionRegistry> registry_;

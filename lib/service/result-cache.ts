@@ -1,0 +1,111 @@
+/**
+ * "No operation lost or run twice": results of non-idempotent requests (a CSP batch with any
+ * Add/Replace/Delete/Exec, raw SyncML, system changes, TPM commands), kept for `ttlMs` under
+ * (caller uid, client id, request id). A client that lost its connection re-sends what was in
+ * flight marked `retryOf: <instance it went to>`; the service answers from here instead of
+ * running it again. At a clean stop the service finishes what runs and saves the cache (mode
+ * 0600); the next start loads it, so a retry across a restart is answered too. A retry the
+ * service cannot place (its instance crashed) is refused with ERR_SERVICE_OUTCOME_UNKNOWN.
+ */
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Outcome } from './protocol';
+
+interface Entry {
+  uid: number;
+  expires: number;
+  outcome?: Outcome;
+  running?: Promise<Outcome>;
+}
+
+interface SavedCache {
+  format: 'windows-iot-dm/service-results';
+  instance: string;
+  savedAt: number;
+  entries: Array<[string, { uid: number; expires: number; outcome: Outcome }]>;
+}
+
+export type Lookup =
+  | { kind: 'run' }
+  | { kind: 'cached'; outcome: Outcome }
+  | { kind: 'running'; promise: Promise<Outcome> }
+  | { kind: 'unknown' };
+
+export class ResultCache {
+  readonly #entries = new Map<string, Entry>();
+  readonly #ttlMs: number;
+  readonly instance: string;
+  /** The instance whose saved cache was loaded (a clean stop), if any. */
+  previousInstance: string | undefined;
+
+  constructor(instance: string, ttlMs: number) {
+    this.instance = instance;
+    this.#ttlMs = ttlMs;
+  }
+
+  static key(clientId: string, id: number): string {
+    return `${clientId}#${id}`;
+  }
+
+  /** What to do with a request: run it, or answer what it already gave. */
+  lookup(uid: number, key: string, retryOf: string | undefined, idempotent: boolean): Lookup {
+    this.#prune();
+    const entry = this.#entries.get(key);
+    if (entry && entry.uid === uid) {
+      if (entry.outcome) return { kind: 'cached', outcome: entry.outcome };
+      if (entry.running) return { kind: 'running', promise: entry.running };
+    }
+    if (retryOf === undefined || idempotent) return { kind: 'run' };
+    // A retry: the first send never arrived here or at the instance whose clean stop we loaded.
+    if (retryOf === this.instance || retryOf === this.previousInstance) return { kind: 'run' };
+    return { kind: 'unknown' };
+  }
+
+  track(uid: number, key: string, running: Promise<Outcome>): void {
+    const entry: Entry = { uid, expires: Infinity, running };
+    this.#entries.set(key, entry);
+    void running.then((outcome) => {
+      entry.outcome = outcome;
+      delete entry.running;
+      entry.expires = Date.now() + this.#ttlMs;
+    });
+  }
+
+  #prune(): void {
+    const now = Date.now();
+    for (const [key, entry] of this.#entries) if (entry.expires < now) this.#entries.delete(key);
+  }
+
+  /** Writes the settled entries (call after every running request settled). */
+  save(file: string): void {
+    if (file === '') return;
+    this.#prune();
+    const saved: SavedCache = {
+      format: 'windows-iot-dm/service-results',
+      instance: this.instance,
+      savedAt: Date.now(),
+      entries: [...this.#entries]
+        .filter(([, e]) => e.outcome !== undefined)
+        .map(([k, e]) => [k, { uid: e.uid, expires: e.expires, outcome: e.outcome as Outcome }]),
+    };
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    writeFileSync(file, JSON.stringify(saved), { mode: 0o600 });
+  }
+
+  /** Loads (and removes) what the previous instance saved at its clean stop. */
+  load(file: string): void {
+    if (file === '') return;
+    let saved: SavedCache;
+    try {
+      saved = JSON.parse(readFileSync(file, 'utf8')) as SavedCache;
+    } catch {
+      return;
+    } finally {
+      rmSync(file, { force: true });
+    }
+    if (saved.format !== 'windows-iot-dm/service-results' || !Array.isArray(saved.entries)) return;
+    this.previousInstance = saved.instance;
+    for (const [key, e] of saved.entries) this.#entries.set(key, e);
+    this.#prune();
+  }
+}
