@@ -15,6 +15,7 @@ const commands = {
   demo: (): typeof import('./demo-command') => require('./demo-command'),
   hub: (): typeof import('./hub-command') => require('./hub-command'),
   provision: (): typeof import('./provision-command') => require('./provision-command'),
+  service: (): typeof import('./service-command') => require('./service-command'),
   tpm: (): typeof import('./tpm-command') => require('./tpm-command'),
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
@@ -29,6 +30,7 @@ Commands:
   demo     run the whole system locally: hub, DPS, storage, TPMs, devices, dashboard
   hub      run a local IoT Hub, manage its devices (start, device add, device list)
   provision  register with a Device Provisioning Service (symmetric key, X.509, TPM)
+  service  the privileged DM service for unprivileged hosts (run, install, uninstall, status)
   tpm      the TPM: EK, registration id, slots, keys, SAS tokens (Limpet's commands)
 
 Run "iotdm <command> --help" for a command's options.`;
@@ -52,6 +54,8 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
       return commands.tpm().runTpm(rest, io);
     case 'provision':
       return commands.provision().runProvision(rest, io);
+    case 'service':
+      return commands.service().runService(rest, io);
     case undefined:
     case '-h':
     case '--help':
