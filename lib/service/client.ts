@@ -62,8 +62,8 @@ interface Pending {
   message: RequestMessage;
   resolve: (value: unknown) => void;
   reject: (err: Error) => void;
-  /** The service instance it was last sent to. */
-  sentTo?: string;
+  /** The connection it was last sent on. */
+  sentOn?: Connection;
 }
 
 interface Connection {
@@ -148,6 +148,8 @@ export class ServiceClient implements NativeMdm, NativeSystem {
   readonly tpm: NativeTpm;
   readonly #options: ConnectServiceOptions;
   #connection: Promise<Connection> | undefined;
+  /** The connection in use, once its handshake is done. */
+  #live: Connection | undefined;
   #nextId = 1;
   readonly #pending = new Map<number, Pending>();
   #closed = false;
@@ -218,6 +220,7 @@ export class ServiceClient implements NativeMdm, NativeSystem {
     this.#closed = true;
     const c = this.#connection;
     this.#connection = undefined;
+    this.#live = undefined;
     for (const p of this.#pending.values()) {
       p.reject(new ServiceError('ERR_SERVICE_STOPPED', 'the service client was closed'));
     }
@@ -252,9 +255,10 @@ export class ServiceClient implements NativeMdm, NativeSystem {
   }
 
   #send(c: Connection, p: Pending): void {
-    if (!this.#pending.has(p.message.id) || p.sentTo === c.instance) return;
-    if (p.sentTo !== undefined) p.message.retryOf = p.sentTo;
-    p.sentTo = c.instance;
+    // Not on a connection that is gone (the reconnect re-sends), never twice on one connection.
+    if (!this.#pending.has(p.message.id) || c !== this.#live || p.sentOn === c) return;
+    if (p.sentOn !== undefined) p.message.retryOf = p.sentOn.instance;
+    p.sentOn = c;
     c.socket.write(encodeFrame(p.message));
   }
 
@@ -372,6 +376,7 @@ export class ServiceClient implements NativeMdm, NativeSystem {
             }
             clearTimeout(timer);
             connection = { socket, instance: msg.instance };
+            this.#live = connection;
             this.serviceVersion = msg.packageVersion;
             this.#everConnected = true;
             resolve(connection);
@@ -385,9 +390,15 @@ export class ServiceClient implements NativeMdm, NativeSystem {
             else p.reject(fromWireError(msg.error, this.path));
           } else if (msg.t === 'fatal') {
             const err = fromWireError(msg.error, this.path);
+            // The service closes after this: later calls go to a new connection.
+            if (this.#live === connection) {
+              this.#live = undefined;
+              this.#connection = undefined;
+            }
+            socket.destroy();
             // A fatal answer names no request: fail the ones sent on this connection.
             for (const [id, p] of this.#pending) {
-              if (p.sentTo === connection.instance) {
+              if (p.sentOn === connection) {
                 this.#pending.delete(id);
                 p.reject(err);
               }
@@ -400,35 +411,33 @@ export class ServiceClient implements NativeMdm, NativeSystem {
 
   /** The connection dropped: reconnect and re-send what was in flight (marked as a retry). */
   #dropped(c: Connection): void {
-    if (this.#connection === undefined || this.#closed) return;
-    void this.#connection.then((current) => {
-      if (current !== c) return;
-      this.#connection = undefined;
-      if (this.#pending.size === 0) return; // reconnect lazily on the next call
-      this.reconnects++;
-      this.#connect().then(
-        (next) => {
-          for (const p of [...this.#pending.values()].sort((a, b) => a.message.id - b.message.id)) {
-            this.#send(next, p);
-          }
-        },
-        (err: unknown) => {
-          for (const [id, p] of this.#pending) {
-            this.#pending.delete(id);
-            p.reject(
-              p.sentTo !== undefined &&
-                !(err instanceof ServiceError && err.code === 'ERR_SERVICE_ACCESS_DENIED')
-                ? new ServiceError(
-                    'ERR_SERVICE_OUTCOME_UNKNOWN',
-                    `the connection to the windows-iot-dm service dropped while request ${id} (${p.message.op}) ran, and the service could not be reached again: whether it completed is unknown`,
-                    { fix: (err as ServiceError).fix ?? '', path: this.path, cause: err },
-                  )
-                : (err as IotDmError),
-            );
-          }
-        },
-      );
-    });
+    if (this.#live !== c || this.#closed) return;
+    this.#live = undefined;
+    this.#connection = undefined;
+    if (this.#pending.size === 0) return; // reconnect lazily on the next call
+    this.reconnects++;
+    this.#connect().then(
+      (next) => {
+        for (const p of [...this.#pending.values()].sort((a, b) => a.message.id - b.message.id)) {
+          this.#send(next, p);
+        }
+      },
+      (err: unknown) => {
+        for (const [id, p] of this.#pending) {
+          this.#pending.delete(id);
+          const denied = err instanceof ServiceError && err.code === 'ERR_SERVICE_ACCESS_DENIED';
+          p.reject(
+            p.sentOn !== undefined && !denied
+              ? new ServiceError(
+                  'ERR_SERVICE_OUTCOME_UNKNOWN',
+                  `the connection to the windows-iot-dm service dropped while request ${id} (${p.message.op}) ran, and the service could not be reached again: whether it completed is unknown`,
+                  { fix: err instanceof ServiceError ? err.fix : '', path: this.path, cause: err },
+                )
+              : (err as IotDmError),
+          );
+        }
+      },
+    );
   }
 }
 
