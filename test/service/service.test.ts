@@ -222,9 +222,7 @@ describe('iotdm service', function () {
       .map((l) => JSON.parse(l) as AuditLine);
     assert.equal(lines.length, 5);
     assert.deepEqual(
-      lines.map((l) =>
-        l.ops.map((o: { verb: string; status: number }) => `${o.verb} ${o.status}`).join(),
-      ),
+      lines.map((l) => l.ops.map((o) => `${o.verb} ${o.status}`).join()),
       ['get 200', 'replace 200', 'get 200', 'replace 200', 'get 404'],
     );
     for (const l of lines) {
