@@ -26,6 +26,8 @@ export interface AuditEntry {
 
 export class AuditLog {
   #stream: WriteStream | undefined;
+  /** Lines of this event-loop turn, written together (one write per turn, not per request). */
+  #batch: string[] = [];
 
   constructor(path: string) {
     if (path === '') return;
@@ -49,10 +51,18 @@ export class AuditLog {
       },
       ...entry,
     };
-    this.#stream.write(JSON.stringify(line) + '\n');
+    if (this.#batch.length === 0) setImmediate(() => this.#flush());
+    this.#batch.push(JSON.stringify(line) + '\n');
+  }
+
+  #flush(): void {
+    const lines = this.#batch;
+    this.#batch = [];
+    if (lines.length > 0) this.#stream?.write(lines.join(''));
   }
 
   async close(): Promise<void> {
+    this.#flush();
     const stream = this.#stream;
     this.#stream = undefined;
     if (stream) await new Promise<void>((resolve) => stream.end(resolve));

@@ -11,7 +11,12 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Csp, CspError, ServiceError } from '../../lib';
+import { DeviceManagementClient } from '../../lib/dm/client';
+import { silentLogger } from '../../lib/dm/logger';
 import { errorStatus } from '../../lib/dm/status';
+import { deviceInfoHandler } from '../../lib/features/device-info';
+import { createRebootHandlers } from '../../lib/features/reboot';
+import { MockTwinLink } from '../../lib/testing';
 import { connectService, type ServiceClient } from '../../lib/service/client';
 import { encodeFrame } from '../../lib/service/protocol';
 import { startService, type RunningService } from '../../lib/service/server';
@@ -418,6 +423,34 @@ describe('iotdm service', function () {
       again.socket.destroy();
       await stopChild(child);
     });
+  });
+
+  it('DeviceManagementClient.attach(link, { native: connectService() }) works, also across a restart', async () => {
+    service = await startService({ config: temp.config(), log: () => {} });
+    const native = client();
+    const link = new MockTwinLink();
+    const dm = await DeviceManagementClient.attach(link, {
+      native,
+      handlers: [deviceInfoHandler, ...createRebootHandlers({ system: native })],
+      stateDir: join(temp.dir, 'dm'),
+      logger: silentLogger(),
+    });
+    try {
+      await link.waitReported(
+        (r) => typeof (r.windows as { deviceInfo?: unknown } | undefined)?.deviceInfo === 'object',
+      );
+      await service.close(); // a clean restart while the host is attached
+      service = await startService({ config: temp.config(), log: () => {} });
+      const state = process.env.WINDOWS_IOT_DM_EMULATOR_STATE as string;
+      const before = rebootCount(state);
+      const answer = await link.invoke('windows.rebootAsync', { requestId: 'svc-1' });
+      assert.equal(answer.status, 200);
+      await dm.settled();
+      await link.waitReported((r) => JSON.stringify(r).includes('"scheduled"'));
+      assert.equal(rebootCount(state) - before, 1, 'one RebootNow through the restarted service');
+    } finally {
+      await dm.detach(50);
+    }
   });
 
   it('iotdm service install/uninstall --dry-run print the steps for systemd and Windows', () => {
