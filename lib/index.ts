@@ -101,3 +101,20 @@ export {
   type Dashboard,
   type DashboardOptions,
 } from './dashboard';
+// Privilege separation (issue 14): the privileged DM service and its client, a third native
+// contract implementation beside the addon and the mock.
+export {
+  connectService,
+  ServiceClient,
+  SERVICE_SOCKET_ENV,
+  type ConnectServiceOptions,
+} from './service/client';
+export { startService, type RunningService, type ServiceServerOptions } from './service/server';
+export {
+  loadServiceConfig,
+  parseServiceConfig,
+  defaultConfigPath,
+  type ServiceConfig,
+  type PolicyRule,
+} from './service/config';
+export { PROTOCOL_VERSION } from './service/protocol';
