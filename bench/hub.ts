@@ -24,14 +24,7 @@ import { Client, type Twin } from 'azure-iot-device';
 import { Mqtt } from 'azure-iot-device-mqtt';
 import { JobClient, Registry } from 'azure-iothub';
 import type { HubChildReply, HubChildRequest, HubChildStarted } from './hub-child';
-import {
-  fromPercentile,
-  fromSamples,
-  fromValue,
-  NotMeasured,
-  type BenchOptions,
-  type Figure,
-} from './model';
+import { fromPercentile, fromSamples, fromValue, type BenchOptions, type Figure } from './model';
 import { median, percentile } from './stats';
 
 export interface HubBenchOptions {
@@ -277,7 +270,8 @@ export async function benchHub(
           stats = jobStatus.deviceJobStatistics;
         }
         jobSeconds = (now() - j0) / 1000;
-        job = `${jobSeconds.toFixed(2)} s (${status}${stats ? `, ${JSON.stringify(stats)}` : ''})`;
+        const st = stats as { succeededCount?: number; failedCount?: number } | undefined;
+        job = `${status}${st ? `, ${st.succeededCount ?? '?'} succeeded, ${st.failedCount ?? '?'} failed` : ''}`;
       } catch (err) {
         if (aborted) throw err;
         job = `not measured: ${err instanceof Error ? err.message : String(err)}`;
@@ -303,7 +297,6 @@ export async function benchHub(
   running.catch(() => undefined);
   try {
     const f = await Promise.race([running, deadline]);
-    if (f.jobSeconds === undefined) throw new NotMeasured(f.job);
     return [
       fromValue(
         `connect ${o.devices} devices (real device SDK, MQTT/TLS, batches of ${o.batch})`,
@@ -337,7 +330,7 @@ export async function benchHub(
       fromValue(
         `scheduled method job over ${o.devices} devices, creation → completed`,
         's',
-        f.jobSeconds,
+        f.jobSeconds ?? Number.NaN,
         'single run',
         { target: { op: '<', value: 10, source: 'issue 4' }, note: f.job },
       ),

@@ -48,6 +48,8 @@ export interface MachineFacts {
 
 export interface RunResults {
   mode: 'quick' | 'full';
+  /** `--only`: the benchmarks this run was limited to (absent: all of them). */
+  only?: string[];
   startedAt: string;
   seconds: number;
   machine: MachineFacts;

@@ -7,7 +7,7 @@ import { table } from './stats';
 
 /** A number with as many decimals as its size deserves (3 significant-ish digits). */
 export function fmt(v: number): string {
-  if (!Number.isFinite(v)) return String(v);
+  if (!Number.isFinite(v) || Number.isInteger(v)) return String(v);
   const a = Math.abs(v);
   const digits = a >= 100 ? 0 : a >= 10 ? 1 : a >= 1 ? 2 : 3;
   return v.toFixed(digits);
@@ -86,7 +86,7 @@ export function targetsMarkdown(r: RunResults): string {
 
 export function runMarkdown(r: RunResults): string {
   return [
-    `# windows-iot-dm benchmarks (${r.mode} run)\n`,
+    `# windows-iot-dm benchmarks (${r.mode} run${r.only ? `, only ${r.only.join(', ')}` : ''})\n`,
     `Machine: ${machineText(r.machine)}.\n`,
     `Started ${r.startedAt}, took ${fmt(r.seconds)} s. Values are medians unless marked (p50/p99, ` +
       `totals); spread is p10 – p90 of the samples and their count n; ratios are medians of ` +

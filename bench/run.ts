@@ -75,6 +75,7 @@ async function main(): Promise<void> {
   }
   const results: RunResults = {
     mode: args.quick ? 'quick' : 'full',
+    ...(args.only ? { only: args.only } : {}),
     startedAt,
     seconds: (now() - t0) / 1000,
     machine,

@@ -17,7 +17,7 @@ function pickResults(explicit: string | undefined): string {
   const latest = path.join(RESULTS, 'latest.json');
   if (existsSync(latest)) {
     const r = JSON.parse(readFileSync(latest, 'utf8')) as RunResults;
-    if (r.mode === 'full') return latest;
+    if (r.mode === 'full' && !r.only) return latest;
   }
   const full = path.join(RESULTS, 'latest-full.json');
   if (existsSync(full)) return full;
@@ -46,7 +46,9 @@ function main(): void {
   const check = args.includes('--check');
   const file = pickResults(args.find((a) => !a.startsWith('--')));
   const results = JSON.parse(readFileSync(file, 'utf8')) as RunResults;
-  if (results.mode !== 'full') throw new Error(`${file} is a ${results.mode} run, not a full one`);
+  if (results.mode !== 'full' || results.only) {
+    throw new Error(`${file} is not a full run of every benchmark`);
+  }
   const doc = benchmarksDoc(results, path.relative(ROOT, file));
   if (check) {
     const current = existsSync(DOC) ? readFileSync(DOC, 'utf8') : '';

@@ -102,9 +102,9 @@ describe('bench figures and tables', () => {
     assert.equal(f.verdict, 'not met');
     assert.deepEqual(figureRow(f), [
       'patch',
-      '20.0 ms',
-      'p10 10.0 – p90 30.0, n=3',
-      '< 15.0 ms (issue 5)',
+      '20 ms',
+      'p10 10 – p90 30, n=3',
+      '< 15 ms (issue 5)',
       'not met',
     ]);
   });
@@ -113,7 +113,7 @@ describe('bench figures and tables', () => {
     const p99 = fromPercentile('lat', 'ms', [1, 2, 3], 'p99', 3, {
       target: { op: '<', value: 60, source: 'issue 5' },
     });
-    assert.equal(figureRow(p99)[1], '3.00 ms p99');
+    assert.equal(figureRow(p99)[1], '3 ms p99');
     assert.equal(p99.verdict, 'met');
     const ratio = fromRatio('ours ÷ ffi', pairedRatio([4, 6], [2, 2]), {
       target: { op: '>=', value: 2, source: 'issue 12' },
@@ -121,10 +121,10 @@ describe('bench figures and tables', () => {
     assert.equal(ratio.value, 2.5);
     assert.equal(ratio.verdict, 'met');
     assert.equal(figureRow(ratio)[1], '2.50× ratio (median of pairs)');
-    assert.equal(figureRow(ratio)[3], '>= 2.00× (issue 12)');
+    assert.equal(figureRow(ratio)[3], '>= 2× (issue 12)');
     const single = fromValue('trips', 'trips', 1, 'single run', { note: 'counted' });
     assert.equal(single.verdict, undefined);
-    assert.deepEqual(figureRow(single), ['trips (counted)', '1.00 trips single run', '', '', '']);
+    assert.deepEqual(figureRow(single), ['trips (counted)', '1 trips single run', '', '', '']);
   });
 
   it('number formatting and table escaping', () => {
@@ -132,6 +132,8 @@ describe('bench figures and tables', () => {
     assert.equal(fmt(12.345), '12.3');
     assert.equal(fmt(1.2345), '1.23');
     assert.equal(fmt(0.12345), '0.123');
+    assert.equal(fmt(20), '20');
+    assert.equal(fmt(Number.NaN), 'NaN');
     assert.equal(table(['a|b'], [['x|y']]), '| a\\|b |\n| --- |\n| x\\|y |');
   });
 
