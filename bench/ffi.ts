@@ -165,6 +165,10 @@ export async function benchFfi(o: BenchOptions): Promise<Figure[]> {
           target ? { target } : {},
         ),
         fromRatio(`${label}: ours ÷ FFI sync, ops/s`, pairedRatio(runs.ffiSync, runs.ours)),
+        fromRatio(
+          `${label}: ceiling of ours ÷ FFI async (a path costing nothing above the library)`,
+          pairedRatio(runs.ffiAsync, runs.floor),
+        ),
       );
     }
   }
