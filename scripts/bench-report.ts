@@ -1,6 +1,7 @@
 /**
  * `npm run bench:report [-- <results.json>]`: docs/benchmarks.md from the latest FULL benchmark
- * run (bench/results/latest.json when it is a full run, else latest-full.json), with the machine
+ * run (bench/results/latest-full.json, written by every full run; else latest.json when that is
+ * a full run of every benchmark), with the machine
  * it ran on. `--check` exits 1 when docs/benchmarks.md differs from what the results give.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -14,13 +15,15 @@ const DOC = path.join(ROOT, 'docs', 'benchmarks.md');
 
 function pickResults(explicit: string | undefined): string {
   if (explicit) return path.resolve(explicit);
+  // Every full run of every benchmark writes latest-full.json (and latest.json, which a later
+  // quick or --only run replaces).
+  const full = path.join(RESULTS, 'latest-full.json');
+  if (existsSync(full)) return full;
   const latest = path.join(RESULTS, 'latest.json');
   if (existsSync(latest)) {
     const r = JSON.parse(readFileSync(latest, 'utf8')) as RunResults;
     if (r.mode === 'full' && !r.only) return latest;
   }
-  const full = path.join(RESULTS, 'latest-full.json');
-  if (existsSync(full)) return full;
   throw new Error(
     'no full benchmark run in bench/results: run `npm run bench` (without --quick) first',
   );
