@@ -1,8 +1,7 @@
 /**
  * `npm run bench:report [-- <results.json>]`: docs/benchmarks.md from the latest FULL benchmark
  * run (bench/results/latest-full.json, written by every full run; else latest.json when that is
- * a full run of every benchmark), with the machine
- * it ran on. `--check` exits 1 when docs/benchmarks.md differs from what the results give.
+ * a full run of every benchmark), with the machine it ran on. `--check` exits 1 when docs/benchmarks.md differs from what the results give.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
