@@ -1,20 +1,26 @@
 /**
- * Benchmark 1: per-op cost and ops/s of get and replace through the real addon and the CSP
- * emulator library, with 1, 10 and 100 ops per SyncML message; once through `AddonMdm.apply`
- * (the native contract) and once through `Csp` (validation + automatic batching on top).
+ * Benchmark: per-op cost and ops/s of Get and Replace through the real addon and the CSP
+ * emulator library, 1, 10 and 100 ops per SyncML message; `AddonMdm.apply` (the native
+ * contract) and `Csp` (validation + automatic batching on top) interleaved. And what batching
+ * saves: 100 Gets as one message against 100 one-op messages, side by side (issue 3 target:
+ * >= 10× the ops/s).
  */
 import { AddonMdm, Csp, type CspOp } from '../lib';
-import { median, sample, table } from './stats';
+import { fromRatio, fromSamples, type BenchOptions, type Figure } from './model';
+import { pairedRatio, sampleInterleaved } from './stats';
 
 const GET_URI = './DevDetail/SwV';
 const SET_URI = './Device/Vendor/MSFT/Policy/Config/Update/ActiveHoursStart';
 
-export async function benchCspOps(samples = 31): Promise<string> {
+export async function benchCspOps(o: BenchOptions): Promise<Figure[]> {
+  const samples = o.quick ? 31 : 101;
+  const warmup = o.quick ? 5 : 20;
   const native = new AddonMdm();
   const csp = new Csp(native);
-  // Make sure the policy node exists so that Replace succeeds.
+  // The policy node exists, so that Replace succeeds.
+  await native.apply([{ verb: 'delete', uri: SET_URI }]);
   await native.apply([{ verb: 'add', uri: SET_URI, format: 'int', data: '8' }]);
-  const rows: Array<Array<string | number>> = [];
+  const figures: Figure[] = [];
   for (const verb of ['get', 'replace'] as const) {
     for (const size of [1, 10, 100]) {
       const ops: CspOp[] = Array.from({ length: size }, (_, i) =>
@@ -22,74 +28,53 @@ export async function benchCspOps(samples = 31): Promise<string> {
           ? { verb, uri: GET_URI }
           : { verb, uri: SET_URI, format: 'int', data: String(i % 24) },
       );
-      const viaNative = median(
-        await sample(
-          async () => {
+      const runs = await sampleInterleaved(
+        {
+          native: async () => {
             const results = await native.apply(ops);
-            if (results.some((r) => r.status !== 200))
+            if (results.some((r) => r.status !== 200)) {
               throw new Error(`bench op failed: ${JSON.stringify(results[0])}`);
+            }
           },
-          samples,
-          5,
-        ),
-      );
-      const viaCsp = median(
-        await sample(
-          () =>
+          csp: () =>
             Promise.all(
               ops.map((op) =>
                 verb === 'get' ? csp.get(op.uri) : csp.replace(op.uri, Number(op.data)),
               ),
             ),
-          samples,
-          5,
-        ),
+        },
+        samples,
+        warmup,
       );
-      for (const [layer, ms] of [
-        ['AddonMdm.apply', viaNative],
-        ['Csp (batched)', viaCsp],
-      ] as const) {
-        rows.push([
-          verb,
-          size,
-          layer,
-          ms.toFixed(3),
-          ((ms * 1000) / size).toFixed(1),
-          Math.round((size * 1000) / ms),
-        ]);
-      }
+      const perOp = (ms: number[]): number[] => ms.map((m) => (m * 1000) / size);
+      figures.push(
+        fromSamples(`${verb} × ${size}/message, AddonMdm.apply, per op`, 'µs', perOp(runs.native)),
+        fromSamples(`${verb} × ${size}/message, Csp (batched), per op`, 'µs', perOp(runs.csp)),
+      );
     }
   }
   await native.apply([{ verb: 'delete', uri: SET_URI }]);
-  rows.push(...(await batchingRatio(native, samples)));
-  return table(['verb', 'ops/message', 'layer', 'median ms/message', 'µs/op', 'ops/s'], rows);
-}
 
-/** 100 gets as one message vs as 100 sequential messages: what batching saves. */
-async function batchingRatio(
-  native: AddonMdm,
-  samples: number,
-): Promise<Array<Array<string | number>>> {
   const ops: CspOp[] = Array.from({ length: 100 }, () => ({ verb: 'get', uri: GET_URI }));
-  const one = median(await sample(() => native.apply(ops), samples, 5));
-  const many = median(
-    await sample(
-      async () => {
+  const batching = await sampleInterleaved(
+    {
+      one: () => native.apply(ops),
+      many: async () => {
         for (const op of ops) await native.apply([op]);
       },
-      samples,
-      5,
-    ),
+    },
+    samples,
+    warmup,
   );
-  return [
-    [
-      'get',
-      '100 × 1 (unbatched)',
-      'AddonMdm.apply',
-      many.toFixed(3),
-      ((many * 1000) / 100).toFixed(1),
-      Math.round(100000 / many),
-    ],
-    ['get', `batching speed-up ${(many / one).toFixed(1)}×`, '', '', '', ''],
-  ];
+  figures.push(
+    fromSamples(
+      '100 Gets as 100 one-op messages, per op',
+      'µs',
+      batching.many.map((m) => m * 10),
+    ),
+    fromRatio('batching: ops/s of 1 × 100 ÷ 100 × 1', pairedRatio(batching.many, batching.one), {
+      target: { op: '>=', value: 10, source: 'issue 3' },
+    }),
+  );
+  return figures;
 }

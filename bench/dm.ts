@@ -18,6 +18,11 @@
  *   The hub's sockets run with TCP_NODELAY: with Nagle's algorithm on, a small publish that
  *   followed an unacknowledged one waited for the device's delayed ACK (~40 ms on Linux).
  *
+ * - Method round trip: `methods` sequential `windows.enumDMFolders` direct methods (a built-in
+ *   method: the DM folder listed on the device) through `hub.core.invokeMethod` (what the REST
+ *   invoke performs), from the call to the device's answer (status 200), after `warmupMethods`.
+ *   No issue sets a target for it.
+ *
  * Bounded: aborts after `deadlineMs` with the phase it was in; always stops the agent and the
  * hub and removes its folders.
  */
@@ -27,7 +32,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { LocalHub } from '../lib/hub/hub';
 import type { TwinState } from '../lib/hub/twin/types';
-import { median, percentile, table } from './stats';
+import { fromPercentile, fromSamples, fromValue, type BenchOptions, type Figure } from './model';
+import { percentile } from './stats';
 
 export interface DmBenchOptions {
   patches: number;
@@ -37,6 +43,8 @@ export interface DmBenchOptions {
   /** Of which through tsx (the source) instead of dist, for comparison. */
   tsxStarts: number;
   idleMs: number;
+  methods: number;
+  warmupMethods: number;
   deadlineMs: number;
 }
 
@@ -46,7 +54,18 @@ const DEFAULTS: DmBenchOptions = {
   starts: 5,
   tsxStarts: 3,
   idleMs: 2000,
-  deadlineMs: 180_000,
+  methods: 500,
+  warmupMethods: 20,
+  deadlineMs: 300_000,
+};
+
+const QUICK: Partial<DmBenchOptions> = {
+  patches: 200,
+  starts: 2,
+  tsxStarts: 0,
+  idleMs: 1000,
+  methods: 200,
+  deadlineMs: 90_000,
 };
 
 const ROOT = path.resolve(__dirname, '..');
@@ -141,10 +160,14 @@ interface Figures {
   readyTsxMs: number[];
   rssMb: number[];
   latencies: number[];
+  methodMs: number[];
 }
 
-export async function benchDm(options: Partial<DmBenchOptions> = {}): Promise<string> {
-  const o = { ...DEFAULTS, ...options };
+export async function benchDm(
+  b: BenchOptions,
+  options: Partial<DmBenchOptions> = {},
+): Promise<Figure[]> {
+  const o = { ...DEFAULTS, ...(b.quick ? QUICK : {}), ...options };
   const work = mkdtempSync(path.join(os.tmpdir(), 'wdm-bench-dm-'));
   let hub: LocalHub | undefined;
   const agents: Agent[] = [];
@@ -253,60 +276,77 @@ export async function benchDm(options: Partial<DmBenchOptions> = {}): Promise<st
     };
     const latencies = await measure(o.patches);
 
-    return { buildMs, readyMs, readyTsxMs, rssMb: rss, latencies };
+    phase = 'method round trip';
+    const methodMs: number[] = [];
+    for (let k = 0; k < o.warmupMethods + o.methods; k++) {
+      check();
+      const t0 = now();
+      const r = await h.core.invokeMethod(DEVICE, 'windows.enumDMFolders', {}, 30);
+      const ms = now() - t0;
+      if (r.status !== 200) throw new Error(`windows.enumDMFolders answered ${r.status}`);
+      if (k >= o.warmupMethods) methodMs.push(ms);
+    }
+
+    return { buildMs, readyMs, readyTsxMs, rssMb: rss, latencies, methodMs };
   }
 
   const running = run();
   running.catch(() => undefined);
   try {
     const f = await Promise.race([running, deadline]);
-    const verdict = (ok: boolean): string => (ok ? 'met' : 'MISSED');
-    const p50 = percentile(f.latencies, 50);
-    const p99 = percentile(f.latencies, 99);
-    const ready = median(f.readyMs);
-    const rss = median(f.rssMb);
-    const list = (v: number[]): string => v.map((x) => x.toFixed(0)).join(', ');
-    return table(
-      ['figure', 'value', 'target', 'verdict'],
-      [
-        [
-          `desired patch → reported \`completed\` p50 (hub.core.updateTwin → hub stores lastChange, ${f.latencies.length} sequential patches)`,
-          `${p50.toFixed(2)} ms`,
-          '< 20 ms',
-          verdict(p50 < 20),
-        ],
-        [
-          'desired patch → reported `completed` p99',
-          `${p99.toFixed(2)} ms`,
-          '< 60 ms',
-          verdict(p99 < 60),
-        ],
-        [
-          `agent idle RSS, ${o.idleMs / 1000} s after ready (VmRSS, median of ${f.rssMb.length}: ${list(f.rssMb)})`,
-          `${rss.toFixed(1)} MB`,
-          '< 80 MB',
-          verdict(rss < 80),
-        ],
-        [
-          `agent start → connected + reconciled, \`node dist/lib/cli/main.js agent\` (median of ${f.readyMs.length}: ${list(f.readyMs)})`,
-          `${ready.toFixed(0)} ms`,
-          '< 1500 ms',
-          verdict(ready < 1500),
-        ],
-        [
-          `same through tsx (\`npm run iotdm -- agent\`, median of ${f.readyTsxMs.length}: ${list(f.readyTsxMs)})`,
-          `${median(f.readyTsxMs).toFixed(0)} ms`,
-          '',
-          '',
-        ],
-        [
-          'set-up: tsc build of lib/ + the OEM example into dist/',
-          `${(f.buildMs / 1000).toFixed(1)} s`,
-          '',
-          '',
-        ],
-      ],
+    const figures: Figure[] = [
+      fromPercentile(
+        `desired patch → reported \`completed\` p50 (hub.core.updateTwin → hub stores lastChange, ${f.latencies.length} sequential patches)`,
+        'ms',
+        f.latencies,
+        'p50',
+        percentile(f.latencies, 50),
+        { target: { op: '<', value: 20, source: 'issue 5' } },
+      ),
+      fromPercentile(
+        'desired patch → reported `completed` p99',
+        'ms',
+        f.latencies,
+        'p99',
+        percentile(f.latencies, 99),
+        { target: { op: '<', value: 60, source: 'issue 5' } },
+      ),
+      fromPercentile(
+        `method round trip p50 (\`windows.enumDMFolders\` via hub.core.invokeMethod, ${f.methodMs.length} sequential calls)`,
+        'ms',
+        f.methodMs,
+        'p50',
+        percentile(f.methodMs, 50),
+        { note: 'no target in the issues' },
+      ),
+      fromPercentile('method round trip p99', 'ms', f.methodMs, 'p99', percentile(f.methodMs, 99)),
+      fromSamples(
+        `agent idle RSS, ${o.idleMs / 1000} s after ready (VmRSS, fresh processes)`,
+        'MB',
+        f.rssMb,
+        {
+          target: { op: '<', value: 80, source: 'issue 5' },
+        },
+      ),
+      fromSamples(
+        'agent start → connected + reconciled, `node dist/lib/cli/main.js agent` (fresh processes)',
+        'ms',
+        f.readyMs,
+        { target: { op: '<', value: 1500, source: 'issue 5' } },
+      ),
+    ];
+    if (f.readyTsxMs.length > 0) {
+      figures.push(fromSamples('same through tsx (`npm run iotdm -- agent`)', 'ms', f.readyTsxMs));
+    }
+    figures.push(
+      fromValue(
+        'set-up: tsc build of lib/ + the OEM example into dist/',
+        's',
+        f.buildMs / 1000,
+        'single run',
+      ),
     );
+    return figures;
   } finally {
     clearTimeout(timer);
     aborted = true;
@@ -317,8 +357,8 @@ export async function benchDm(options: Partial<DmBenchOptions> = {}): Promise<st
 }
 
 if (require.main === module) {
-  benchDm().then(
-    (out) => console.log(out),
+  benchDm({ quick: false }).then(
+    (out) => console.log(JSON.stringify(out, null, 2)),
     (err: unknown) => {
       console.error(err);
       process.exitCode = 1;

@@ -1,10 +1,11 @@
 /**
  * Resident memory of a Node process with the addon and the CSP emulator (full DDF table) loaded
- * and used, against a bare Node process: each measured in fresh child processes, median of 5.
+ * and used, against a bare Node process: fresh child processes, bare and loaded alternating, the
+ * difference taken pair by pair (issue 3 target: < 40 MB above bare Node).
  */
 import { execFileSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
-import { median, table } from './stats';
+import { fromSamples, type BenchOptions, type Figure } from './model';
 
 const ROOT = resolve(__dirname, '..');
 
@@ -19,26 +20,28 @@ function rssOf(script: string): number {
 const REPORT =
   'global.gc(); setTimeout(() => { global.gc(); console.log(process.memoryUsage().rss); }, 50);';
 
-export function benchEmulatorMemory(runs = 5): string {
+export function benchEmulatorMemory(o: BenchOptions): Figure[] {
+  const runs = o.quick ? 3 : 7;
   const addon = JSON.stringify(join(ROOT, 'build/Release/windows_iot_dm.node'));
   const lib = JSON.stringify(join(ROOT, 'build/Release/mdm_emulator.so'));
   const loaded = `const { MdmSession } = require(${addon});
     const s = new MdmSession({ libraryPath: ${lib} });
     s.apply([{ verb: 'get', uri: './DevDetail/SwV' }, { verb: 'get', uri: './Device/Vendor/MSFT/Policy/Config/Update?list=StructData' }], false)
       .then(() => { ${REPORT} });`;
-  const bare = [];
-  const withEmulator = [];
+  const bare: number[] = [];
+  const withEmulator: number[] = [];
   for (let i = 0; i < runs; i++) {
     bare.push(rssOf(REPORT));
     withEmulator.push(rssOf(loaded));
   }
-  const b = median(bare);
-  const e = median(withEmulator);
-  return table(
-    ['process', 'median RSS MB', 'above bare Node MB'],
-    [
-      ['bare Node', b.toFixed(1), '0'],
-      ['Node + addon + emulator (full DDF table, used)', e.toFixed(1), (e - b).toFixed(1)],
-    ],
-  );
+  return [
+    fromSamples('bare Node process RSS', 'MB', bare),
+    fromSamples('Node + addon + emulator (full DDF table, used) RSS', 'MB', withEmulator),
+    fromSamples(
+      'emulator process above bare Node (pair by pair)',
+      'MB',
+      withEmulator.map((e, i) => e - (bare[i] as number)),
+      { target: { op: '<', value: 40, source: 'issue 3' } },
+    ),
+  ];
 }

@@ -24,7 +24,8 @@ import { Client, type Twin } from 'azure-iot-device';
 import { Mqtt } from 'azure-iot-device-mqtt';
 import { JobClient, Registry } from 'azure-iothub';
 import type { HubChildReply, HubChildRequest, HubChildStarted } from './hub-child';
-import { median, percentile, table } from './stats';
+import { fromPercentile, fromSamples, fromValue, type BenchOptions, type Figure } from './model';
+import { median, percentile } from './stats';
 
 export interface HubBenchOptions {
   devices: number;
@@ -136,12 +137,17 @@ interface Figures {
   patchP50: number;
   patchP99: number;
   patchCount: number;
+  latencies: number[];
+  perDevice: number[];
   job: string;
   jobSeconds?: number;
 }
 
-export async function benchHub(options: Partial<HubBenchOptions> = {}): Promise<string> {
-  const o = { ...DEFAULTS, ...options };
+export async function benchHub(
+  b: BenchOptions,
+  options: Partial<HubBenchOptions> = {},
+): Promise<Figure[]> {
+  const o = { ...DEFAULTS, ...(b.quick ? { patches: 100 } : { patches: 500 }), ...options };
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'wdm-bench-hub-'));
   const child = HubChild.spawn();
   const clients: Client[] = [];
@@ -264,7 +270,8 @@ export async function benchHub(options: Partial<HubBenchOptions> = {}): Promise<
           stats = jobStatus.deviceJobStatistics;
         }
         jobSeconds = (now() - j0) / 1000;
-        job = `${jobSeconds.toFixed(2)} s (${status}${stats ? `, ${JSON.stringify(stats)}` : ''})`;
+        const st = stats as { succeededCount?: number; failedCount?: number } | undefined;
+        job = `${status}${st ? `, ${st.succeededCount ?? '?'} succeeded, ${st.failedCount ?? '?'} failed` : ''}`;
       } catch (err) {
         if (aborted) throw err;
         job = `not measured: ${err instanceof Error ? err.message : String(err)}`;
@@ -279,6 +286,8 @@ export async function benchHub(options: Partial<HubBenchOptions> = {}): Promise<
       patchP50: percentile(latencies, 50),
       patchP99: percentile(latencies, 99),
       patchCount: latencies.length,
+      latencies,
+      perDevice,
       job,
       ...(jobSeconds !== undefined ? { jobSeconds } : {}),
     };
@@ -288,44 +297,44 @@ export async function benchHub(options: Partial<HubBenchOptions> = {}): Promise<
   running.catch(() => undefined);
   try {
     const f = await Promise.race([running, deadline]);
-    const verdict = (ok: boolean): string => (ok ? 'met' : 'MISSED');
-    return table(
-      ['figure', 'value', 'target', 'verdict'],
-      [
-        [
-          `connect ${o.devices} devices (real device SDK, MQTT/TLS, batches of ${o.batch})`,
-          `${(f.connectTotalMs / 1000).toFixed(2)} s total`,
-          '',
-          '',
-        ],
-        ['per-device `client.open()` (median)', `${f.connectMedianMs.toFixed(1)} ms`, '', ''],
-        [
-          `desired-patch delivery p50 (updateTwin → 'properties.desired', ${f.patchCount} patches)`,
-          `${f.patchP50.toFixed(2)} ms`,
-          '< 5 ms',
-          verdict(f.patchP50 < 5),
-        ],
-        ['desired-patch delivery p99', `${f.patchP99.toFixed(2)} ms`, '', ''],
-        [
-          `hub RSS, ${o.devices} registered, none connected`,
-          `${f.rssIdleMb.toFixed(1)} MB`,
-          '',
-          '',
-        ],
-        [
-          `hub RSS, ${o.devices} connected (median of 5, after GC)`,
-          `${f.rssConnectedMb.toFixed(1)} MB`,
-          '< 300 MB',
-          verdict(f.rssConnectedMb < 300),
-        ],
-        [
-          `scheduled method job over ${o.devices} devices, creation → completed`,
-          f.job,
-          '< 10 s',
-          f.jobSeconds === undefined ? '' : verdict(f.jobSeconds < 10),
-        ],
-      ],
-    );
+    return [
+      fromValue(
+        `connect ${o.devices} devices (real device SDK, MQTT/TLS, batches of ${o.batch})`,
+        's',
+        f.connectTotalMs / 1000,
+        'total',
+      ),
+      fromSamples('per-device `client.open()`', 'ms', f.perDevice),
+      fromPercentile(
+        `desired-patch delivery p50 (updateTwin → 'properties.desired', ${f.patchCount} patches)`,
+        'ms',
+        f.latencies,
+        'p50',
+        f.patchP50,
+        { target: { op: '<', value: 5, source: 'issue 4' } },
+      ),
+      fromPercentile('desired-patch delivery p99', 'ms', f.latencies, 'p99', f.patchP99),
+      fromValue(
+        `hub RSS, ${o.devices} registered, none connected`,
+        'MB',
+        f.rssIdleMb,
+        'single run',
+      ),
+      fromValue(
+        `hub RSS, ${o.devices} connected (median of 5 readings, after GC)`,
+        'MB',
+        f.rssConnectedMb,
+        'median',
+        { target: { op: '<', value: 300, source: 'issue 4' } },
+      ),
+      fromValue(
+        `scheduled method job over ${o.devices} devices, creation → completed`,
+        's',
+        f.jobSeconds ?? Number.NaN,
+        'single run',
+        { target: { op: '<', value: 10, source: 'issue 4' }, note: f.job },
+      ),
+    ];
   } finally {
     clearTimeout(timer);
     aborted = true;

@@ -22,7 +22,7 @@ import path from 'node:path';
 import { once } from 'node:events';
 import { startAzurite } from '../test/storage/azurite';
 import type { StorageChildArgs, StorageChildResult } from './storage-child';
-import { median, table } from './stats';
+import { fromSamples, type BenchOptions, type Figure } from './model';
 
 export interface StorageBenchOptions {
   sizeMb: number;
@@ -78,8 +78,11 @@ function runChild(
   });
 }
 
-export async function benchStorage(options: Partial<StorageBenchOptions> = {}): Promise<string> {
-  const o = { ...DEFAULTS, ...options };
+export async function benchStorage(
+  b: BenchOptions,
+  options: Partial<StorageBenchOptions> = {},
+): Promise<Figure[]> {
+  const o = { ...DEFAULTS, ...(b.quick ? { runs: 1 } : {}), ...options };
   const deadline = Date.now() + o.deadlineMs;
   const work = mkdtempSync(path.join(os.tmpdir(), 'wdm-bench-storage-'));
   const azurite = await startAzurite();
@@ -103,70 +106,37 @@ export async function benchStorage(options: Partial<StorageBenchOptions> = {}): 
       }
       results.push(r);
     }
-    const mb = (b: number): string => (b / MB).toFixed(1);
-    const med = (f: (r: StorageChildResult) => number): number => median(results.map(f));
-    const list = (f: (r: StorageChildResult) => number): string =>
-      results.map((r) => mb(f(r))).join(', ');
-    const mbps = (p: 'upload' | 'download'): number =>
-      med((r) => r[p].bytes / MB / (r[p].ms / 1000));
+    const mb = (f: (r: StorageChildResult) => number): number[] => results.map((r) => f(r) / MB);
+    const mbps = (p: 'upload' | 'download'): number[] =>
+      results.map((r) => r[p].bytes / MB / (r[p].ms / 1000));
     const growth = (p: 'upload' | 'download') => (r: StorageChildResult) =>
       r[p].peakRss - r.baselineRss;
-    const verdict = (v: number): string => (v < 50 * MB ? 'yes (< 50 MB)' : 'NO (>= 50 MB)');
-    return table(
-      ['measure', 'median', `runs (${o.runs} fresh processes)`, 'target met'],
-      [
-        [
-          'baseline RSS (after warm-up + GC)',
-          `${mb(med((r) => r.baselineRss))} MB`,
-          list((r) => r.baselineRss),
-          '',
-        ],
-        [
-          `upload ${o.sizeMb} MB file: peak RSS growth`,
-          `${mb(med(growth('upload')))} MB`,
-          list(growth('upload')),
-          verdict(med(growth('upload'))),
-        ],
-        [
-          'upload: peak heapUsed / arrayBuffers',
-          `${mb(med((r) => r.upload.peakHeap))} / ${mb(med((r) => r.upload.peakArrayBuffers))} MB`,
-          '',
-          '',
-        ],
-        [
-          'upload throughput',
-          `${mbps('upload').toFixed(0)} MB/s`,
-          results.map((r) => (r.upload.bytes / MB / (r.upload.ms / 1000)).toFixed(0)).join(', '),
-          '',
-        ],
-        [
-          `download ${o.sizeMb} MB blob: peak RSS growth`,
-          `${mb(med(growth('download')))} MB`,
-          list(growth('download')),
-          verdict(med(growth('download'))),
-        ],
-        [
-          'download: peak heapUsed / arrayBuffers',
-          `${mb(med((r) => r.download.peakHeap))} / ${mb(med((r) => r.download.peakArrayBuffers))} MB`,
-          '',
-          '',
-        ],
-        [
-          'download throughput',
-          `${mbps('download').toFixed(0)} MB/s`,
-          results
-            .map((r) => (r.download.bytes / MB / (r.download.ms / 1000)).toFixed(0))
-            .join(', '),
-          '',
-        ],
-        [
-          'memory samples per transfer (median)',
-          `${med((r) => Math.min(r.upload.samples, r.download.samples))}`,
-          `every ${o.sampleMs} ms`,
-          '',
-        ],
-      ],
-    );
+    const target = { op: '<' as const, value: 50, source: 'issue 7' };
+    return [
+      fromSamples(
+        'baseline RSS (after warm-up + GC)',
+        'MB',
+        mb((r) => r.baselineRss),
+      ),
+      fromSamples(`upload ${o.sizeMb} MB file: peak RSS growth`, 'MB', mb(growth('upload')), {
+        target,
+      }),
+      fromSamples(
+        'upload: peak heapUsed',
+        'MB',
+        mb((r) => r.upload.peakHeap),
+      ),
+      fromSamples('upload throughput', 'MB/s', mbps('upload')),
+      fromSamples(`download ${o.sizeMb} MB blob: peak RSS growth`, 'MB', mb(growth('download')), {
+        target,
+      }),
+      fromSamples(
+        'download: peak heapUsed',
+        'MB',
+        mb((r) => r.download.peakHeap),
+      ),
+      fromSamples('download throughput', 'MB/s', mbps('download')),
+    ];
   } finally {
     await azurite.stop();
     rmSync(work, { recursive: true, force: true });
@@ -174,8 +144,8 @@ export async function benchStorage(options: Partial<StorageBenchOptions> = {}): 
 }
 
 if (require.main === module) {
-  benchStorage().then(
-    (t) => console.log(t),
+  benchStorage({ quick: false }).then(
+    (t) => console.log(JSON.stringify(t, null, 2)),
     (err: unknown) => {
       console.error(err);
       process.exitCode = 1;
