@@ -57,7 +57,9 @@
 #endif
 
 #if defined(_WIN32)
-#define MDM_EMULATOR_API
+/* Undecorated exports, as mdmlocalmanagement.dll's: on x64 and ARM64 WINAPI (__stdcall) is the
+ * one C calling convention, so no .def file is needed. */
+#define MDM_EMULATOR_API __declspec(dllexport)
 #else
 #define MDM_EMULATOR_API __attribute__((visibility("default")))
 #endif
@@ -83,7 +85,8 @@ MDM_EMULATOR_API int32_t ApplyLocalManagementSyncML(const char16_t* request, cha
 /* Unregisters the device (S_OK even if it was not registered). The node tree is kept. */
 MDM_EMULATOR_API int32_t UnregisterDeviceWithLocalManagement(void);
 
-/* Frees a string returned by this library (the stand-in for LocalFree). Null is ignored. */
+/* Frees a string returned by this library (the stand-in for LocalFree; on Windows the strings
+ * come from LocalAlloc, so LocalFree works too, as the addon does). Null is ignored. */
 MDM_EMULATOR_API void MdmEmulatorFree(void* p);
 
 /* Test control: reads $WINDOWS_IOT_DM_EMULATOR_STATE / _PROFILE again, puts the device back in
