@@ -80,8 +80,10 @@ bool StartWinsock() {
 
 // "host:port" from the environment.
 void Target(std::string* host, std::string* port) {
-  const char* value = std::getenv("WINDOWS_IOT_DM_TBS_SWTPM");
-  std::string text = value != nullptr && *value != '\0' ? value : "127.0.0.1:2321";
+  // The process environment (not the CRT's copy), so a change made after start-up counts.
+  char value[256];
+  const DWORD n = GetEnvironmentVariableA("WINDOWS_IOT_DM_TBS_SWTPM", value, sizeof value);
+  std::string text = n > 0 && n < sizeof value ? std::string(value, n) : "127.0.0.1:2321";
   const std::size_t colon = text.rfind(':');
   *host = colon == std::string::npos ? text : text.substr(0, colon);
   *port = colon == std::string::npos ? "2321" : text.substr(colon + 1);
