@@ -20,7 +20,9 @@ describe('win32 under wine: loading the addon', () => {
   it('node-gyp-build finds and loads prebuilds/win32-x64/*.node', function () {
     const root = process.env.WINE_PREBUILDS_DIR;
     if (!root || !existsSync(join(root, 'prebuilds', 'win32-x64'))) this.skip();
-    const files = readdirSync(join(root as string, 'prebuilds', 'win32-x64')).filter((f) => f.endsWith('.node'));
+    const files = readdirSync(join(root as string, 'prebuilds', 'win32-x64')).filter((f) =>
+      f.endsWith('.node'),
+    );
     assert.ok(files.length > 0, 'a .node file in prebuilds/win32-x64');
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const nodeGypBuild = require('node-gyp-build') as (dir: string) => { MdmSession?: unknown };

@@ -64,7 +64,10 @@ describe('win32 under wine: the TBS path (tbs.dll test double -> swtpm)', functi
     const [host, port] = TARGET.split(':') as [string, string];
     const tcp = new TcpTpm({ host, port: Number(port) });
     try {
-      assert.deepEqual(Buffer.from(await tcp.submit(readPublic(0x81010001))), Buffer.from(response));
+      assert.deepEqual(
+        Buffer.from(await tcp.submit(readPublic(0x81010001))),
+        Buffer.from(response),
+      );
     } finally {
       await tcp.close(); // swtpm serves one connection at a time
     }

@@ -19,9 +19,9 @@
 #ifndef WIN32_LEAN_AND_MEAN
 #define WIN32_LEAN_AND_MEAN
 #endif
+#include <windows.h>
 #include <winsock2.h>
 #include <ws2tcpip.h>
-#include <windows.h>
 
 #include <cstdint>
 #include <cstdio>
@@ -42,8 +42,8 @@ constexpr TbsResult kIoError = 0x80284006u;
 constexpr TbsResult kInvalidContextParam = 0x80284007u;
 constexpr TbsResult kTpmNotFound = 0x8028400Fu;
 
-constexpr UINT32 kSendCommand = 8;   // TPM_SEND_COMMAND
-constexpr UINT32 kSessionEnd = 20;   // TPM_SESSION_END
+constexpr UINT32 kSendCommand = 8;  // TPM_SEND_COMMAND
+constexpr UINT32 kSessionEnd = 20;  // TPM_SESSION_END
 constexpr UINT32 kMaxResponse = 65536;
 constexpr std::uint32_t kContextMagic = 0x54425344;  // "TBSD"
 
@@ -136,7 +136,8 @@ bool ReceiveAll(SOCKET s, std::uint8_t* data, std::size_t size) {
 }
 
 void PutU32(std::vector<std::uint8_t>* out, std::uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<std::uint8_t>(v >> shift));
+  for (int shift = 24; shift >= 0; shift -= 8)
+    out->push_back(static_cast<std::uint8_t>(v >> shift));
 }
 
 std::uint32_t GetU32(const std::uint8_t* p) {
@@ -201,8 +202,8 @@ __declspec(dllexport) TbsResult WINAPI Tbsi_GetDeviceInfo(UINT32 size, void* inf
   return kSuccess;
 }
 
-__declspec(dllexport) TbsResult WINAPI Tbsi_Context_Create(const ContextParams* params,
-                                                           void** handle) {
+__declspec(dllexport) TbsResult WINAPI
+    Tbsi_Context_Create(const ContextParams* params, void** handle) {
   if (params == nullptr || handle == nullptr) return kBadParameter;
   *handle = nullptr;
   if (params->version == 2 && (params->flags & (1u << 2)) == 0) return kInvalidContextParam;
@@ -228,10 +229,9 @@ __declspec(dllexport) TbsResult WINAPI Tbsi_Context_Create(const ContextParams* 
   return kSuccess;
 }
 
-__declspec(dllexport) TbsResult WINAPI Tbsip_Submit_Command(void* handle, UINT32 locality,
-                                                            UINT32 /*priority*/,
-                                                            const BYTE* command, UINT32 size,
-                                                            BYTE* result, UINT32* result_size) {
+__declspec(dllexport) TbsResult WINAPI
+    Tbsip_Submit_Command(void* handle, UINT32 locality, UINT32 /*priority*/, const BYTE* command,
+                         UINT32 size, BYTE* result, UINT32* result_size) {
   const Context* context = FromHandle(handle);
   if (context == nullptr) return kInvalidContext;
   if (command == nullptr || result == nullptr || result_size == nullptr || size < 10 ||
