@@ -155,7 +155,8 @@ count() { # $1 word (passing|failing|pending)
 }
 
 run_wine main "$(winpath "$JS/test/windows/smoke.wine.js")" "$(winpath "$JS/test/windows/conformance.wine.js")" \
-  "$(winpath "$JS/test/windows/tbs.wine.js")"
+  "$(winpath "$JS/test/windows/tbs.wine.js")" "$(winpath "$JS/test/windows/system.wine.js")" \
+  "$(winpath "$JS/test/windows/state.wine.js")"
 
 # Without the DLL in System32 the addon must say so (the same LoadLibraryExW path, failing).
 mv "$SYSTEM32/mdmlocalmanagement.dll" "$RUN/mdmlocalmanagement.dll.aside"

@@ -8,8 +8,9 @@
  * The device state persists (native/emulator/state_store.h): every process that loads the library
  * shares one JSON state file, $WINDOWS_IOT_DM_EMULATOR_STATE, else
  * $XDG_STATE_HOME/windows-iot-dm/emulator-state.json, else
- * $HOME/.local/state/windows-iot-dm/emulator-state.json; the value ":memory:" keeps the state in
- * the process (no file). Each Apply is one transaction under an flock on "<state>.lock": it
+ * $HOME/.local/state/windows-iot-dm/emulator-state.json (Windows: %LOCALAPPDATA%\windows-iot-dm\
+ * emulator-state.json); the value ":memory:" keeps the state in the process (no file). Each Apply
+ * is one transaction under an exclusive lock (flock; Windows LockFileEx) on "<state>.lock": it
  * reloads the file when another process replaced it, runs the request, and writes the file
  * (temporary file, fsync, rename, directory fsync) only when the device state changed. A new
  * state (first run, MdmEmulatorReset, a corrupt file) is seeded from the device profile
