@@ -24,7 +24,7 @@ NODE_VERSION=20.20.2
 
 say() { echo "test:windows: $*"; }
 missing=()
-for tool in x86_64-w64-mingw32-g++-posix x86_64-w64-mingw32-objdump wine wineserver swtpm swtpm_setup npm tar; do
+for tool in node npm tar x86_64-w64-mingw32-g++-posix x86_64-w64-mingw32-objdump wine wineserver swtpm swtpm_setup; do
   command -v "$tool" >/dev/null || missing+=("$tool")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
