@@ -96,6 +96,7 @@
         "native/emulator/profile.cc",
         "native/emulator/seed.cc",
         "native/emulator/state_store.cc",
+        "native/emulator/state_file_os.cc",
         "native/emulator/system_state.cc",
         "native/system/time_zone.cc",
         "native/system/service.cc",

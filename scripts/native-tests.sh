@@ -22,7 +22,8 @@ EMULATOR=(native/emulator/exports.cc native/emulator/allowed_values.cc native/em
   native/emulator/engine.cc native/emulator/node_ops.cc
   native/emulator/node_tree.cc native/emulator/seed.cc native/emulator/uri.cc
   native/emulator/utf16_text.cc native/emulator/value_check.cc)
-EMULATOR+=(native/common/json.cc native/emulator/profile.cc native/emulator/state_store.cc)
+EMULATOR+=(native/common/json.cc native/emulator/profile.cc native/emulator/state_store.cc
+  native/emulator/state_file_os.cc)
 EMULATOR+=(native/emulator/apps.cc native/emulator/behaviors.cc native/emulator/device_host.cc
   native/emulator/device_info.cc native/emulator/health_attestation.cc native/emulator/iso8601.cc
   native/emulator/reboot_wipe.cc native/emulator/sha256.cc native/emulator/certificates.cc

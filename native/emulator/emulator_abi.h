@@ -8,8 +8,9 @@
  * The device state persists (native/emulator/state_store.h): every process that loads the library
  * shares one JSON state file, $WINDOWS_IOT_DM_EMULATOR_STATE, else
  * $XDG_STATE_HOME/windows-iot-dm/emulator-state.json, else
- * $HOME/.local/state/windows-iot-dm/emulator-state.json; the value ":memory:" keeps the state in
- * the process (no file). Each Apply is one transaction under an flock on "<state>.lock": it
+ * $HOME/.local/state/windows-iot-dm/emulator-state.json (Windows: %LOCALAPPDATA%\windows-iot-dm\
+ * emulator-state.json); the value ":memory:" keeps the state in the process (no file). Each Apply
+ * is one transaction under an exclusive lock (flock; Windows LockFileEx) on "<state>.lock": it
  * reloads the file when another process replaced it, runs the request, and writes the file
  * (temporary file, fsync, rename, directory fsync) only when the device state changed. A new
  * state (first run, MdmEmulatorReset, a corrupt file) is seeded from the device profile
@@ -57,7 +58,9 @@
 #endif
 
 #if defined(_WIN32)
-#define MDM_EMULATOR_API
+/* Undecorated exports, as mdmlocalmanagement.dll's: on x64 and ARM64 WINAPI (__stdcall) is the
+ * one C calling convention, so no .def file is needed. */
+#define MDM_EMULATOR_API __declspec(dllexport)
 #else
 #define MDM_EMULATOR_API __attribute__((visibility("default")))
 #endif
@@ -83,7 +86,8 @@ MDM_EMULATOR_API int32_t ApplyLocalManagementSyncML(const char16_t* request, cha
 /* Unregisters the device (S_OK even if it was not registered). The node tree is kept. */
 MDM_EMULATOR_API int32_t UnregisterDeviceWithLocalManagement(void);
 
-/* Frees a string returned by this library (the stand-in for LocalFree). Null is ignored. */
+/* Frees a string returned by this library (the stand-in for LocalFree; on Windows the strings
+ * come from LocalAlloc, so LocalFree works too, as the addon does). Null is ignored. */
 MDM_EMULATOR_API void MdmEmulatorFree(void* p);
 
 /* Test control: reads $WINDOWS_IOT_DM_EMULATOR_STATE / _PROFILE again, puts the device back in

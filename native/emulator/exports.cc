@@ -165,7 +165,7 @@ MDM_EMULATOR_API int32_t UnregisterDeviceWithLocalManagement(void) {
   return wdm::emulator::kOk;
 }
 
-MDM_EMULATOR_API void MdmEmulatorFree(void* p) { std::free(p); }
+MDM_EMULATOR_API void MdmEmulatorFree(void* p) { wdm::emulator::FreeResult(p); }
 
 MDM_EMULATOR_API int32_t MdmEmulatorReset(void) {
   EmulatorState& state = State();

@@ -1,11 +1,6 @@
-// The emulated device's state file (see state_store.h). POSIX only: the emulator library is not
-// built on Windows.
+// The emulated device's state file (see state_store.h). The operating-system calls are in
+// state_file_os.h (POSIX and Windows).
 #include "emulator/state_store.h"
-
-#include <fcntl.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -17,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "emulator/state_file_os.h"
 #include "emulator/system_state.h"
 #include "emulator/uri.h"
 #include "emulator/value_check.h"
@@ -48,82 +44,23 @@ std::string ErrnoText(int error_number) { return std::strerror(error_number); }
 // "2026-11-26T09:20:00Z", or "20261126T092000Z" when `compact`.
 std::string UtcNow(bool compact) {
   const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
+  const std::tm tm = os::GmTime(now);
   char buffer[32];
   std::strftime(buffer, sizeof(buffer), compact ? "%Y%m%dT%H%M%SZ" : "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buffer;
 }
 
-std::string DirectoryOf(const std::string& path) {
-  const std::size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
-
-// mkdir -p with mode 0700 for the directories it creates.
-bool MakeDirectories(const std::string& dir, std::string* error) {
-  std::string prefix;
-  std::size_t pos = 0;
-  while (pos <= dir.size()) {
-    const std::size_t slash = dir.find('/', pos);
-    const std::size_t end = slash == std::string::npos ? dir.size() : slash;
-    prefix = dir.substr(0, end);
-    pos = end + 1;
-    if (prefix.empty() || prefix == ".") continue;
-    if (mkdir(prefix.c_str(), 0700) != 0 && errno != EEXIST) {
-      *error = "cannot create directory " + prefix + ": " + ErrnoText(errno);
-      return false;
-    }
-  }
-  struct stat st;
-  if (stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    *error = dir + " is not a directory";
-    return false;
-  }
-  return true;
-}
+using os::DirectoryOf;
+using os::MakeDirectories;
 
 bool WriteAll(int fd, const std::string& text) {
-  std::size_t done = 0;
-  while (done < text.size()) {
-    if (Faulted(2)) return false;
-    const ssize_t n = write(fd, text.data() + done, text.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  return true;
-}
-
-// Reads the whole file behind `fd` (at most kMaxStateBytes + 1 bytes).
-bool ReadAll(int fd, std::string* text) {
-  text->clear();
-  char buffer[65536];
-  for (;;) {
-    const ssize_t n = read(fd, buffer, sizeof(buffer));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    if (n == 0) return true;
-    text->append(buffer, static_cast<std::size_t>(n));
-    if (text->size() > kMaxStateBytes) return true;  // the parser reports the size
-  }
+  if (Faulted(2)) return false;
+  return os::WriteAll(fd, text);
 }
 
 void FsyncDirectory(const std::string& dir, int* error_number) {
   *error_number = 0;
-  const int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) {
-    *error_number = errno;
-    return;
-  }
-  if (Faulted(5) || fsync(fd) != 0) *error_number = errno;
-  close(fd);
+  if (Faulted(5) || !os::FlushDirectory(dir)) *error_number = errno;
 }
 
 // A canonical path of the state file: a valid LocURI without query whose FormatPath is itself.
@@ -137,35 +74,38 @@ bool ParseCanonical(const std::string& text, Path* path) {
 
 Path ParentOf(const Path& path) { return Path(path.begin(), path.end() - 1); }
 
-std::int64_t MtimeNs(const struct stat& st) {
-#if defined(__APPLE__)
-  return static_cast<std::int64_t>(st.st_mtimespec.tv_sec) * 1000000000 + st.st_mtimespec.tv_nsec;
-#else
-  return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-#endif
-}
-
 }  // namespace
 
 bool StatePathFromEnv(std::string* path, std::string* error) {
-  const char* state = std::getenv(kStateEnv);
-  if (state != nullptr && *state != '\0') {
+  const std::string state = os::GetEnv(kStateEnv);
+  if (!state.empty()) {
     *path = state;
     return true;
   }
-  const char* xdg = std::getenv("XDG_STATE_HOME");
-  if (xdg != nullptr && xdg[0] == '/') {  // the XDG spec ignores relative paths
-    *path = std::string(xdg) + "/windows-iot-dm/emulator-state.json";
+#if defined(_WIN32)
+  const std::string local = os::GetEnv("LOCALAPPDATA");
+  if (os::IsAbsolute(local)) {
+    *path = local + "\\windows-iot-dm\\emulator-state.json";
     return true;
   }
-  const char* home = std::getenv("HOME");
-  if (home != nullptr && *home != '\0') {
-    *path = std::string(home) + "/.local/state/windows-iot-dm/emulator-state.json";
+  *error = std::string("no place for the state file: set ") + kStateEnv +
+           " (a file path, or :memory:) or LOCALAPPDATA";
+  return false;
+#else
+  const std::string xdg = os::GetEnv("XDG_STATE_HOME");
+  if (os::IsAbsolute(xdg)) {  // the XDG spec ignores relative paths
+    *path = xdg + "/windows-iot-dm/emulator-state.json";
+    return true;
+  }
+  const std::string home = os::GetEnv("HOME");
+  if (!home.empty()) {
+    *path = home + "/.local/state/windows-iot-dm/emulator-state.json";
     return true;
   }
   *error = std::string("no place for the state file: set ") + kStateEnv +
            " (a file path, or :memory:), XDG_STATE_HOME or HOME";
   return false;
+#endif
 }
 
 void SetStateWriteFaultForTest(int step, int error_number) {
@@ -182,14 +122,14 @@ StateStore::StateStore(const Schema& schema, std::string path, Profile profile)
       scratch_(schema) {}
 
 StateStore::~StateStore() {
-  if (held_fd_ >= 0) close(held_fd_);
-  if (lock_fd_ >= 0) close(lock_fd_);  // also releases a lock still held
+  if (held_fd_ >= 0) os::Close(held_fd_);
+  if (lock_fd_ >= 0) os::Close(lock_fd_);  // also releases a lock still held
 }
 
 void StateStore::Forget() {
   loaded_ = false;
   persisted_ = json::Value();
-  if (held_fd_ >= 0) close(held_fd_);
+  if (held_fd_ >= 0) os::Close(held_fd_);
   held_fd_ = -1;
   file_id_ = FileId();
 }
@@ -204,9 +144,9 @@ void StateStore::Seed(NodeTree* tree, json::Value* events) const {
 // ---- locking ------------------------------------------------------------------------------------
 
 std::int32_t StateStore::Lock() {
-  if (lock_fd_ >= 0 && lock_pid_ != getpid()) {
+  if (lock_fd_ >= 0 && lock_pid_ != os::ProcessId()) {
     // Forked: the inherited descriptor shares the parent's lock; this process needs its own.
-    close(lock_fd_);
+    os::Close(lock_fd_);
     lock_fd_ = -1;
   }
   if (lock_fd_ < 0) {
@@ -216,15 +156,14 @@ std::int32_t StateStore::Lock() {
       return kHresultWriteFault;
     }
     const std::string lock_path = path_ + ".lock";
-    lock_fd_ = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    lock_fd_ = os::OpenLockFile(lock_path);
     if (lock_fd_ < 0) {
       Report("cannot open the lock file " + lock_path + ": " + ErrnoText(errno));
       return kHresultLockViolation;
     }
-    lock_pid_ = getpid();
+    lock_pid_ = os::ProcessId();
   }
-  while (flock(lock_fd_, LOCK_EX) != 0) {
-    if (errno == EINTR) continue;
+  if (!os::Lock(lock_fd_)) {
     Report("cannot lock " + path_ + ".lock: " + ErrnoText(errno));
     return kHresultLockViolation;
   }
@@ -234,7 +173,7 @@ std::int32_t StateStore::Lock() {
 
 void StateStore::Unlock() {
   if (!locked_) return;
-  flock(lock_fd_, LOCK_UN);
+  os::Unlock(lock_fd_);
   locked_ = false;
 }
 
@@ -409,9 +348,8 @@ bool StateStore::LoadDocument(const json::Value& doc, NodeTree* tree, json::Valu
 std::string StateStore::MoveAside() {
   const std::string base = path_ + ".corrupt-" + UtcNow(true);
   std::string target = base;
-  struct stat st;
-  for (int n = 1; lstat(target.c_str(), &st) == 0; ++n) target = base + "-" + std::to_string(n);
-  if (rename(path_.c_str(), target.c_str()) != 0) return std::string();
+  for (int n = 1; os::Exists(target); ++n) target = base + "-" + std::to_string(n);
+  if (!os::Replace(path_, target)) return std::string();
   int error_number = 0;
   FsyncDirectory(DirectoryOf(path_), &error_number);
   return target;
@@ -442,31 +380,35 @@ std::int32_t StateStore::WriteDocument(json::Value doc, const NodeTree& tree, bo
     Report("cannot write the state file " + path_ + ": " + error);
     return kHresultWriteFault;
   }
-  if (Faulted(1) || (fd = mkostemp(temp.data(), O_CLOEXEC)) < 0) {
+  if (Faulted(1) || (fd = os::CreateTemp(&temp)) < 0) {
     step = "cannot create a temporary file in " + dir;
   } else if (!WriteAll(fd, text)) {
     step = "cannot write " + temp;
-  } else if (Faulted(3) || fsync(fd) != 0) {
+  } else if (Faulted(3) || !os::Flush(fd)) {
     step = "cannot flush " + temp;
-  } else if (Faulted(4) || rename(temp.c_str(), path_.c_str()) != 0) {
+  } else if (Faulted(4) || !os::Replace(temp, path_)) {
     step = "cannot rename " + temp + " to " + path_;
   }
   if (!step.empty()) {
     const int error_number = errno;
     if (fd >= 0) {
-      close(fd);
-      unlink(temp.c_str());
+      os::Close(fd);
+      os::Unlink(temp);
     }
     Report("cannot write the state file " + path_ + ": " + step + ": " + ErrnoText(error_number) +
            "; the Apply fails (HRESULT 0x8007001D) and the device keeps the state on disk");
     return kHresultWriteFault;
   }
   // The new document is the state file now, whatever happens next.
-  struct stat st;
-  fstat(fd, &st);
-  if (held_fd_ >= 0) close(held_fd_);
-  held_fd_ = fd;
-  file_id_ = FileId{st.st_dev, st.st_ino, st.st_size, MtimeNs(st)};
+  if (held_fd_ >= 0) os::Close(held_fd_);
+  held_fd_ = -1;
+  if (os::kPinOpenFile) {
+    os::StatFd(fd, &file_id_);
+    held_fd_ = fd;
+  } else {  // Windows: the time stamps are final once closed; the file index survives the rename
+    os::Close(fd);
+    os::StatPath(path_, &file_id_);
+  }
   persisted_ = std::move(doc);
   generation_ = generation;
   loaded_ = true;
@@ -485,8 +427,8 @@ std::int32_t StateStore::WriteDocument(json::Value doc, const NodeTree& tree, bo
 // ---- transactions -------------------------------------------------------------------------------
 
 std::int32_t StateStore::Refresh(NodeTree* tree, json::Value* events, bool create_if_missing) {
-  struct stat st;
-  if (stat(path_.c_str(), &st) != 0) {
+  os::FileId id;
+  if (!os::StatPath(path_, &id)) {
     if (errno != ENOENT) {
       Report("cannot read the state file " + path_ + ": " + ErrnoText(errno));
       return kHresultReadFault;
@@ -502,18 +444,19 @@ std::int32_t StateStore::Refresh(NodeTree* tree, json::Value* events, bool creat
     bool landed = false;
     return WriteDocument(std::move(doc), *tree, &landed);  // not landed: still not loaded_
   }
-  const FileId id{st.st_dev, st.st_ino, st.st_size, MtimeNs(st)};
-  if (loaded_ && held_fd_ >= 0 && id == file_id_) return 0;  // nobody replaced it
+  if (loaded_ && (held_fd_ >= 0 || !os::kPinOpenFile) && id == file_id_) {
+    return 0;  // nobody replaced it
+  }
 
-  const int fd = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  const int fd = os::OpenRead(path_);
   std::string text;
-  if (fd < 0 || !ReadAll(fd, &text)) {
+  if (fd < 0 || !os::ReadAll(fd, &text, kMaxStateBytes)) {
     Report("cannot read the state file " + path_ + ": " + ErrnoText(errno));
-    if (fd >= 0) close(fd);
+    if (fd >= 0) os::Close(fd);
     return kHresultReadFault;
   }
-  struct stat opened;
-  fstat(fd, &opened);
+  os::FileId opened;
+  os::StatFd(fd, &opened);
   json::Value doc;
   json::Error json_error;
   std::string reason;
@@ -527,16 +470,20 @@ std::int32_t StateStore::Refresh(NodeTree* tree, json::Value* events, bool creat
   if (reason.empty()) {
     *tree = std::move(loaded);
     *events = std::move(loaded_events);
-    if (held_fd_ >= 0) close(held_fd_);
+    if (held_fd_ >= 0) os::Close(held_fd_);
     held_fd_ = fd;
-    file_id_ = FileId{opened.st_dev, opened.st_ino, opened.st_size, MtimeNs(opened)};
+    if (!os::kPinOpenFile) {
+      os::Close(fd);
+      held_fd_ = -1;
+    }
+    file_id_ = opened;
     generation_ = static_cast<std::uint64_t>(doc.Find("generation")->int_value());
     persisted_ = std::move(doc);
     loaded_ = true;
     clean_version_ = tree->version();
     return 0;
   }
-  close(fd);
+  os::Close(fd);
 
   // Corrupt: keep it (renamed), report it, start a new state from the profile.
   const std::string moved = MoveAside();

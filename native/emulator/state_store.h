@@ -3,8 +3,9 @@
 //
 // Where: $WINDOWS_IOT_DM_EMULATOR_STATE, else $XDG_STATE_HOME/windows-iot-dm/emulator-state.json,
 // else $HOME/.local/state/windows-iot-dm/emulator-state.json (missing directories are created
-// with mode 0700). WINDOWS_IOT_DM_EMULATOR_STATE=:memory: keeps the state in this process only
-// (no file, no lock; for benchmarks and tests that need isolation).
+// with mode 0700). On Windows: %WINDOWS_IOT_DM_EMULATOR_STATE%, else
+// %LOCALAPPDATA%\windows-iot-dm\emulator-state.json. WINDOWS_IOT_DM_EMULATOR_STATE=:memory: keeps
+// the state in this process only (no file, no lock; for benchmarks and tests that need isolation).
 //
 // File format (pretty JSON, keys sorted, written by common/json.h):
 //   {
@@ -31,20 +32,20 @@
 // defaults); then the "deleted" subtrees erased. So CSP-provided nodes at their defaults are not
 // listed, even below new instances (Policy/Config's ~300 areas, a certificate's IssuedBy...).
 //
-// A transaction (one Apply): Begin takes an exclusive flock on "<state>.lock" (held until
+// A transaction (one Apply): Begin takes an exclusive lock (flock; Windows LockFileEx) on
+// "<state>.lock" (held until
 // Commit), reloads the file if another process replaced it since this process last read or wrote
 // it, and creates it from the profile when it does not exist. Commit writes only when the tree
 // (NodeTree::version) or the events changed and the resulting document differs: a temporary
 // file in the same directory, write, fsync, rename over the state file, fsync the directory.
 // Change detection: this process keeps the file it last read/wrote open (so its inode cannot be
-// reused) and compares device, inode, size and mtime with a stat of the path.
+// reused) and compares device, inode, size and mtime with a stat of the path. Windows keeps
+// nothing open and compares volume, file index, size and last-write time (state_file_os.h).
 //
 // A corrupt state file (not JSON, wrong format/version, a path or value that does not fit the
 // schema) is renamed to "<state>.corrupt-<UTC yyyymmddThhmmssZ>", reported on stderr in one line,
 // and a new state is created from the profile with events.recovered = {file, reason, at}.
 #pragma once
-
-#include <sys/types.h>
 
 #include <cstdint>
 #include <string>
@@ -52,6 +53,7 @@
 #include "common/json.h"
 #include "emulator/node_tree.h"
 #include "emulator/profile.h"
+#include "emulator/state_file_os.h"
 
 namespace wdm::emulator {
 
@@ -66,7 +68,7 @@ inline constexpr std::int32_t kHresultLockViolation = static_cast<std::int32_t>(
 inline constexpr std::int32_t kHresultBadConfiguration = static_cast<std::int32_t>(0x8007064Au);
 
 // The state file path from the environment (see above); false when neither
-// WINDOWS_IOT_DM_EMULATOR_STATE, XDG_STATE_HOME nor HOME is usable.
+// WINDOWS_IOT_DM_EMULATOR_STATE, XDG_STATE_HOME nor HOME (Windows: LOCALAPPDATA) is usable.
 bool StatePathFromEnv(std::string* path, std::string* error);
 
 // Test hook: make the next write fail at `step` with `error_number` (0 = no fault). Steps:
@@ -97,15 +99,7 @@ class StateStore {
   std::uint64_t generation() const { return generation_; }
 
  private:
-  struct FileId {
-    dev_t dev = 0;
-    ino_t ino = 0;
-    off_t size = 0;
-    std::int64_t mtime_ns = 0;
-    bool operator==(const FileId& o) const {
-      return dev == o.dev && ino == o.ino && size == o.size && mtime_ns == o.mtime_ns;
-    }
-  };
+  using FileId = os::FileId;
 
   std::int32_t Lock();
   void Unlock();
@@ -141,7 +135,7 @@ class StateStore {
   int held_fd_ = -1;  // the file last read or written, kept open (pins the inode)
   FileId file_id_;
   int lock_fd_ = -1;
-  pid_t lock_pid_ = 0;  // process that opened lock_fd_ (reopened after fork)
+  long lock_pid_ = 0;  // process that opened lock_fd_ (reopened after fork)
   bool locked_ = false;
 };
 

@@ -3,9 +3,32 @@
 
 #include <cstdlib>
 
+#if defined(_WIN32)
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#include <windows.h>
+#endif
+
 #include "common/xml_chars.h"
 
 namespace wdm::emulator {
+
+void* AllocResult(std::size_t bytes) {
+#if defined(_WIN32)
+  return LocalAlloc(LMEM_FIXED, bytes);
+#else
+  return std::malloc(bytes);
+#endif
+}
+
+void FreeResult(void* p) {
+#if defined(_WIN32)
+  if (p != nullptr) LocalFree(p);
+#else
+  std::free(p);
+#endif
+}
 
 bool Utf16ToUtf8(const char16_t* text, std::string* out) {
   out->clear();
@@ -36,7 +59,7 @@ bool Utf16ToUtf8(const char16_t* text, std::string* out) {
 
 char16_t* NewUtf16(std::string_view text) {
   // UTF-8 never needs fewer bytes than UTF-16 needs units, so text.size() + 1 units suffice.
-  auto* out = static_cast<char16_t*>(std::malloc((text.size() + 1) * sizeof(char16_t)));
+  auto* out = static_cast<char16_t*>(AllocResult((text.size() + 1) * sizeof(char16_t)));
   if (out == nullptr) return nullptr;
   char16_t* unit = out;
   std::size_t pos = 0;

@@ -71,23 +71,24 @@ class TokenPrivilegeScope {
   TokenPrivilegeScope() {
     if (!OpenProcessToken(GetCurrentProcess(), TOKEN_ADJUST_PRIVILEGES | TOKEN_QUERY, &token_)) {
       token_ = nullptr;
-      hresult_ = LastErrorHresult();
+      Fail("OpenProcessToken", LastErrorHresult());
       return;
     }
     TOKEN_PRIVILEGES wanted{};
     wanted.PrivilegeCount = 1;
     wanted.Privileges[0].Attributes = SE_PRIVILEGE_ENABLED;
     if (!LookupPrivilegeValueW(nullptr, L"SeTimeZonePrivilege", &wanted.Privileges[0].Luid)) {
-      hresult_ = LastErrorHresult();
+      Fail("LookupPrivilegeValueW", LastErrorHresult());
       return;
     }
     DWORD size = sizeof previous_;
     if (!AdjustTokenPrivileges(token_, FALSE, &wanted, sizeof previous_, &previous_, &size)) {
-      hresult_ = LastErrorHresult();
+      Fail("AdjustTokenPrivileges", LastErrorHresult());
       return;
     }
     if (GetLastError() == ERROR_NOT_ALL_ASSIGNED) {  // the account does not hold the privilege
-      hresult_ = static_cast<std::uint32_t>(HRESULT_FROM_WIN32(ERROR_PRIVILEGE_NOT_HELD));
+      Fail("AdjustTokenPrivileges",
+           static_cast<std::uint32_t>(HRESULT_FROM_WIN32(ERROR_PRIVILEGE_NOT_HELD)));
       return;
     }
     adjusted_ = true;
@@ -100,12 +101,19 @@ class TokenPrivilegeScope {
   TokenPrivilegeScope& operator=(const TokenPrivilegeScope&) = delete;
 
   std::uint32_t hresult() const { return hresult_; }  // 0 = enabled
+  const char* api() const { return api_; }            // the call that failed
 
  private:
+  void Fail(const char* api, std::uint32_t hresult) {
+    api_ = api;
+    hresult_ = hresult;
+  }
+
   HANDLE token_ = nullptr;
   TOKEN_PRIVILEGES previous_{};
   bool adjusted_ = false;
   std::uint32_t hresult_ = 0;
+  const char* api_ = "";
 };
 
 // Serializes the token adjustments of concurrent SetTimeZone calls (the token is process-wide).
@@ -308,7 +316,9 @@ class WindowsSystemApi final : public SystemApi {
     std::lock_guard<std::mutex> lock(PrivilegeMutex());
     TokenPrivilegeScope privilege;
     if (privilege.hresult() != 0) {
-      return SystemOutcome::Hresult("AdjustTokenPrivileges", privilege.hresult(),
+      // The API that failed: OpenProcessToken, LookupPrivilegeValueW (wine 8 does not know
+      // SeTimeZonePrivilege: 0x80070521) or AdjustTokenPrivileges (0x80070522: not held).
+      return SystemOutcome::Hresult(privilege.api(), privilege.hresult(),
                                     "cannot enable SeTimeZonePrivilege (run as Administrator or "
                                     "SYSTEM)");
     }

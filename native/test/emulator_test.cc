@@ -59,7 +59,7 @@ int32_t ApplyRaw(const std::string& request, std::string* response) {
   char16_t* wide = wdm::emulator::NewUtf16(request);
   char16_t* result = reinterpret_cast<char16_t*>(1);  // must be reset to null or a string
   const int32_t hr = ApplyLocalManagementSyncML(wide, &result);
-  std::free(wide);
+  wdm::emulator::FreeResult(wide);
   response->clear();
   if (hr == 0) {
     CHECK(result != nullptr);
@@ -609,7 +609,7 @@ void TestUtf16() {
       "a\xFF"
       "b");
   CHECK(wide != nullptr && wide[0] == u'a' && wide[1] == 0xFFFD && wide[2] == u'b' && wide[3] == 0);
-  std::free(wide);
+  wdm::emulator::FreeResult(wide);
 }
 
 void TestThreads() {
@@ -629,7 +629,7 @@ void TestThreads() {
         std::string response;
         if (result != nullptr && !wdm::emulator::Utf16ToUtf8(result, &response)) ++failures[t];
         MdmEmulatorFree(result);
-        std::free(wide);
+        wdm::emulator::FreeResult(wide);
         std::vector<OpResult> r;
         std::string error;
         if (!wdm::syncml::DecodeOpResults(response, 2, false, &r, &error) || r[0].status != 200 ||

@@ -758,7 +758,7 @@ int32_t AbiApply(const std::vector<Op>& ops, std::vector<OpResult>* results = nu
   char16_t* wide = wdm::emulator::NewUtf16(wdm::syncml::EncodeOps(ops, false));
   char16_t* out = nullptr;
   const int32_t hr = ApplyLocalManagementSyncML(wide, &out);
-  std::free(wide);
+  wdm::emulator::FreeResult(wide);
   if (hr == 0 && results != nullptr) {
     std::string response;
     std::string error;

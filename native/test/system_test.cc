@@ -239,7 +239,7 @@ int32_t SetTimeZoneJson(const std::string& json, std::string* error) {
   char16_t* wide = wdm::emulator::NewUtf16(json);
   char16_t* reason = reinterpret_cast<char16_t*>(1);  // must be reset
   const int32_t hr = MdmEmulatorSystemSetTimeZone(wide, &reason);
-  std::free(wide);
+  wdm::emulator::FreeResult(wide);
   error->clear();
   if (hr == 0) {
     CHECK(reason == nullptr);
@@ -329,7 +329,7 @@ void TestAbiBootTime() {
   const std::int64_t start_s = static_cast<std::int64_t>(std::time(nullptr));
   CHECK_EQ(ApplyLocalManagementSyncML(request, &response), 0);
   const std::int64_t end_s = static_cast<std::int64_t>(std::time(nullptr));
-  std::free(request);
+  wdm::emulator::FreeResult(request);
   MdmEmulatorFree(response);
   std::int64_t after = 0;
   CHECK_EQ(MdmEmulatorSystemBootTime(&after), 0);
@@ -349,7 +349,7 @@ int32_t GetServiceJson(const char* name, std::string* json) {
   char16_t* wide = wdm::emulator::NewUtf16(name);
   char16_t* text = reinterpret_cast<char16_t*>(1);  // must be reset
   const int32_t hr = MdmEmulatorSystemGetService(wide, &text);
-  std::free(wide);
+  wdm::emulator::FreeResult(wide);
   json->clear();
   if (hr == 0) {
     CHECK(text != nullptr);
@@ -378,8 +378,8 @@ int32_t SetServiceJson(const char* name, const std::string& change, std::string*
   char16_t* wide = wdm::emulator::NewUtf16(change);
   char16_t* reason = reinterpret_cast<char16_t*>(1);  // must be reset
   const int32_t hr = MdmEmulatorSystemSetService(wide_name, wide, &reason);
-  std::free(wide_name);
-  std::free(wide);
+  wdm::emulator::FreeResult(wide_name);
+  wdm::emulator::FreeResult(wide);
   error->clear();
   if (hr == 0) {
     CHECK(reason == nullptr);
