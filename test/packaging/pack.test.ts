@@ -14,6 +14,8 @@
  *
  * Needs prebuilds/<this platform>-<arch>: made with `node scripts/prebuild.mjs --target ...` when
  * missing (minutes; the test is ~30 s when they exist). Other targets are named when absent.
+ * tsc runs directly and `npm pack --ignore-scripts` skips prepack (which is the same tsc): npm
+ * would run a "prebuild" script before "build" as its pre-script, rebuilding every target.
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -58,13 +60,26 @@ describe('packaging: npm pack, install without compiler or network', function ()
     );
     if (missing.length > 0) console.log(`      (not in this tarball: ${missing.join(', ')})`);
     work = mkdtempSync(join(tmpdir(), 'iotdm-pack-'));
-    // prepack runs `npm run build` (tsc): the tarball holds what a publish would.
-    const out = execFileSync('npm', ['pack', '--json', '--pack-destination', work], {
-      cwd: ROOT,
-      env: NPM_ENV,
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    // What prepack does (`npm run build` = tsc), run directly: through npm, a script named
+    // "prebuild" would run first as build's pre-script and rebuild every native target.
+    execFileSync(
+      process.execPath,
+      [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
+      {
+        cwd: ROOT,
+        stdio: 'inherit',
+      },
+    );
+    const out = execFileSync(
+      'npm',
+      ['pack', '--json', '--ignore-scripts', '--pack-destination', work],
+      {
+        cwd: ROOT,
+        env: NPM_ENV,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     const [info] = JSON.parse(out.slice(out.indexOf('['))) as [
       { filename: string; files: PackEntry[] },
     ];
