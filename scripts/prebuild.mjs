@@ -1,9 +1,14 @@
 #!/usr/bin/env node
-// `npm run prebuild`: builds prebuilds/<platform>-<arch>/ for the targets this Linux machine can
-// build, then prints a summary (file, size, architecture, highest GLIBC_ / GLIBCXX_ version).
+// `npm run prebuilds` (package.json: "prebuilds": "node scripts/prebuild.mjs"; not "prebuild",
+// which npm would run before every `npm run build`): builds prebuilds/<platform>-<arch>/ for the
+// targets this machine can build, then prints a summary (file, size, architecture, highest
+// GLIBC_ / GLIBCXX_ version).
 //
 //   node scripts/prebuild.mjs [--target linux-x64] [--target linux-arm64,win32-x64]
-//                             [--glibc-max 2.28|none] [--keep-going]
+//                             [--glibc-max 2.28|none] [--keep-going] [--check]
+//
+//   --check       build nothing: summary and checks of what prebuilds/ holds (with --target:
+//                 every named target must be there)
 //
 //   linux-x64     prebuildify --napi --strip with the host g++
 //   linux-arm64   prebuildify --napi --strip --arch arm64 with aarch64-linux-gnu-g++
@@ -100,6 +105,7 @@ function parseArgs(argv) {
     if (a === '--target' || a.startsWith('--target=')) opts.targets.push(...value().split(','));
     else if (a === '--glibc-max' || a.startsWith('--glibc-max=')) opts.glibcMax = value();
     else if (a === '--keep-going') opts.keepGoing = true;
+    else if (a === '--check') opts.checkOnly = true;
     else if (a === '--help' || a === '-h') {
       console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\nimport ')[0]);
       process.exit(0);
@@ -249,9 +255,11 @@ export function symbolVersions(file) {
   return {
     glibc: newest,
     glibcxx: maxVersion(pick(/@GLIBCXX_(\d+(?:\.\d+)+)/g)),
-    newestSymbols: undefinedRefs
-      .filter((l) => newest && l.includes(`@GLIBC_${newest}`))
-      .map((l) => l.trim().split(/\s+/).pop()),
+    newestSymbols: newest
+      ? undefinedRefs.flatMap(
+          (l) => l.match(new RegExp(`\\S+@GLIBC_${newest.replace('.', '\\.')}\\b`)) ?? [],
+        )
+      : [],
   };
 }
 
@@ -317,7 +325,7 @@ const wanted = explicit
   : Object.keys(TARGETS).filter((t) =>
       onWindows ? TARGETS[t].platform === 'win32' : t !== 'win32-arm64',
     );
-if (!onWindows && wanted.includes('win32-arm64'))
+if (!onWindows && !opts.checkOnly && wanted.includes('win32-arm64'))
   fail('win32-arm64 builds only on Windows (MSVC): see .github/workflows/prebuild.yml');
 const built = [];
 const skipped = [];
@@ -325,6 +333,13 @@ const failed = [];
 const timings = [];
 for (const name of wanted) {
   const target = TARGETS[name];
+  if (opts.checkOnly) {
+    // Named targets must all be there (the CI check of the full set); others are listed.
+    if (fs.existsSync(path.join(root, 'prebuilds', name))) built.push(name);
+    else if (explicit) failed.push(name);
+    else skipped.push(`${name}: not in prebuilds/`);
+    continue;
+  }
   const missing = target.tools.filter((t) => !has(t));
   if (target.script && !fs.existsSync(target.script)) missing.push(rel(target.script));
   if (missing.length > 0) {
@@ -348,8 +363,11 @@ for (const name of wanted) {
 }
 
 const problems = built.length > 0 ? summarize(built, opts) : [];
-console.log(`\nprebuild: built ${built.join(', ') || 'nothing'} (${timings.join(', ')})`);
+const verb = opts.checkOnly ? 'checked' : 'built';
+const took = timings.length > 0 ? ` (${timings.join(', ')})` : '';
+console.log(`\nprebuild: ${verb} ${built.join(', ') || 'nothing'}${took}`);
 if (skipped.length > 0) console.log(`prebuild: skipped ${skipped.join('; ')}`);
 if (opts.glibcMax !== 'none') console.log(`prebuild: glibc baseline ${opts.glibcMax}`);
 for (const p of problems) console.error(`prebuild: ${p}`);
+if (failed.length > 0) console.error(`prebuild: failed or missing: ${failed.join(', ')}`);
 if (failed.length > 0 || problems.length > 0 || built.length === 0) process.exit(1);
