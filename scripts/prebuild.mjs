@@ -50,7 +50,6 @@ const TARGETS = {
     arch: 'x64',
     tools: ['g++', 'make', 'strip'],
     env: {},
-    fileArch: /ELF 64-bit LSB .*x86-64/,
   },
   'linux-arm64': {
     platform: 'linux',
@@ -63,21 +62,18 @@ const TARGETS = {
       AR: 'aarch64-linux-gnu-ar',
       PREBUILD_STRIP_BIN: 'aarch64-linux-gnu-strip',
     },
-    fileArch: /ELF 64-bit LSB .*ARM aarch64/,
   },
   'win32-x64': {
     platform: 'win32',
     arch: 'x64',
     tools: ['x86_64-w64-mingw32-g++-posix', 'x86_64-w64-mingw32-dlltool'],
     script: path.join(root, 'scripts', 'cross', 'win32-x64.sh'),
-    fileArch: /PE32\+ executable \(DLL\).*x86-64/,
   },
   // Only on Windows (MSVC, .github/workflows/prebuild.yml); no emulator DLL there.
   'win32-arm64': {
     platform: 'win32',
     arch: 'arm64',
     tools: [],
-    fileArch: /PE32\+ executable \(DLL\).*Aarch64/,
   },
 };
 const onWindows = process.platform === 'win32';
@@ -134,7 +130,8 @@ function stage(name) {
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
   fs.copyFileSync(path.join(root, 'binding.gyp'), path.join(dir, 'binding.gyp'));
-  fs.symlinkSync(path.join(root, 'native'), path.join(dir, 'native'));
+  // A junction on Windows: needs no symlink privilege.
+  fs.symlinkSync(path.join(root, 'native'), path.join(dir, 'native'), 'junction');
   const { name: pkgName } = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
   fs.writeFileSync(path.join(dir, 'package.json'), `${JSON.stringify({ name: pkgName })}\n`);
   return dir;
@@ -230,6 +227,23 @@ function capture(cmd, args) {
   return r.status === 0 ? r.stdout : undefined;
 }
 
+/** "ELF x64", "PE arm64", ... from the file's own header (ELF e_machine, PE Machine). */
+function binaryKind(file) {
+  const b = fs.readFileSync(file);
+  const machines = { 0x3e: 'x64', 0xb7: 'arm64', 0x8664: 'x64', 0xaa64: 'arm64' };
+  if (b.length > 20 && b.toString('latin1', 0, 4) === '\x7fELF') {
+    return `ELF ${machines[b.readUInt16LE(18)] ?? `machine 0x${b.readUInt16LE(18).toString(16)}`}`;
+  }
+  if (b.length > 64 && b.toString('latin1', 0, 2) === 'MZ') {
+    const pe = b.readUInt32LE(0x3c);
+    if (b.length > pe + 6 && b.toString('latin1', pe, pe + 4) === 'PE\0\0') {
+      const m = b.readUInt16LE(pe + 4);
+      return `PE ${machines[m] ?? `machine 0x${m.toString(16)}`}`;
+    }
+  }
+  return 'not an ELF or PE file';
+}
+
 /** Compares dotted versions numerically: 2.28 < 2.34, 3.4.9 < 3.4.29. */
 function compareVersions(a, b) {
   const [x, y] = [a.split('.').map(Number), b.split('.').map(Number)];
@@ -274,9 +288,12 @@ function summarize(names, opts) {
     if (files.length === 0) problems.push(`${name}: no binaries in ${rel(dir)}`);
     for (const f of files.sort()) {
       const full = path.join(dir, f);
-      const desc = (capture('file', ['-b', full]) ?? '?').trim();
-      const archOk = TARGETS[name].fileArch.test(desc);
-      if (!archOk) problems.push(`${name}/${f}: wrong architecture (${desc})`);
+      const found = binaryKind(full);
+      const want = `${TARGETS[name].platform === 'win32' ? 'PE' : 'ELF'} ${TARGETS[name].arch}`;
+      const archOk = found === want;
+      if (!archOk) problems.push(`${name}/${f}: ${found}, expected ${want}`);
+      // `file` (where installed) as a second opinion for the table.
+      const desc = (capture('file', ['-b', full]) ?? found).trim();
       const row = {
         file: `prebuilds/${name}/${f}`,
         size: `${(fs.statSync(full).size / 1024).toFixed(0)} KiB`,
@@ -301,7 +318,7 @@ function summarize(names, opts) {
   const head = {
     file: 'file',
     size: 'size',
-    arch: 'architecture (file)',
+    arch: 'architecture (header check: file)',
     glibc: 'GLIBC max',
     glibcxx: 'GLIBCXX max',
   };
