@@ -22,11 +22,11 @@ NODE_VERSION=20.20.2
 CACHE=${WINDOWS_IOT_DM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/windows-iot-dm}
 SYSROOT=${QEMU_LD_PREFIX:-/usr/aarch64-linux-gnu}
 START=$(date +%s.%N)
-since() { printf '%.1f s' "$(echo "$(date +%s.%N) - $1" | bc)"; }
+since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f s", b - a }'; }
 
-for tool in qemu-aarch64 swtpm swtpm_setup bc; do
+for tool in qemu-aarch64 swtpm swtpm_setup; do
   command -v "$tool" >/dev/null || {
-    echo "test-arm64: $tool not found (apt-get install qemu-user swtpm swtpm-tools bc)" >&2
+    echo "test-arm64: $tool not found (apt-get install qemu-user swtpm swtpm-tools)" >&2
     exit 1
   }
 done
