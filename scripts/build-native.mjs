@@ -65,12 +65,13 @@ function findEmulator() {
 
 function newestInput() {
   let newest = fs.statSync(path.join(root, 'binding.gyp')).mtimeMs;
-  // Native tests (native/test/, *.test.*) are not inputs of binding.gyp.
+  // Native tests (native/test/, *.test.*) are not inputs of binding.gyp, nor is native/compat/
+  // (force-included by scripts/prebuild.mjs only).
   const walk = (dir) => {
     for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
       const full = path.join(dir, entry.name);
       if (entry.isDirectory()) {
-        if (full !== path.join(root, 'native', 'test')) walk(full);
+        if (!['test', 'compat'].some((d) => full === path.join(root, 'native', d))) walk(full);
       } else if (!entry.name.includes('.test.')) {
         newest = Math.max(newest, fs.statSync(full).mtimeMs);
       }
