@@ -7,7 +7,8 @@
 // --if-needed: do nothing when every output exists and is newer than binding.gyp and every file
 // under native/ (native tests excluded).
 //
-// It runs the node-gyp from node_modules with an explicit --nodedir and never downloads:
+// It runs the node-gyp from node_modules with an explicit --nodedir and never downloads
+// (scripts/lib/node-headers.mjs, shared with scripts/prebuild.mjs):
 //   1. the running Node's own headers (<prefix>/include/node with common.gypi and node_api.h,
 //      where <prefix> is two levels above process.execPath), else
 //   2. a nodedir assembled under build/nodedir from the node-api-headers package (Node-API
@@ -16,9 +17,9 @@
 // npm_config_nodedir (e.g. from ~/.npmrc) is removed from node-gyp's environment on purpose.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { assembledNodeDir, systemNodeDir } from './lib/node-headers.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const releaseDir = path.join(root, 'build', 'Release');
@@ -64,12 +65,13 @@ function findEmulator() {
 
 function newestInput() {
   let newest = fs.statSync(path.join(root, 'binding.gyp')).mtimeMs;
-  // Native tests (native/test/, *.test.*) are not inputs of binding.gyp.
+  // Native tests (native/test/, *.test.*) are not inputs of binding.gyp, nor is native/compat/
+  // (force-included by scripts/prebuild.mjs only).
   const walk = (dir) => {
     for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
       const full = path.join(dir, entry.name);
       if (entry.isDirectory()) {
-        if (full !== path.join(root, 'native', 'test')) walk(full);
+        if (!['test', 'compat'].some((d) => full === path.join(root, 'native', d))) walk(full);
       } else if (!entry.name.includes('.test.')) {
         newest = Math.max(newest, fs.statSync(full).mtimeMs);
       }
@@ -99,126 +101,6 @@ if (ifNeeded) {
   }
 }
 
-// ---- headers ------------------------------------------------------------------------------------
-
-function systemNodeDir() {
-  const prefix = path.resolve(path.dirname(process.execPath), '..');
-  const include = path.join(prefix, 'include', 'node');
-  const ok = ['common.gypi', 'node_api.h'].every((f) => fs.existsSync(path.join(include, f)));
-  return ok ? prefix : undefined;
-}
-
-// The parts of Node's common.gypi that matter for a Node-API addon: the Debug/Release
-// configurations node-gyp builds, and the usual flags.
-const MINIMAL_COMMON_GYPI = `# Written by scripts/build-native.mjs: no Node headers were found next to the running node,
-# so this nodedir holds only the node-api-headers package (all the addon needs).
-{
-  'variables': {
-    'visibility%': 'hidden',
-    'target_arch%': 'x64',
-    'host_arch%': 'x64',
-    'library%': 'static_library',
-    'node_shared%': 'false',
-    'node_shared_openssl%': 'false',
-    'node_module_version%': '',
-    'clang%': 0,
-  },
-  'target_defaults': {
-    'default_configuration': 'Release',
-    'configurations': {
-      'Debug': {
-        'defines': [ 'DEBUG', '_DEBUG' ],
-        'cflags': [ '-g', '-O0' ],
-        'msvs_settings': { 'VCCLCompilerTool': { 'Optimization': 0, 'RuntimeLibrary': 1 } },
-        'xcode_settings': { 'GCC_OPTIMIZATION_LEVEL': '0' },
-      },
-      'Release': {
-        'cflags': [ '-O3' ],
-        'msvs_settings': { 'VCCLCompilerTool': { 'Optimization': 3, 'RuntimeLibrary': 0 } },
-        'xcode_settings': { 'GCC_OPTIMIZATION_LEVEL': '3' },
-      },
-    },
-    'cflags': [ '-Wall', '-Wextra', '-Wno-unused-parameter' ],
-    'cflags_cc': [ '-fno-rtti', '-fno-exceptions', '-std=gnu++17' ],
-    'conditions': [
-      [ 'OS in "linux freebsd openbsd solaris android"', {
-        'cflags': [ '-pthread' ],
-        'ldflags': [ '-pthread', '-rdynamic' ],
-      }],
-      [ 'OS=="mac"', {
-        'xcode_settings': {
-          'MACOSX_DEPLOYMENT_TARGET': '11.0',
-          'GCC_ENABLE_CPP_EXCEPTIONS': 'NO',
-          'GCC_ENABLE_CPP_RTTI': 'NO',
-        },
-      }],
-      [ 'OS=="win"', {
-        'defines': [ 'WIN32', '_WIN32_WINNT=0x0601', 'NOMINMAX', 'WIN32_LEAN_AND_MEAN' ],
-      }],
-    ],
-  },
-}
-`;
-
-function assembledNodeDir() {
-  const require = createRequire(path.join(root, 'package.json'));
-  let headersRoot;
-  try {
-    headersRoot = path.dirname(require.resolve('node-api-headers/package.json'));
-  } catch {
-    fail(
-      `no Node headers next to ${process.execPath} (expected ${path.join(path.dirname(process.execPath), '..', 'include', 'node')}) ` +
-        'and the node-api-headers package is not installed; run `npm ci` first.',
-    );
-  }
-  const nodeDir = path.join(root, 'build', 'nodedir');
-  const include = path.join(nodeDir, 'include', 'node');
-  fs.mkdirSync(include, { recursive: true });
-  const headers = fs.readdirSync(path.join(headersRoot, 'include')).filter((f) => f.endsWith('.h'));
-  for (const header of headers)
-    fs.copyFileSync(path.join(headersRoot, 'include', header), path.join(include, header));
-  fs.writeFileSync(path.join(include, 'common.gypi'), MINIMAL_COMMON_GYPI);
-  fs.writeFileSync(
-    path.join(include, 'config.gypi'),
-    `${JSON.stringify(process.config, null, 2)}\n`,
-  );
-  if (process.platform === 'win32') windowsImportLib(headersRoot, nodeDir);
-  return nodeDir;
-}
-
-// node-gyp links addons on Windows against <nodedir>/<Configuration>/node.lib. Made from the
-// node-api-headers .def files with lib.exe (needs a Visual Studio developer environment).
-// Untested: written without a Windows machine.
-function windowsImportLib(headersRoot, nodeDir) {
-  const def = path.join(nodeDir, 'node.def');
-  const names = new Set();
-  for (const f of ['node_api.def', 'js_native_api.def']) {
-    for (const line of fs.readFileSync(path.join(headersRoot, 'def', f), 'utf8').split(/\r?\n/)) {
-      const name = line.trim();
-      if (name && !/^(NAME|LIBRARY|EXPORTS)\b/.test(name)) names.add(name);
-    }
-  }
-  fs.writeFileSync(def, `NAME NODE.EXE\nEXPORTS\n${[...names].sort().join('\n')}\n`);
-  const machine = { x64: 'X64', arm64: 'ARM64', ia32: 'X86' }[process.arch] ?? 'X64';
-  for (const config of ['Release', 'Debug']) {
-    fs.mkdirSync(path.join(nodeDir, config), { recursive: true });
-    const out = path.join(nodeDir, config, 'node.lib');
-    const r = spawnSync(
-      'lib.exe',
-      ['/nologo', `/def:${def}`, `/out:${out}`, `/machine:${machine}`],
-      {
-        stdio: 'inherit',
-      },
-    );
-    if (r.status !== 0) {
-      fail(
-        'no Node headers next to node.exe, and making node.lib needs lib.exe: run this from a ' +
-          'Visual Studio Developer Command Prompt, or install Node with its headers.',
-      );
-    }
-  }
-}
-
 // ---- build --------------------------------------------------------------------------------------
 
 const started = process.hrtime.bigint();
@@ -229,7 +111,7 @@ if (nodeDir) {
 } else {
   // `rebuild` starts by deleting build/, which is where the assembled nodedir lives.
   fs.rmSync(path.join(root, 'build'), { recursive: true, force: true });
-  nodeDir = assembledNodeDir();
+  nodeDir = assembledNodeDir(root, path.join(root, 'build', 'nodedir'), fail);
   commands = ['configure', 'build'];
   console.log(
     `build-native: no headers next to ${process.execPath}; using node-api-headers in ${rel(nodeDir)}`,
