@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// `npm run prebuilds` (package.json: "prebuilds": "node scripts/prebuild.mjs"; not "prebuild",
-// which npm would run before every `npm run build`): builds prebuilds/<platform>-<arch>/ for the
+// `npm run prebuild` (package.json: "prebuild": "node scripts/prebuild.mjs"; the TypeScript build
+// is "build:ts", so npm never runs this as a pre-script of "build"): builds prebuilds/<platform>-<arch>/ for the
 // targets this machine can build, then prints a summary (file, size, architecture, highest
 // GLIBC_ / GLIBCXX_ version).
 //

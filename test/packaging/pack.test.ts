@@ -14,8 +14,8 @@
  *
  * Needs prebuilds/<this platform>-<arch>: made with `node scripts/prebuild.mjs --target ...` when
  * missing (minutes; the test is ~30 s when they exist). Other targets are named when absent.
- * tsc runs directly and `npm pack --ignore-scripts` skips prepack (which is the same tsc): npm
- * would run a "prebuild" script before "build" as its pre-script, rebuilding every target.
+ * tsc runs directly and `npm pack --ignore-scripts` skips prepack (which is the same tsc), so the
+ * test controls every step and its timing.
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -60,8 +60,7 @@ describe('packaging: npm pack, install without compiler or network', function ()
     );
     if (missing.length > 0) console.log(`      (not in this tarball: ${missing.join(', ')})`);
     work = mkdtempSync(join(tmpdir(), 'iotdm-pack-'));
-    // What prepack does (`npm run build` = tsc), run directly: through npm, a script named
-    // "prebuild" would run first as build's pre-script and rebuild every native target.
+    // What prepack does (`npm run build:ts` = tsc), run directly.
     execFileSync(
       process.execPath,
       [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
