@@ -27,6 +27,11 @@ npx --no-install prettier --check .
 node scripts/clang-format.mjs --check
 step "native tests (ASan/UBSan)"
 bash scripts/native-tests.sh
+step "prebuild for this platform (the packaging test installs it from the npm pack tarball)"
+host_target="$(node -p 'process.platform + "-" + process.arch')"
+if [ ! -f "prebuilds/$host_target/windows-iot-dm.node" ]; then
+  node scripts/prebuild.mjs --target "$host_target"
+fi
 step "mocha + coverage"
 # Every op the features' scoped Csp lets through is captured (lib/dm/op-capture.ts) ...
 export WINDOWS_IOT_DM_CAPTURE_OPS="$WDM_TEST_STATE_DIR/ops.jsonl"
