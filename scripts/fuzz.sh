@@ -3,8 +3,8 @@
 #
 #   scripts/fuzz.sh [--time SECONDS] [--replay] [--seeds] [target...]     (npm run fuzz -- ...)
 #
-# Targets (native/fuzz/<target>.cc): syncml_response_fuzz, emulator_request_fuzz,
-# tpm_response_fuzz; default all. Builds with clang++ into build/fuzz/ (objects reused between
+# Targets (native/fuzz/<target>.cc): syncml_response_fuzz, syncml_encode_fuzz,
+# emulator_request_fuzz, tpm_response_fuzz; default all. Builds with clang++ into build/fuzz/ (objects reused between
 # runs), replays test/fuzz/<target>/regressions/, then fuzzes each target for --time seconds
 # (default 60) on a working copy of test/fuzz/<target>/corpus/ in build/fuzz/corpus/<target>/, so
 # the committed corpora only grow deliberately (copy a new input there by hand). --replay: only
@@ -30,7 +30,7 @@ while [ $# -gt 0 ]; do
     *) TARGETS+=("$1"); shift ;;
   esac
 done
-ALL=(syncml_response_fuzz emulator_request_fuzz tpm_response_fuzz)
+ALL=(syncml_response_fuzz syncml_encode_fuzz emulator_request_fuzz tpm_response_fuzz)
 [ ${#TARGETS[@]} -eq 0 ] && TARGETS=("${ALL[@]}")
 for t in "${TARGETS[@]}"; do
   [ -f "native/fuzz/$t.cc" ] || { echo "fuzz: no target $t (have: ${ALL[*]})" >&2; exit 2; }
@@ -74,7 +74,7 @@ FLAGS="-std=c++17 -g -O1 -fno-exceptions -fno-omit-frame-pointer -Inative -pthre
   done
   for t in "${ALL[@]}"; do
     case "$t" in
-      syncml_response_fuzz) deps="$CODEC" ;;
+      syncml_response_fuzz | syncml_encode_fuzz) deps="$CODEC" ;;
       emulator_request_fuzz) deps="$CODEC $EMULATOR" ;;
       tpm_response_fuzz) deps="$TPM" ;;
     esac
