@@ -11,7 +11,7 @@
  *    write inside the nodes of a section the document names (checked by an independent matcher,
  *    not by ScopedCsp's own).
  * The SyncML side (values escaped, no extra elements) is native: native/fuzz/syncml_encode_fuzz.cc
- * (libFuzzer) and test/native/syncml-escape-property.test.ts (real addon + emulator).
+ * (libFuzzer: EncodeOps -> ParseRequest gives back every value exactly, one item per op).
  * fast-check prints the seed and the shrunk counterexample on failure; rerun with
  * FC_SEED=<seed>. FC_RUNS overrides the number of runs.
  */
