@@ -3,7 +3,8 @@
 // addon refuses anything else before encoding; URI, Format and Type without surrounding white
 // space, which the reader trims from leaves) must come back exactly, as exactly one command per
 // op (one <Atomic> holding them when atomic) with exactly one item: a value never becomes markup,
-// never adds or removes an element. Built by scripts/fuzz.sh with -fsanitize=fuzzer,address,undefined.
+// never adds or removes an element. Built by scripts/fuzz.sh with
+// -fsanitize=fuzzer,address,undefined.
 //
 // Input layout: byte 0 = op count (low 2 bits + 1) and atomic flag (bit 2); the next `count` bytes
 // pick each op's verb (value % 5) and whether it carries data (bit 7); the rest is split on 0x01

@@ -70,7 +70,7 @@ async function main(): Promise<void> {
       Buffer.from(entry.response, 'hex'),
     );
   });
-  writeFileSync(path.join(__dirname, 'tpm-responses.json'), `${JSON.stringify(kept, null, 1)}\n`);
+  writeFileSync(path.join(__dirname, 'tpm-responses.json'), `${JSON.stringify(kept, null, 2)}\n`);
   console.log(`captured ${captured.length} exchanges, kept ${kept.length} distinct responses`);
 }
 
