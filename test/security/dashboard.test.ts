@@ -80,7 +80,8 @@ describe('security: the dashboard exposed off loopback requires its token', func
         ['GET', '/api/events'],
         ['GET', '/login?token='],
       ];
-      for (const auth of [{}, { Authorization: 'Bearer wrong-token' }]) {
+      const auths: Array<Record<string, string>> = [{}, { Authorization: 'Bearer wrong-token' }];
+      for (const auth of auths) {
         for (const [method, p, body] of routes) {
           const headers: Record<string, string> = {
             ...auth,

@@ -2,7 +2,7 @@
  * docs/security.md claim, tested (POSIX): files holding secrets or device state are created for
  * the owner only: folders 0700, files 0600, whatever the umask. Covered here: the DM state folder
  * and dm-state.json, the DM folder (exported logs), the local hub's data folder, hub.db (device
- * and policy keys; with its WAL files) and hub.json. Elsewhere: the emulator's state file, its
+ * and policy keys; with its WAL files), hub.json and the attestation service's database. Elsewhere: the emulator's state file, its
  * folders and lock file (native/test/state_test.cc TestRoundTrip), `iotdm provision --out`
  * (test/cli/provision.test.ts), the hub's TLS keys (test/hub/auth-tls.test.ts), downloads and the
  * download folder (test/storage/blob-storage.test.ts).
@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { CliIo } from '../../lib/cli/io';
 import { runHub } from '../../lib/cli/hub-command';
+import { ReportStore } from '../../lib/attest/report-store';
 import { builtinHandlers } from '../../lib/features';
 import { MockSystem } from '../../lib/testing/mock-system';
 import { featureHarness, type Harness } from '../unit/features/fixture';
@@ -58,6 +59,18 @@ describe('security: state and secret files are the owner’s only (0700 folders,
       assert.equal(res.status, 200, JSON.stringify(res.body));
       assert.equal(mode(dmFolder), '700');
     });
+  });
+
+  it('the attestation service database (nonces, health reports) 0600', () => {
+    const file = path.join(base, 'attest.db');
+    const store = new ReportStore(file);
+    try {
+      for (const f of readdirSync(base).filter((n) => n.startsWith('attest.db'))) {
+        assert.equal(mode(path.join(base, f)), '600', f);
+      }
+    } finally {
+      store.close();
+    }
   });
 
   describe('the local hub (iotdm hub)', () => {

@@ -3,11 +3,19 @@
  * answers. The agent's pino logger (lib/dm/logger.ts createLogger, trace level) captures every
  * line while the built-in features get a storage connection string with an account key, one with
  * a SAS token, a DM-file upload with its own connection string, and malformed ones (error paths);
- * then `iotdm agent` runs in process against the local hub with a device key and with a device
+ * and none of them is at rest in the state folder; then `iotdm agent` runs in process against the local hub with a device key and with a device
  * SAS token, at trace level, and its log lines, stdout and stderr are grep'd for every secret.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -107,6 +115,13 @@ describe('security: secrets absent from logs, reported state and method answers'
       assertClean(lines.join(''), secrets, 'the log');
       assertClean(JSON.stringify(h.link.reported), secrets, 'reported properties');
       assertClean(JSON.stringify(answers), secrets, 'method answers');
+      // Nothing at rest either: the state folder (dm-state.json, handler stores, the DM folder).
+      for (const f of readdirSync(h.stateDir, { recursive: true, withFileTypes: true })) {
+        if (!f.isFile()) continue;
+        const file = path.join(f.parentPath, f.name);
+        assertClean(readFileSync(file, 'utf8'), secrets, file);
+      }
+      assert.ok(existsSync(path.join(h.stateDir, 'dm-state.json')));
       const reported = h.section('externalStorage');
       assert.ok(
         reported?.connectionString === '<set>' || reported?.connectionString === '<not set>',
