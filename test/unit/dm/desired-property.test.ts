@@ -10,8 +10,9 @@
  *  - every op the mock receives is inside the declared `nodes` of a built-in feature, and every
  *    write inside the nodes of a section the document names (checked by an independent matcher,
  *    not by ScopedCsp's own).
- * The SyncML side (values escaped, no extra elements) is native: native/fuzz/syncml_encode_fuzz.cc
- * (libFuzzer: EncodeOps -> ParseRequest gives back every value exactly, one item per op).
+ * The SyncML side (values escaped, no extra elements) needs the addon's encoder:
+ * test/native/syncml-escape-property.test.ts (real addon + emulator) and
+ * native/fuzz/syncml_encode_fuzz.cc (libFuzzer, EncodeOps -> ParseRequest).
  * fast-check prints the seed and the shrunk counterexample on failure; rerun with
  * FC_SEED=<seed>. FC_RUNS overrides the number of runs.
  */
