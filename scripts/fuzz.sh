@@ -67,6 +67,8 @@ FLAGS="-std=c++17 -g -O1 -fno-exceptions -fno-omit-frame-pointer -Inative -pthre
   echo "CXX := $CXX"
   echo "FLAGS := $FLAGS"
   echo "OBJ := $OUT/obj"
+  # lld links the large emulator targets faster; the system linker works too.
+  if command -v ld.lld >/dev/null; then echo "LD := -fuse-ld=lld"; else echo "LD :="; fi
   echo "o = \$(addprefix \$(OBJ)/,\$(subst /,_,\$(1:.cc=.o)))"
   for src in $CODEC $EMULATOR $TPM native/fuzz/*.cc; do echo "$src"; done | sort -u | while read -r src; do
     o="$OUT/obj/${src//\//_}"; o="${o%.cc}.o"
@@ -79,10 +81,10 @@ FLAGS="-std=c++17 -g -O1 -fno-exceptions -fno-omit-frame-pointer -Inative -pthre
       tpm_response_fuzz) deps="$TPM" ;;
     esac
     deps="native/fuzz/$t.cc $(echo $deps | tr ' ' '\n' | sort -u | tr '\n' ' ')"
-    printf '%s/%s: $(call o,%s)\n\t$(CXX) $(FLAGS) -fsanitize=fuzzer -fuse-ld=lld -o $@ $^\n' \
+    printf '%s/%s: $(call o,%s)\n\t$(CXX) $(FLAGS) -fsanitize=fuzzer $(LD) -o $@ $^\n' \
       "$OUT" "$t" "$deps"
   done
-  printf '%s/make_seeds: $(call o,native/fuzz/make_seeds.cc %s)\n\t$(CXX) $(FLAGS) -fsanitize=fuzzer-no-link -fuse-ld=lld -o $@ $^\n' \
+  printf '%s/make_seeds: $(call o,native/fuzz/make_seeds.cc %s)\n\t$(CXX) $(FLAGS) -fsanitize=fuzzer-no-link $(LD) -o $@ $^\n' \
     "$OUT" "$(echo $CODEC $EMULATOR | tr ' ' '\n' | sort -u | tr '\n' ' ')"
   echo "-include \$(wildcard \$(OBJ)/*.d)"
 } >"$OUT/Makefile"
