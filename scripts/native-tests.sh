@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds and runs the standalone native tests (codec, CSP emulator and its system functions, TPM
-# framing and the POSIX TPM channel) with
+# framing and the POSIX TPM channel, the fuzz targets' seeds and regressions) with
 # AddressSanitizer and UndefinedBehaviorSanitizer, compiling the sources directly (no node-gyp, no
 # Node headers).
 #
@@ -32,6 +32,12 @@ EMULATOR+=(native/emulator/diagnostic_log.cc)
 EMULATOR+=(native/emulator/system_state.cc native/system/time_zone.cc native/system/service.cc)
 
 TPM=(native/tpm/framing.cc native/tpm/tpm_posix.cc)
+# The libFuzzer targets (native/fuzz/, docs/fuzzing.md) linked with a plain main() instead of
+# libFuzzer: they replay their committed seeds and crash regressions under ASan/UBSan here.
+FUZZ_TARGETS=(syncml_response_fuzz syncml_encode_fuzz emulator_request_fuzz tpm_response_fuzz)
+FUZZ_SOURCES=(native/fuzz/replay_main.cc native/common/utf16.cc native/emulator/device_host.cc
+  native/emulator/sha256.cc)
+for t in "${FUZZ_TARGETS[@]}"; do FUZZ_SOURCES+=("native/fuzz/$t.cc"); done
 
 echo "native-tests: building in $OUT"
 # Each source is compiled once (in parallel, one job per core) and linked into every test binary
@@ -43,7 +49,7 @@ SOURCES=(native/test/codec_test.cc native/test/emulator_test.cc native/test/json
   native/test/certificates_test.cc
   native/test/apps_test.cc
   native/test/tpm_test.cc native/test/peer_test.cc native/peer/peer_credentials.cc
-  "${CODEC[@]}" "${EMULATOR[@]}" "${TPM[@]}")
+  "${CODEC[@]}" "${EMULATOR[@]}" "${TPM[@]}" "${FUZZ_SOURCES[@]}")
 compile_all() {
   local pids=() src
   for src in $(printf '%s\n' "${SOURCES[@]}" | sort -u); do
@@ -66,6 +72,13 @@ link certificates_test native/test/certificates_test.cc "${CODEC[@]}" "${EMULATO
 link apps_test native/test/apps_test.cc "${CODEC[@]}" "${EMULATOR[@]}"
 link tpm_test native/test/tpm_test.cc "${TPM[@]}"
 link peer_test native/test/peer_test.cc native/peer/peer_credentials.cc
+REPLAY=(native/fuzz/replay_main.cc native/common/utf16.cc)
+link syncml_response_fuzz native/fuzz/syncml_response_fuzz.cc "${REPLAY[@]}" "${CODEC[@]}"
+link syncml_encode_fuzz native/fuzz/syncml_encode_fuzz.cc "${REPLAY[@]}" "${CODEC[@]}"
+link emulator_request_fuzz native/fuzz/emulator_request_fuzz.cc "${REPLAY[@]}" "${CODEC[@]}" \
+  "${EMULATOR[@]}"
+link tpm_response_fuzz native/fuzz/tpm_response_fuzz.cc native/fuzz/replay_main.cc \
+  native/tpm/framing.cc native/emulator/device_host.cc native/emulator/sha256.cc
 
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
@@ -88,6 +101,9 @@ WINDOWS_IOT_DM_EMULATOR_STATE=:memory: "$OUT/apps_test"
 # system_test drives the MdmEmulatorSystem* functions over its own state file.
 WINDOWS_IOT_DM_EMULATOR_STATE="$STATE_DIR/system-state.json" "$OUT/system_test"
 rm -rf "$STATE_DIR"
+for t in "${FUZZ_TARGETS[@]}"; do
+  WINDOWS_IOT_DM_EMULATOR_STATE=:memory: "$OUT/$t" "test/fuzz/$t/corpus" "test/fuzz/$t/regressions"
+done
 
 SO=build/Release/mdm_emulator.so
 if [ -f "$SO" ]; then

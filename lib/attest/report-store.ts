@@ -9,6 +9,7 @@
  * `time` is ISO 8601 UTC; `valid` 0/1 (the attestation service's ErrorCode was 0); `secure_boot`
  * 0/1, NULL when the report gave none; `report_json` the service's answer as JSON.
  */
+import { chmodSync, closeSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 
 export type NonceCheck = 'ok' | 'unknown' | 'used' | 'otherDevice' | 'expired';
@@ -38,6 +39,11 @@ export class ReportStore {
 
   /** `file`: a path, or `:memory:`. */
   constructor(file: string) {
+    // Nonces and device health reports: the owner's only (0600; its WAL files take this mode).
+    if (file !== ':memory:' && file !== '') {
+      closeSync(openSync(file, 'a', 0o600));
+      if (process.platform !== 'win32') chmodSync(file, 0o600);
+    }
     this.#db = new Database(file);
     this.#db.pragma('journal_mode = WAL');
     this.#db.exec(`

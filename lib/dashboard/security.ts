@@ -1,6 +1,6 @@
 /**
  * The dashboard's safety rules: loopback by default; bound elsewhere, a random token (printed at
- * start) is required, as `Authorization: Bearer <token>` or the HttpOnly SameSite=Strict cookie
+ * start) is required (a bind off loopback with `requireToken: false` is refused), as `Authorization: Bearer <token>` or the HttpOnly SameSite=Strict cookie
  * that `GET /login?token=` sets. Changing requests need the session's CSRF token in
  * `X-Csrf-Token` and, when the browser sends one, an `Origin` equal to the server's own. On a
  * loopback bind the `Host` header must name a loopback host (no DNS rebinding). Every answer
@@ -9,6 +9,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type http from 'node:http';
 import { isIP } from 'node:net';
+import { InvalidArgumentError } from '../errors';
 import { ApiError } from './errors';
 
 export const COOKIE_NAME = 'iotdm_dashboard';
@@ -67,6 +68,14 @@ export class Security {
 
   constructor(options: SecurityOptions) {
     this.loopback = isLoopback(options.host);
+    if (!this.loopback && options.requireToken === false) {
+      // Exposed without a token, anyone on the network could read twins and call methods.
+      throw new InvalidArgumentError(
+        'requireToken',
+        `true (or unset) when bound off loopback (${options.host})`,
+        false,
+      );
+    }
     const required = options.requireToken ?? !this.loopback;
     this.token = required ? (options.token ?? newSecret()) : undefined;
   }

@@ -25,7 +25,7 @@ export interface DashboardOptions {
   connectionString: string;
   /** PEM CA to trust for the hub (the local hub's). */
   ca?: string;
-  /** Bind address; default 127.0.0.1. Anything else requires the token. */
+  /** Bind address; default 127.0.0.1. Anything else requires the token (`requireToken: false` is refused). */
   host?: string;
   /** Port; default 8080, 0 = ephemeral. */
   port?: number;
@@ -90,12 +90,13 @@ function sendJson(
 
 export async function startDashboard(options: DashboardOptions): Promise<Dashboard> {
   const host = options.host ?? '127.0.0.1';
-  const hub: HubClients = connectHub(options.connectionString, options.ca);
+  // First: refuses an exposed bind without a token before anything is opened.
   const security = new Security({
     host,
     ...(options.requireToken !== undefined ? { requireToken: options.requireToken } : {}),
     ...(options.token !== undefined ? { token: options.token } : {}),
   });
+  const hub: HubClients = connectHub(options.connectionString, options.ca);
   const live = new LiveWatcher(hub, {
     ...(options.pollIntervalMs !== undefined ? { intervalMs: options.pollIntervalMs } : {}),
     ...(options.keepAliveMs !== undefined ? { keepAliveMs: options.keepAliveMs } : {}),

@@ -79,9 +79,9 @@ export class DmFolder {
     }
   }
 
-  /** The DM folder's real path (created when missing). */
+  /** The DM folder's real path (created when missing, the owner's only: logs may be sensitive). */
   async realRoot(): Promise<string> {
-    await fsp.mkdir(this.root, { recursive: true });
+    await fsp.mkdir(this.root, { recursive: true, mode: 0o700 });
     return fsp.realpath(this.root);
   }
 
@@ -124,7 +124,7 @@ export class DmFolder {
     plainName('folder', name);
     const root = await this.realRoot();
     try {
-      await fsp.mkdir(path.join(root, name));
+      await fsp.mkdir(path.join(root, name), { mode: 0o700 });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }

@@ -125,8 +125,12 @@ export class HubStore {
   /** Opens (creating if needed) the store in `dir`, running pending migrations. */
   constructor(dir: string, options: HubStoreOptions = {}) {
     this.dir = dir;
-    fs.mkdirSync(dir, { recursive: true });
+    // The store holds device keys and policy keys: the folder is the owner's only (0700) and the
+    // database 0600 before SQLite opens it (its -wal/-shm files take the database's mode).
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.file = path.join(dir, 'hub.db');
+    fs.closeSync(fs.openSync(this.file, 'a', 0o600));
+    if (process.platform !== 'win32') fs.chmodSync(this.file, 0o600);
     this.db = new Database(this.file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
