@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # libFuzzer + AddressSanitizer + UndefinedBehaviorSanitizer over the native parsers (docs/fuzzing.md).
 #
-#   scripts/fuzz.sh [--time SECONDS] [--replay] [--seeds] [target...]     (npm run fuzz -- ...)
+#   scripts/fuzz.sh [--time SECONDS] [--jobs N] [--replay] [--seeds] [target...]  (npm run fuzz -- ...)
 #
 # Targets (native/fuzz/<target>.cc): syncml_response_fuzz, syncml_encode_fuzz,
 # emulator_request_fuzz, tpm_response_fuzz; default all. Builds with clang++ into build/fuzz/ (objects reused between
 # runs), replays test/fuzz/<target>/regressions/, then fuzzes each target for --time seconds
 # (default 60) on a working copy of test/fuzz/<target>/corpus/ in build/fuzz/corpus/<target>/, so
-# the committed corpora only grow deliberately (copy a new input there by hand). --replay: only
+# the committed corpora only grow deliberately (copy a new input there by hand). --jobs N: N
+# targets at a time (each still fuzzes for the full --time; the test command uses 2). --replay: only
 # replay the regressions and the committed corpus, no fuzzing. --seeds: rewrite the SyncML seeds
 # in test/fuzz from real messages (native/fuzz/make_seeds.cc) and exit.
 # Exit status: non-zero on any crash, leak, timeout, out-of-memory or build failure; the input
@@ -16,6 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 TIME=60
+JOBS=1
 REPLAY_ONLY=0
 SEEDS=0
 TARGETS=()
@@ -23,6 +25,8 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --time) TIME="$2"; shift 2 ;;
     --time=*) TIME="${1#--time=}"; shift ;;
+    --jobs) JOBS="$2"; shift 2 ;;
+    --jobs=*) JOBS="${1#--jobs=}"; shift ;;
     --replay) REPLAY_ONLY=1; shift ;;
     --seeds) SEEDS=1; shift ;;
     -h | --help) sed -n '2,16p' "$0"; exit 0 ;;
@@ -36,6 +40,7 @@ for t in "${TARGETS[@]}"; do
   [ -f "native/fuzz/$t.cc" ] || { echo "fuzz: no target $t (have: ${ALL[*]})" >&2; exit 2; }
 done
 [[ "$TIME" =~ ^[0-9]+$ ]] || { echo "fuzz: --time needs whole seconds" >&2; exit 2; }
+[[ "$JOBS" =~ ^[1-9][0-9]*$ ]] || { echo "fuzz: --jobs needs a positive count" >&2; exit 2; }
 
 CXX="${FUZZ_CXX:-}"
 if [ -z "$CXX" ]; then
@@ -103,9 +108,10 @@ export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:allocator_may_return_null=1
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 export WINDOWS_IOT_DM_EMULATOR_STATE=:memory:
 
-status=0
-summary=()
-for t in "${TARGETS[@]}"; do
+# One target: replay, then fuzz; its summary line goes to $OUT/$t.summary, its exit status is
+# the function's (targets run --jobs at a time, each for the full --time).
+run_target() {
+  local t="$1" bin dict art dir corpus log start rc took execs rate rss files line
   bin="$OUT/$t"
   dict=()
   [ -f "test/fuzz/$t/dict" ] && dict=("-dict=test/fuzz/$t/dict")
@@ -117,12 +123,11 @@ for t in "${TARGETS[@]}"; do
     if ! "$bin" -runs=0 -artifact_prefix="$art/" "$dir"/* >"$OUT/$t.replay.log" 2>&1; then
       echo "fuzz: $t FAILED replaying $dir (log: $OUT/$t.replay.log)" >&2
       tail -n 40 "$OUT/$t.replay.log" >&2
-      status=1
-      continue 2
+      return 1
     fi
     echo "fuzz: $t replayed $(ls -A "$dir" | wc -l) inputs of $dir"
   done
-  [ "$REPLAY_ONLY" = 1 ] && continue
+  [ "$REPLAY_ONLY" = 1 ] && return 0
   # 2. Fuzzing on a working copy of the corpus.
   corpus="$OUT/corpus/$t"
   mkdir -p "$corpus"
@@ -141,13 +146,31 @@ for t in "${TARGETS[@]}"; do
   files=$(find "$corpus" -type f | wc -l)
   line=$(printf '%-22s %s  execs %s  execs/s %s  corpus %s files  peak RSS %s MB  %ss' "$t" \
     "$([ $rc = 0 ] && echo ok || echo FAILED)" "${execs:-?}" "${rate:-?}" "$files" "${rss:-?}" "$took")
-  summary+=("$line")
+  echo "$line" >"$OUT/$t.summary"
   echo "fuzz: $line"
   if [ $rc != 0 ]; then
-    status=1
     echo "fuzz: $t failed (exit $rc); input kept in $art/, log $log:" >&2
     grep -E 'ERROR|SUMMARY|runtime error|Test unit written|deadly signal' "$log" | head -n 20 >&2 || true
+    return 1
   fi
+  return 0
+}
+
+status=0
+summary=()
+pids=()
+for t in "${TARGETS[@]}"; do
+  rm -f "$OUT/$t.summary"
+  run_target "$t" &
+  pids+=($!)
+  if [ ${#pids[@]} -ge "$JOBS" ]; then
+    wait "${pids[0]}" || status=1
+    pids=("${pids[@]:1}")
+  fi
+done
+for pid in "${pids[@]}"; do wait "$pid" || status=1; done
+for t in "${TARGETS[@]}"; do
+  [ -f "$OUT/$t.summary" ] && summary+=("$(cat "$OUT/$t.summary")")
 done
 if [ ${#summary[@]} -gt 0 ]; then
   echo "fuzz: summary"

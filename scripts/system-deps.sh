@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The Debian packages the tests and the demo use, installed when missing: g++/make/python3 (the
 # native build), swtpm + swtpm-tools + tpm2-tools (a real TPM 2.0 simulator and the tools the TPM
-# tests compare with), chromium (the dashboard's browser tests). Installs only as root with
+# tests compare with), chromium (the dashboard's browser tests), clang + lld + libclang-rt (the
+# libFuzzer targets). Installs only as root with
 # apt-get; otherwise it prints the command and leaves the choice to you (the suites that need a
 # missing tool then fail or skip, saying which).
 set -euo pipefail
@@ -14,6 +15,11 @@ command -v swtpm >/dev/null || need+=(swtpm)
 command -v swtpm_setup >/dev/null || need+=(swtpm-tools)
 command -v tpm2_readpublic >/dev/null || need+=(tpm2-tools)
 command -v chromium >/dev/null || need+=(chromium)
+# libFuzzer + ASan/UBSan (scripts/fuzz.sh): clang, lld and clang's runtime libraries.
+command -v clang++ >/dev/null || need+=(clang)
+command -v ld.lld >/dev/null || need+=(lld)
+ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1 ||
+  need+=(libclang-rt-14-dev)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

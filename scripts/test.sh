@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as `npm test` runs it: native build (addon + CSP emulator library),
 # type check (lib, tests, bench), lint and format gates (eslint, prettier, clang-format),
-# the native codec/emulator tests under ASan+UBSan, then mocha with c8 coverage.
+# the native codec/emulator tests under ASan+UBSan, 60 s of each libFuzzer target, this platform's
+# prebuild (for the packaging test), then mocha with c8 coverage.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +28,8 @@ npx --no-install prettier --check .
 node scripts/clang-format.mjs --check
 step "native tests (ASan/UBSan)"
 bash scripts/native-tests.sh
+step "fuzz (libFuzzer + ASan/UBSan: each target for 60 s, two at a time; docs/fuzzing.md)"
+bash scripts/fuzz.sh --time 60 --jobs 2
 step "prebuild for this platform (the packaging test installs it from the npm pack tarball)"
 host_target="$(node -p 'process.platform + "-" + process.arch')"
 if [ ! -f "prebuilds/$host_target/windows-iot-dm.node" ]; then
