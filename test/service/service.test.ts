@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { readFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Csp, CspError, ServiceError } from '../../lib';
@@ -119,11 +120,45 @@ describe('iotdm service', function () {
   });
 
   describe('access', () => {
+    // The client side for nobody: connectService and Csp bundled by esbuild into a world-readable
+    // temp folder. nobody may not read the checkout (a CI clone can sit in a 0700 folder) nor
+    // write c8's coverage folder, so the child needs neither.
+    let bundleDir = '';
+    before(async function () {
+      if (process.getuid?.() !== 0) return;
+      this.timeout(60_000);
+      bundleDir = mkdtempSync(join(tmpdir(), 'wdm-nobody-'));
+      chmodSync(bundleDir, 0o755);
+      const entry = join(bundleDir, 'entry.ts');
+      writeFileSync(
+        entry,
+        `export { connectService } from ${JSON.stringify(join(ROOT, 'lib/service/client'))};\n` +
+          `export { Csp } from ${JSON.stringify(join(ROOT, 'lib/csp/csp'))};\n`,
+      );
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const esbuild = require('esbuild') as typeof import('esbuild');
+      await esbuild.build({
+        entryPoints: [entry],
+        bundle: true,
+        platform: 'node',
+        format: 'cjs',
+        outfile: join(bundleDir, 'client.js'),
+        logLevel: 'error',
+      });
+      chmodSync(join(bundleDir, 'client.js'), 0o644);
+    });
+    after(() => {
+      if (bundleDir) rmSync(bundleDir, { recursive: true, force: true });
+    });
+
     // Runs connectService as nobody (uid 65534), with or without the socket's group.
     async function asNobody(
       groups: string,
       script: string,
     ): Promise<{ code: string; message: string; fix?: string; value?: unknown }> {
+      const env: NodeJS.ProcessEnv = { ...process.env, HOME: '/tmp' };
+      delete env.NODE_V8_COVERAGE;
+      delete env.NODE_OPTIONS;
       // Asynchronously: the service runs in this process and must keep answering.
       const r = await promisify(execFile)(
         'setpriv',
@@ -132,11 +167,8 @@ describe('iotdm service', function () {
           '--regid=65534',
           groups === '' ? '--clear-groups' : `--groups=${groups}`,
           process.execPath,
-          '--import',
-          'tsx',
           '-e',
-          `const { connectService } = require(${JSON.stringify(join(ROOT, 'lib/service/client.ts'))});
-           const { Csp } = require(${JSON.stringify(join(ROOT, 'lib/csp/csp.ts'))});
+          `const { connectService, Csp } = require(${JSON.stringify(join(bundleDir, 'client.js'))});
            const c = connectService({ path: ${JSON.stringify(temp.socket)} });
            const csp = new Csp(c);
            (async () => { ${script} })().then(
@@ -144,7 +176,7 @@ describe('iotdm service', function () {
              (e) => console.log(JSON.stringify({ code: e.code, message: e.message, fix: e.fix })),
            ).finally(() => c.close());`,
         ],
-        { cwd: ROOT, encoding: 'utf8', env: { ...process.env, HOME: '/tmp' }, timeout: 60_000 },
+        { cwd: bundleDir, encoding: 'utf8', env, timeout: 60_000 },
       );
       return JSON.parse(r.stdout.trim().split('\n').pop()!);
     }
