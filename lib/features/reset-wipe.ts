@@ -407,7 +407,10 @@ function makeHandler(
           rec.state === 'started'
         ) {
           const boot = system ? await system.bootTime().catch(() => undefined) : undefined;
-          if (boot !== undefined && boot > (rec.execAt || rec.requestedAt)) {
+          // Boot times may be whole seconds (the CSP emulator records the RebootNow second): a
+          // boot in the same second as the request counts as the reset it asked for (as reboot).
+          const asked = Math.floor((rec.execAt || rec.requestedAt) / 1000) * 1000;
+          if (boot !== undefined && boot >= asked) {
             rec.state = 'completed';
           } else if (rec.state !== 'started') {
             const step = rec.state === 'pending' ? 'the wipe command' : 'RebootNow';
