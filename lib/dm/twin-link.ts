@@ -227,11 +227,7 @@ export class SdkTwinLink implements TwinLink {
   }
 
   async getTwin(): Promise<TwinSnapshot> {
-    const twin = await this.#bounded('GET', () =>
-      this.#client.getTwin().catch((err: unknown) => {
-        throw err instanceof Error ? sdkTwinError(err) : err;
-      }),
-    );
+    const twin = await this.#fetchTwin();
     this.#bindTwin(twin);
     return { desired: toJson(twin.properties.desired), reported: toJson(twin.properties.reported) };
   }
@@ -254,8 +250,19 @@ export class SdkTwinLink implements TwinLink {
     this.#patchListeners.push(listener);
   }
 
+  /** The SDK's twin GET, bounded, its throttling / server errors marked (`sdkTwinError`). */
+  #fetchTwin(): Promise<SdkTwinLike> {
+    return this.#bounded('GET', () =>
+      this.#client.getTwin().catch((err: unknown) => {
+        throw err instanceof Error ? sdkTwinError(err) : err;
+      }),
+    );
+  }
+
   async updateReported(patch: JsonObject): Promise<void> {
-    const twin = this.#twin ?? (await this.#bounded('GET', () => this.#client.getTwin()));
+    // Before the first full read (a report queued while attach still reads the twin), the
+    // twin object comes from a GET of its own: its failures must be retryable as well.
+    const twin = this.#twin ?? (await this.#fetchTwin());
     this.#bindTwin(twin);
     const reported = twin.properties.reported as {
       update(patch: unknown, done: (err?: Error) => void): void;

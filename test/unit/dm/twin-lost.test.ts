@@ -76,6 +76,16 @@ describe('dm: lost twin answers and transient twin-read failures', () => {
     link.close();
   });
 
+  it('a reported patch sent before the first read, whose own twin GET is throttled, is retryable', async () => {
+    // The report queue drops a patch on a failure it takes for permanent: a method answered
+    // while attach still reads the twin lost its report this way.
+    const link = new SdkTwinLink(new ThrottledClient() as unknown as SdkClientLike);
+    await assert.rejects(link.updateReported({ windows: { a: 1 } }), (err: unknown) =>
+      isTransient(err),
+    );
+    link.close();
+  });
+
   describe('DeviceManagementClient', () => {
     let h: Harness;
     beforeEach(() => {
