@@ -295,6 +295,27 @@ describe('features: factory reset and remote wipe (unit)', () => {
     assert.equal(h.execs(DO_WIPE), 1);
   });
 
+  it('pending (wipe Exec unanswered) and a boot in that same second: interrupted, not completed', async () => {
+    // Whole-second boot times: a reboot from elsewhere in the request's second must not pass
+    // for a reset whose wipe may never have been sent.
+    await h.attach(handlers());
+    h.mock.holdExec = true;
+    void h.link.invoke(RESET, { requestId: 'pending-same-second' });
+    await until(() => h.mock.held === 1, 3000, 'exec held');
+    await h.idle();
+    await h.detach();
+    const state = JSON.parse(readFileSync(path.join(h.stateDir, 'dm-state.json'), 'utf8')) as {
+      handlers: { factoryReset: { requests: Array<{ id: string; execAt: number }> } };
+    };
+    const rec = state.handlers.factoryReset.requests.find((x) => x.id === 'pending-same-second')!;
+    h.system.reboot(Math.floor(rec.execAt / 1000) * 1000);
+    h.mock.holdExec = false;
+    await h.attach(handlers());
+    await h.idle();
+    assert.equal(h.lastChange('factoryReset').state, 'failed');
+    assert.match(String(h.lastChange('factoryReset').errContext), /not run again/);
+  });
+
   it('a failing wipe Exec answers 500 with the CSP status; RebootNow is not sent', async () => {
     h.mock.respond(DO_WIPE, 500);
     await h.attach(handlers());
