@@ -54,6 +54,8 @@ export interface AgentProcessOptions {
   logLevel?: string;
   extraArgs?: string[];
   env?: NodeJS.ProcessEnv;
+  /** Arguments for node itself (before the script), e.g. `--require probe.cjs`. */
+  nodeArgs?: string[];
   /** The CLI bundled by `bundleCli()`; without it, lib/cli/main.ts through tsx. */
   bundle?: string;
   /** Appends every log line there (debugging). */
@@ -93,6 +95,7 @@ export class AgentProcess {
       WINDOWS_IOT_DM_EMULATOR_STATE: this.o.emulatorState,
     };
     const args = [
+      ...(this.o.nodeArgs ?? []),
       ...(this.o.bundle ? [this.o.bundle] : ['--import', 'tsx', MAIN]),
       'agent',
       '--ca',
