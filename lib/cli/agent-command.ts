@@ -665,32 +665,13 @@ export async function runAgent(argv: string[], io: CliIo, deps: AgentDeps = {}):
   }
   log.info({ hostName, deviceId, ms: Math.round(performance.now() - t0) }, 'connected');
 
-  let dm: DeviceManagementClient;
-  try {
-    // `SdkClientLike` types `getTwin` as promise-only; the SDK's overloads do not fit it.
-    dm = await DeviceManagementClient.attach(client as unknown as SdkClientLike, {
-      handlers,
-      logger,
-      logLevel: o.logLevel,
-      acknowledge: o.pnp ? 'pnp' : 'lastChange',
-      ...(o.stateDir !== undefined ? { stateDir: o.stateDir } : {}),
-    });
-  } catch (err) {
-    await bounded(client.close(), 2000);
-    await closeTpmCredentials(o.credentials);
-    const code = (err as { code?: unknown }).code;
-    if (code === 'ERR_INVALID_VALUE') return usage((err as Error).message);
-    if (code === 'ERR_MDM_UNAVAILABLE')
-      return fail(AGENT_EXIT.unavailable, (err as Error).message, err);
-    return fail(AGENT_EXIT.error, `cannot start device management: ${(err as Error).message}`, err);
-  }
-  dm.on('connected', () => log.info('connected'));
-  dm.on('disconnected', () => log.warn('disconnected'));
-  dm.on('reconciled', (e) => log.debug({ reason: e.reason, version: e.version }, 'reconciled'));
-  dm.on('rebootPending', () => log.info('reboot pending'));
-
-  // The SDK retries a dropped connection on its own and emits `disconnect` when it gives up:
-  // open it again, with a growing delay, until it is back or the agent stops.
+  // The SDK retries a dropped connection on its own and emits `disconnect` when it gives up
+  // (or when the connection closed without an error, which it does not retry): open it again,
+  // with a growing delay, until it is back or the agent stops. Listening from here, before
+  // attach: a drop during attach's twin read would otherwise leave the agent offline for good.
+  // While the agent runs, `keepAlive` holds the event loop: with the connection down and every
+  // timer unref'd, Node would otherwise exit with code 0 in the middle of a reconnect.
+  const keepAlive = setInterval(() => undefined, 1 << 30);
   let retryTimer: NodeJS.Timeout | undefined;
   let retryDelay = 1000;
   const reopen = (): void => {
@@ -712,6 +693,35 @@ export async function runAgent(argv: string[], io: CliIo, deps: AgentDeps = {}):
     }, retryDelay);
   };
   client.on('disconnect', reopen);
+
+  let dm: DeviceManagementClient;
+  try {
+    // `SdkClientLike` types `getTwin` as promise-only; the SDK's overloads do not fit it.
+    dm = await DeviceManagementClient.attach(client as unknown as SdkClientLike, {
+      handlers,
+      logger,
+      logLevel: o.logLevel,
+      acknowledge: o.pnp ? 'pnp' : 'lastChange',
+      ...(o.stateDir !== undefined ? { stateDir: o.stateDir } : {}),
+    });
+  } catch (err) {
+    stopping = true;
+    clearTimeout(retryTimer);
+    clearInterval(keepAlive);
+    client.removeListener('disconnect', reopen);
+    await bounded(client.close(), 2000);
+    await closeTpmCredentials(o.credentials);
+    const code = (err as { code?: unknown }).code;
+    if (code === 'ERR_INVALID_VALUE') return usage((err as Error).message);
+    if (code === 'ERR_MDM_UNAVAILABLE')
+      return fail(AGENT_EXIT.unavailable, (err as Error).message, err);
+    return fail(AGENT_EXIT.error, `cannot start device management: ${(err as Error).message}`, err);
+  }
+  dm.on('connected', () => log.info('connected'));
+  dm.on('disconnected', () => log.warn('disconnected'));
+  dm.on('reconciled', (e) => log.debug({ reason: e.reason, version: e.version }, 'reconciled'));
+  dm.on('rebootPending', () => log.info('reboot pending'));
+
   // A renewed token makes the MQTT transport reconnect inside its base layer, which tells
   // nobody: desired patches sent during that gap would be lost. The DM client re-reads the
   // twin and reconciles (its twin request waits until the new connection is up). The same for
@@ -739,6 +749,7 @@ export async function runAgent(argv: string[], io: CliIo, deps: AgentDeps = {}):
   const signal = await stopSignal;
   stopping = true;
   clearTimeout(retryTimer);
+  clearInterval(keepAlive);
   log.info({ signal }, 'stopping');
   let code: number = AGENT_EXIT.ok;
   try {
