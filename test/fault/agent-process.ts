@@ -5,20 +5,21 @@
  * Also a seeded PRNG (mulberry32) and the emulator state file reader both scripts share.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 
 const ROOT = path.join(__dirname, '../..');
 const MAIN = path.join(ROOT, 'lib/cli/main.ts');
-const BUNDLE = path.join(ROOT, 'build/fault/iotdm.cjs');
+let bundled: string | undefined;
 
 /**
  * The CLI as one CommonJS file (esbuild, packages left external), so that each of the many
  * agent starts skips tsx's on-the-fly compilation (about 1 s of every restart). It lives under
- * build/ in the package, so the package root (native addon, emulator library) is found as from
+ * build/fault/ in the package, so the package root (native addon, emulator library) is found as from
  * lib/. Undefined when esbuild (tsx's own dependency) cannot be loaded: tsx is used instead.
  */
 export function bundleCli(): string | undefined {
+  if (bundled) return bundled;
   let esbuild: { buildSync(o: Record<string, unknown>): unknown };
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- optional, tsx brings it
@@ -26,6 +27,8 @@ export function bundleCli(): string | undefined {
   } catch {
     return undefined;
   }
+  // One file per process (test runs may overlap), removed when the process exits.
+  const outfile = path.join(ROOT, 'build/fault', `iotdm-${process.pid}.cjs`);
   esbuild.buildSync({
     entryPoints: [MAIN],
     bundle: true,
@@ -33,10 +36,11 @@ export function bundleCli(): string | undefined {
     format: 'cjs',
     packages: 'external',
     target: 'node20',
-    outfile: BUNDLE,
+    outfile,
     logLevel: 'warning',
   });
-  return BUNDLE;
+  process.on('exit', () => rmSync(outfile, { force: true }));
+  return (bundled = outfile);
 }
 
 export interface LogLine {
