@@ -70,6 +70,9 @@ Options:
   --no-builtin                 no built-in features (deviceInfo, rebootInfo, windowsUpdatePolicy,
                                ...): only the --handler modules
   --pnp                        also acknowledge writes as IoT Plug and Play writable properties
+  --sas-renewal SECONDS        with a SharedAccessKey connection string: a new SAS token every
+                               SECONDS (each valid for twice that; default: the SDK's, valid 1 h,
+                               renewed 15 min before it expires). At least 10
   --log-level LEVEL            silent, error, warn, info (default), debug or trace
   -h, --help                   this help
 
@@ -93,6 +96,8 @@ export type DeviceCredentials =
       source: string;
       hostName: string;
       deviceId: string;
+      /** The SAS token provider of a key (set by `openClient`). */
+      sasProvider?: import('node:events').EventEmitter;
     }
   | {
       kind: 'tpm';
@@ -130,6 +135,8 @@ interface AgentOptions {
   exclude: string[];
   pnp: boolean;
   logLevel: LogLevel;
+  /** `--sas-renewal`: seconds between SAS tokens (connection strings with a key). */
+  sasRenewalSeconds?: number;
 }
 
 /** Replaces every secret of the connection string in `text`. */
@@ -210,6 +217,7 @@ function parseAgentArgs(
     'log-level'?: string | undefined;
     'tpm-slot'?: string | undefined;
     tpm?: string | undefined;
+    'sas-renewal'?: string | undefined;
   },
   env: NodeJS.ProcessEnv,
 ): AgentOptions {
@@ -274,6 +282,21 @@ function parseAgentArgs(
     logLevel: logLevel as LogLevel,
   };
   if (values.ca !== undefined) opts.ca = readText(values.ca, '--ca file');
+  const renewal = values['sas-renewal'];
+  if (renewal !== undefined) {
+    if (!/^\d{1,7}$/.test(renewal) || Number(renewal) < 10) {
+      throw new UsageError(
+        `--sas-renewal must be a number of seconds, at least 10, not "${renewal}"`,
+      );
+    }
+    if (
+      credentials.kind !== 'connectionString' ||
+      !/(^|;)SharedAccessKey=/.test(credentials.connectionString)
+    ) {
+      throw new UsageError('--sas-renewal needs a connection string with a SharedAccessKey');
+    }
+    opts.sasRenewalSeconds = Number(renewal);
+  }
   if (values['state-dir'] !== undefined) opts.stateDir = path.resolve(values['state-dir']);
   return opts;
 }
@@ -379,17 +402,33 @@ async function loadHandlers(
 async function openClient(o: AgentOptions): Promise<Client> {
   // Loaded here, when needed (through require: import() would also start the ESM loader).
   /* eslint-disable @typescript-eslint/no-require-imports */
-  const { Client: DeviceClient } = require('azure-iot-device') as typeof import('azure-iot-device');
+  const { Client: DeviceClient, SharedAccessKeyAuthenticationProvider } =
+    require('azure-iot-device') as typeof import('azure-iot-device');
   const { Mqtt, MqttWs } =
     require('azure-iot-device-mqtt') as typeof import('azure-iot-device-mqtt');
   /* eslint-enable @typescript-eslint/no-require-imports */
   const c = o.credentials;
   switch (c.kind) {
     case 'connectionString': {
-      const client = DeviceClient.fromConnectionString(
-        c.connectionString,
-        o.transport === 'mqttws' ? MqttWs : Mqtt,
-      );
+      const transport = o.transport === 'mqttws' ? MqttWs : Mqtt;
+      let client: Client;
+      if (/(^|;)SharedAccessKey=/.test(c.connectionString)) {
+        // Our own token provider (what fromConnectionString makes), to choose the renewal
+        // period and to hear each renewal (see `renewals` in runAgent).
+        const s = o.sasRenewalSeconds;
+        const provider =
+          s === undefined
+            ? SharedAccessKeyAuthenticationProvider.fromConnectionString(c.connectionString)
+            : SharedAccessKeyAuthenticationProvider.fromConnectionString(
+                c.connectionString,
+                2 * s,
+                s,
+              );
+        c.sasProvider = provider;
+        client = DeviceClient.fromAuthenticationProvider(provider, transport);
+      } else {
+        client = DeviceClient.fromConnectionString(c.connectionString, transport);
+      }
       if (o.ca !== undefined) await client.setOptions({ ca: o.ca });
       return client;
     }
@@ -487,6 +526,7 @@ export async function runAgent(argv: string[], io: CliIo, deps: AgentDeps = {}):
         'log-level': { type: 'string' },
         'tpm-slot': { type: 'string' },
         tpm: { type: 'string' },
+        'sas-renewal': { type: 'string' },
         ...COMMON_OPTIONS,
       },
     }),
@@ -625,32 +665,13 @@ export async function runAgent(argv: string[], io: CliIo, deps: AgentDeps = {}):
   }
   log.info({ hostName, deviceId, ms: Math.round(performance.now() - t0) }, 'connected');
 
-  let dm: DeviceManagementClient;
-  try {
-    // `SdkClientLike` types `getTwin` as promise-only; the SDK's overloads do not fit it.
-    dm = await DeviceManagementClient.attach(client as unknown as SdkClientLike, {
-      handlers,
-      logger,
-      logLevel: o.logLevel,
-      acknowledge: o.pnp ? 'pnp' : 'lastChange',
-      ...(o.stateDir !== undefined ? { stateDir: o.stateDir } : {}),
-    });
-  } catch (err) {
-    await bounded(client.close(), 2000);
-    await closeTpmCredentials(o.credentials);
-    const code = (err as { code?: unknown }).code;
-    if (code === 'ERR_INVALID_VALUE') return usage((err as Error).message);
-    if (code === 'ERR_MDM_UNAVAILABLE')
-      return fail(AGENT_EXIT.unavailable, (err as Error).message, err);
-    return fail(AGENT_EXIT.error, `cannot start device management: ${(err as Error).message}`, err);
-  }
-  dm.on('connected', () => log.info('connected'));
-  dm.on('disconnected', () => log.warn('disconnected'));
-  dm.on('reconciled', (e) => log.debug({ reason: e.reason, version: e.version }, 'reconciled'));
-  dm.on('rebootPending', () => log.info('reboot pending'));
-
-  // The SDK retries a dropped connection on its own and emits `disconnect` when it gives up:
-  // open it again, with a growing delay, until it is back or the agent stops.
+  // The SDK retries a dropped connection on its own and emits `disconnect` when it gives up
+  // (or when the connection closed without an error, which it does not retry): open it again,
+  // with a growing delay, until it is back or the agent stops. Listening from here, before
+  // attach: a drop during attach's twin read would otherwise leave the agent offline for good.
+  // While the agent runs, `keepAlive` holds the event loop: with the connection down and every
+  // timer unref'd, Node would otherwise exit with code 0 in the middle of a reconnect.
+  const keepAlive = setInterval(() => undefined, 1 << 30);
   let retryTimer: NodeJS.Timeout | undefined;
   let retryDelay = 1000;
   const reopen = (): void => {
@@ -672,14 +693,46 @@ export async function runAgent(argv: string[], io: CliIo, deps: AgentDeps = {}):
     }, retryDelay);
   };
   client.on('disconnect', reopen);
-  if (o.credentials.kind === 'tpm') {
-    // A renewed token makes the MQTT transport reconnect inside its base layer, which tells
-    // nobody: desired patches sent during that gap would be lost. The DM client re-reads the
-    // twin and reconciles (its twin request waits until the new connection is up).
-    o.credentials.provider!.on('newTokenAvailable', () => {
-      if (!stopping) setImmediate(() => void dm.resync());
+
+  let dm: DeviceManagementClient;
+  try {
+    // `SdkClientLike` types `getTwin` as promise-only; the SDK's overloads do not fit it.
+    dm = await DeviceManagementClient.attach(client as unknown as SdkClientLike, {
+      handlers,
+      logger,
+      logLevel: o.logLevel,
+      acknowledge: o.pnp ? 'pnp' : 'lastChange',
+      ...(o.stateDir !== undefined ? { stateDir: o.stateDir } : {}),
     });
+  } catch (err) {
+    stopping = true;
+    clearTimeout(retryTimer);
+    clearInterval(keepAlive);
+    client.removeListener('disconnect', reopen);
+    await bounded(client.close(), 2000);
+    await closeTpmCredentials(o.credentials);
+    const code = (err as { code?: unknown }).code;
+    if (code === 'ERR_INVALID_VALUE') return usage((err as Error).message);
+    if (code === 'ERR_MDM_UNAVAILABLE')
+      return fail(AGENT_EXIT.unavailable, (err as Error).message, err);
+    return fail(AGENT_EXIT.error, `cannot start device management: ${(err as Error).message}`, err);
   }
+  dm.on('connected', () => log.info('connected'));
+  dm.on('disconnected', () => log.warn('disconnected'));
+  dm.on('reconciled', (e) => log.debug({ reason: e.reason, version: e.version }, 'reconciled'));
+  dm.on('rebootPending', () => log.info('reboot pending'));
+
+  // A renewed token makes the MQTT transport reconnect inside its base layer, which tells
+  // nobody: desired patches sent during that gap would be lost. The DM client re-reads the
+  // twin and reconciles (its twin request waits until the new connection is up). The same for
+  // TPM-signed tokens and for the connection string's key.
+  const renewals =
+    o.credentials.kind === 'tpm' ? o.credentials.provider : o.credentials.sasProvider;
+  const onRenewal = (): void => {
+    log.debug('SAS token renewed: re-reading the twin');
+    if (!stopping) setImmediate(() => void dm.resync());
+  };
+  renewals?.on('newTokenAvailable', onRenewal);
 
   log.info(
     {
@@ -696,6 +749,7 @@ export async function runAgent(argv: string[], io: CliIo, deps: AgentDeps = {}):
   const signal = await stopSignal;
   stopping = true;
   clearTimeout(retryTimer);
+  clearInterval(keepAlive);
   log.info({ signal }, 'stopping');
   let code: number = AGENT_EXIT.ok;
   try {
@@ -705,6 +759,7 @@ export async function runAgent(argv: string[], io: CliIo, deps: AgentDeps = {}):
     code = AGENT_EXIT.error;
   }
   client.removeListener('disconnect', reopen);
+  renewals?.removeListener('newTokenAvailable', onRenewal);
   await bounded(client.close(), 5000);
   await closeTpmCredentials(o.credentials);
   log.info({ signal }, 'stopped');

@@ -25,7 +25,7 @@ import type {
   MethodResult,
 } from './handler';
 import { createLogger, errorFields, type Logger, type LogLevel } from './logger';
-import { REPORTED_BUDGET_BYTES, ReportQueue } from './report-queue';
+import { REPORTED_BUDGET_BYTES, ReportQueue, isTransient } from './report-queue';
 import { validate } from './schema';
 import { ScopedCsp } from './scoped-csp';
 import { applyTwinPatch, isJsonObject } from './twin-patch';
@@ -61,8 +61,14 @@ export interface DeviceManagementOptions {
   reportOnAttach?: boolean;
   /** Reported patch budget in bytes (IoT Hub: 32 KB). */
   reportBudgetBytes?: number;
-  /** First retry delay of the report queue (ms); default 500. */
+  /** First retry delay of the report queue and of a failed twin read (ms); default 500. */
   retryDelayMs?: number;
+  /**
+   * How long a twin request (full read, reported patch) may wait for its answer before it is
+   * given up and retried (ms); default 30 000. A request in flight when the transport
+   * disconnects is given up at once. Only for an azure-iot-device Client (not a `TwinLink`).
+   */
+  twinTimeoutMs?: number;
   /**
    * Listeners registered before anything runs, so the host also hears what happens during
    * `attach` itself (`connected`, the attach `reconciled`, its `applied` / `failed`).
@@ -127,6 +133,10 @@ export const CLIENT_METHODS = [
   'windows.clearReportedPropertiesAsync',
 ] as const;
 
+/** Attempts of the first full read before `attach` fails (transient failures only). */
+const ATTACH_ATTEMPTS = 5;
+const RECONCILE_RETRY_MAX_MS = 30_000;
+
 export class DeviceManagementClient extends EventEmitter<DeviceManagementEvents> {
   readonly #link: TwinLink;
   readonly #handlers = new Map<string, FeatureHandler>();
@@ -148,6 +158,10 @@ export class DeviceManagementClient extends EventEmitter<DeviceManagementEvents>
   #reported: JsonObject = {};
   #work: Promise<void> = Promise.resolve();
   #reconcileQueued = false;
+  /** A full read that failed transiently is tried again (backoff, reset by a success). */
+  #reconcileRetryTimer: NodeJS.Timeout | undefined;
+  readonly #reconcileRetryFirstMs: number;
+  #reconcileRetryMs: number;
   #attached = false;
   #connected = false;
 
@@ -162,6 +176,8 @@ export class DeviceManagementClient extends EventEmitter<DeviceManagementEvents>
     this.#pnp = options.acknowledge === 'pnp';
     this.#reportOnAttach = options.reportOnAttach ?? true;
     this.#budget = options.reportBudgetBytes ?? REPORTED_BUDGET_BYTES;
+    this.#reconcileRetryFirstMs = options.retryDelayMs ?? 500;
+    this.#reconcileRetryMs = this.#reconcileRetryFirstMs;
     const allowed = options.isRebootAllowed;
     this.#hooks = {
       isRebootAllowed: async () => (allowed ? (await allowed()) === true : true),
@@ -201,7 +217,12 @@ export class DeviceManagementClient extends EventEmitter<DeviceManagementEvents>
     if (typeof client !== 'object' || client === null) {
       throw new InvalidValueError('attach: expected an azure-iot-device Client');
     }
-    const link = isTwinLink(client) ? client : new SdkTwinLink(client);
+    const link = isTwinLink(client)
+      ? client
+      : new SdkTwinLink(
+          client,
+          options.twinTimeoutMs !== undefined ? { twinTimeoutMs: options.twinTimeoutMs } : {},
+        );
     const dm = new DeviceManagementClient(link, options);
     await dm.#start();
     return dm;
@@ -261,6 +282,7 @@ export class DeviceManagementClient extends EventEmitter<DeviceManagementEvents>
   async detach(timeoutMs = 5000): Promise<void> {
     if (!this.#attached) return;
     this.#attached = false;
+    clearTimeout(this.#reconcileRetryTimer);
     this.#link.close();
     for (const h of this.#handlers.values()) {
       try {
@@ -386,13 +408,27 @@ export class DeviceManagementClient extends EventEmitter<DeviceManagementEvents>
     if (!this.#link.onUnknownMethod(METHOD_PREFIX, (n) => Promise.resolve(this.#unknown(n)))) {
       this.#log.warn('the transport does not expose unknown methods: they will time out');
     }
-    // The first reconcile's failure (no twin) fails the attach; later ones are logged.
+    // The first reconcile's failure (no twin) fails the attach; later ones are logged and,
+    // when transient, tried again. A transient failure of the first one (the connection
+    // dropped under the twin read, throttling) is tried again a few times before attach fails.
     let firstError: unknown;
-    await this.#enqueue(() =>
-      this.#reconcile('attach').catch((err: unknown) => {
-        firstError = err;
-      }),
-    );
+    for (let attempt = 1; ; attempt++) {
+      firstError = undefined;
+      await this.#enqueue(() =>
+        this.#reconcile('attach').catch((err: unknown) => {
+          firstError = err;
+        }),
+      );
+      if (firstError === undefined || !isTransient(firstError) || attempt >= ATTACH_ATTEMPTS) {
+        break;
+      }
+      const wait = this.#reconcileRetryFirstMs * 2 ** (attempt - 1);
+      this.#log.warn(
+        { ...errorFields(firstError), attempt, retryInMs: wait },
+        'first twin read failed: retrying',
+      );
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
     if (firstError !== undefined) {
       await this.detach(0);
       throw firstError;
@@ -427,10 +463,38 @@ export class DeviceManagementClient extends EventEmitter<DeviceManagementEvents>
   #requestReconcile(reason: ReconciledEvent['reason']): void {
     if (this.#reconcileQueued || !this.#attached) return;
     this.#reconcileQueued = true;
+    clearTimeout(this.#reconcileRetryTimer);
+    this.#reconcileRetryTimer = undefined;
     void this.#enqueue(async () => {
       this.#reconcileQueued = false;
-      await this.#reconcile(reason);
+      await this.#reconcileOrRetry(reason);
     });
+  }
+
+  /**
+   * A full read whose twin request failed transiently (throttled, server error, the connection
+   * dropped under it, no answer) would leave the device on an old desired state until the next
+   * reconnect: it is tried again with a growing delay (`retryDelayMs` doubling, at most 30 s).
+   */
+  async #reconcileOrRetry(reason: ReconciledEvent['reason']): Promise<void> {
+    try {
+      await this.#reconcile(reason);
+      this.#reconcileRetryMs = this.#reconcileRetryFirstMs;
+    } catch (err) {
+      if (!isTransient(err) || !this.#attached) throw err;
+      const wait = this.#reconcileRetryMs;
+      this.#reconcileRetryMs = Math.min(wait * 2, RECONCILE_RETRY_MAX_MS);
+      this.#log.warn(
+        { ...errorFields(err), reason, retryInMs: wait },
+        'twin read failed: retrying',
+      );
+      clearTimeout(this.#reconcileRetryTimer);
+      this.#reconcileRetryTimer = setTimeout(() => {
+        this.#reconcileRetryTimer = undefined;
+        this.#requestReconcile(reason);
+      }, wait);
+      this.#reconcileRetryTimer.unref?.();
+    }
   }
 
   async #onPatch(patch: JsonObject): Promise<void> {
@@ -439,7 +503,7 @@ export class DeviceManagementClient extends EventEmitter<DeviceManagementEvents>
     const version = patch.$version;
     if (typeof version !== 'number' || !Number.isInteger(version)) {
       this.#log.warn('desired patch without $version: full re-read');
-      return this.#reconcile('gap');
+      return this.#reconcileOrRetry('gap');
     }
     if (version <= st.lastVersion) {
       this.#log.debug(
@@ -450,7 +514,7 @@ export class DeviceManagementClient extends EventEmitter<DeviceManagementEvents>
     }
     if (version > st.lastVersion + 1) {
       this.#log.info({ version, last: st.lastVersion }, 'desired $version gap: full re-read');
-      return this.#reconcile('gap');
+      return this.#reconcileOrRetry('gap');
     }
     st.lastVersion = version;
     if (!Object.hasOwn(patch, ROOT)) {

@@ -130,16 +130,43 @@ export function sdkTwinError(err: Error): Error {
   return err;
 }
 
+/** How long a twin request (GET, reported PATCH) may wait for its answer; default 30 s. */
+export const TWIN_REQUEST_TIMEOUT_MS = 30_000;
+
+/**
+ * A twin request whose answer cannot come any more. The SDK's MQTT twin client publishes twin
+ * requests with QoS 0 and keeps their callbacks until a response arrives, with no timeout: when
+ * the connection drops after the request left (or the response is lost), the callback is never
+ * called and whoever waits on it waits forever. The link gives up on such a request when the
+ * transport reports a disconnect, or after `twinTimeoutMs`, with this error (named like the
+ * SDK's own transient errors, so the report queue and the reconcile retry it).
+ */
+export class TwinRequestLostError extends Error {
+  constructor(what: string, why: 'disconnected' | 'timeout', ms?: number) {
+    super(
+      why === 'disconnected'
+        ? `twin ${what}: the connection dropped before the answer came`
+        : `twin ${what}: no answer in ${String(ms)} ms`,
+    );
+    this.name = why === 'disconnected' ? 'NotConnectedError' : 'TimeoutError';
+  }
+}
+
 export class SdkTwinLink implements TwinLink {
   readonly #client: SdkClientLike;
   readonly #routing: ClientRouting;
+  readonly #timeoutMs: number;
   #twin: SdkTwinLike | undefined;
   #patchListeners: Array<(patch: JsonObject) => void> = [];
   #cleanups: Array<() => void> = [];
   #closed = false;
+  /** Twin requests waiting for an answer: rejected when the transport disconnects. */
+  readonly #inFlight = new Set<(err: Error) => void>();
+  #transportWatched = false;
 
-  constructor(client: SdkClientLike) {
+  constructor(client: SdkClientLike, options: { twinTimeoutMs?: number } = {}) {
     this.#client = client;
+    this.#timeoutMs = options.twinTimeoutMs ?? TWIN_REQUEST_TIMEOUT_MS;
     let r = routing.get(client);
     if (!r) {
       r = { methods: new Map() };
@@ -148,8 +175,59 @@ export class SdkTwinLink implements TwinLink {
     this.#routing = r;
   }
 
+  /**
+   * Runs one twin request, bounded: rejected with `TwinRequestLostError` when the transport
+   * disconnects while it waits, or after the timeout (see `TwinRequestLostError`).
+   */
+  #bounded<T>(what: string, start: () => Promise<T>): Promise<T> {
+    this.#watchTransport();
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(
+        () => lost(new TwinRequestLostError(what, 'timeout', this.#timeoutMs)),
+        this.#timeoutMs,
+      );
+      timer.unref?.();
+      const settle = (): void => {
+        clearTimeout(timer);
+        this.#inFlight.delete(lost);
+      };
+      const lost = (err: Error): void => {
+        settle();
+        reject(err);
+      };
+      this.#inFlight.add(lost);
+      start().then(
+        (v) => {
+          settle();
+          resolve(v);
+        },
+        (err: unknown) => {
+          settle();
+          reject(err as Error);
+        },
+      );
+    });
+  }
+
+  #watchTransport(): void {
+    if (this.#transportWatched) return;
+    const transport = (this.#client as unknown as { _transport?: TransportLike })._transport;
+    if (!transport || typeof transport.on !== 'function') return;
+    this.#transportWatched = true;
+    const l = (): void => {
+      for (const lost of [...this.#inFlight]) {
+        lost(new TwinRequestLostError('request', 'disconnected'));
+      }
+    };
+    transport.on('disconnect', l);
+    this.#cleanups.push(() => {
+      transport.removeListener('disconnect', l);
+      this.#transportWatched = false;
+    });
+  }
+
   async getTwin(): Promise<TwinSnapshot> {
-    const twin = await this.#client.getTwin();
+    const twin = await this.#fetchTwin();
     this.#bindTwin(twin);
     return { desired: toJson(twin.properties.desired), reported: toJson(twin.properties.reported) };
   }
@@ -172,15 +250,30 @@ export class SdkTwinLink implements TwinLink {
     this.#patchListeners.push(listener);
   }
 
+  /** The SDK's twin GET, bounded, its throttling / server errors marked (`sdkTwinError`). */
+  #fetchTwin(): Promise<SdkTwinLike> {
+    return this.#bounded('GET', () =>
+      this.#client.getTwin().catch((err: unknown) => {
+        throw err instanceof Error ? sdkTwinError(err) : err;
+      }),
+    );
+  }
+
   async updateReported(patch: JsonObject): Promise<void> {
-    const twin = this.#twin ?? (await this.#client.getTwin());
+    // Before the first full read (a report queued while attach still reads the twin), the
+    // twin object comes from a GET of its own: its failures must be retryable as well.
+    const twin = this.#twin ?? (await this.#fetchTwin());
     this.#bindTwin(twin);
     const reported = twin.properties.reported as {
       update(patch: unknown, done: (err?: Error) => void): void;
     };
-    await new Promise<void>((resolve, reject) => {
-      reported.update(patch, (err) => (err ? reject(sdkTwinError(err)) : resolve()));
-    });
+    await this.#bounded(
+      'reported PATCH',
+      () =>
+        new Promise<void>((resolve, reject) => {
+          reported.update(patch, (err) => (err ? reject(sdkTwinError(err)) : resolve()));
+        }),
+    );
   }
 
   async sendEvent(body: Json, properties: Readonly<Record<string, string>>): Promise<void> {

@@ -407,7 +407,16 @@ function makeHandler(
           rec.state === 'started'
         ) {
           const boot = system ? await system.bootTime().catch(() => undefined) : undefined;
-          if (boot !== undefined && boot > (rec.execAt || rec.requestedAt)) {
+          // Boot times may be whole seconds (the CSP emulator records the RebootNow second): once
+          // the wipe Exec was answered (`rebooting`, `started`), a boot in the same second as
+          // the request counts as the reset it asked for (as reboot does). A `pending` request
+          // (the wipe Exec not answered) needs a boot strictly after it: a reboot from
+          // elsewhere in that second must not pass for a reset that may never have been sent.
+          const at = rec.execAt || rec.requestedAt;
+          const booted =
+            boot !== undefined &&
+            (rec.state === 'pending' ? boot > at : boot >= Math.floor(at / 1000) * 1000);
+          if (booted) {
             rec.state = 'completed';
           } else if (rec.state !== 'started') {
             const step = rec.state === 'pending' ? 'the wipe command' : 'RebootNow';

@@ -136,6 +136,21 @@ describe('iotdm agent', function () {
       [['--connection-string', cs, '--transport', 'amqp'], {}, /--transport must be mqtt/],
       [['--connection-string', cs, '--log-level', 'loud'], {}, /--log-level must be/],
       [
+        ['--connection-string', cs, '--sas-renewal', '5'],
+        {},
+        /--sas-renewal must be .* at least 10/,
+      ],
+      [
+        [
+          '--connection-string',
+          `HostName=h;DeviceId=d;SharedAccessSignature=SharedAccessSignature sr=h&sig=${key}&se=1`,
+          '--sas-renewal',
+          '60',
+        ],
+        {},
+        /--sas-renewal needs a connection string with a SharedAccessKey/,
+      ],
+      [
         ['--connection-string', cs, '--exclude', 'dmAppStoreUpdate'],
         {},
         /--exclude dmAppStoreUpdate: not a built-in section/,

@@ -340,9 +340,15 @@ export class ServiceApi {
     const core = this.options.core;
     if (core.registry.get(deviceId).connectionState === 'Connected') return Promise.resolve();
     return new Promise<void>((resolve) => {
+      let waiting = true;
       const done = (): void => {
+        if (!waiting) return;
+        waiting = false;
         clearTimeout(timer);
         core.off('connection', onConnection);
+        // One listener per waiting call: many calls may wait at once (not a leak).
+        const max = core.getMaxListeners();
+        if (max > 0) core.setMaxListeners(max - 1);
         resolve();
       };
       const onConnection = (e: { deviceId: string; connected: boolean }): void => {
@@ -350,6 +356,8 @@ export class ServiceApi {
         if (e.deviceId === deviceId && e.connected) setTimeout(done, 200);
       };
       const timer = setTimeout(done, ms);
+      const max = core.getMaxListeners();
+      if (max > 0) core.setMaxListeners(max + 1);
       core.on('connection', onConnection);
     });
   }

@@ -5,6 +5,8 @@
  * restarts), request ids answered from the record, and restarts mid-request never acting twice.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { JsonObject } from '../../../lib/dm/handler';
 import { createResetWipeHandlers } from '../../../lib/features/reset-wipe';
 import { DO_WIPE, DO_WIPE_PPD, FeatureHarness, REBOOT_NOW, until } from './reboot-fixture';
@@ -65,6 +67,30 @@ describe('features: factory reset and remote wipe (unit)', () => {
       assert.equal(h.mock.sentOps.filter((op) => op.verb === 'exec').length, 2);
     });
   }
+
+  it('a boot time in whole seconds, in the second of the request, completes it (no 409 forever)', async () => {
+    // The CSP emulator records the RebootNow second: the boot time is at or before the
+    // millisecond the request was carried out. It must still count as the reset it asked for,
+    // else the request stays "started" and every later request answers 409 for ever.
+    await h.attach(handlers());
+    const r = await h.link.invoke(RESET, { requestId: 'same-second' });
+    assert.equal((r.body as JsonObject).response, 'started');
+    await h.idle();
+    await h.detach();
+    const state = JSON.parse(readFileSync(path.join(h.stateDir, 'dm-state.json'), 'utf8')) as {
+      handlers: { factoryReset: { requests: Array<{ id: string; execAt: number }> } };
+    };
+    const rec = state.handlers.factoryReset.requests.find((x) => x.id === 'same-second')!;
+    assert.ok(rec.execAt > 0);
+    h.system.reboot(Math.floor(rec.execAt / 1000) * 1000);
+    await h.attach(handlers());
+    await h.idle();
+    assert.equal(h.lastChange('factoryReset').state, 'completed');
+    const next = await h.link.invoke(RESET, { requestId: 'next-one' });
+    assert.equal(next.status, 200);
+    assert.equal((next.body as JsonObject).response, 'started');
+    assert.equal(h.mock.sentOps.filter((op) => op.verb === 'exec').length, 4);
+  });
 
   it('the persistProvisionedData option uses doWipePersistProvisionedData', async () => {
     await h.attach(handlers({ wipe: 'persistProvisionedData' }));
@@ -267,6 +293,27 @@ describe('features: factory reset and remote wipe (unit)', () => {
     const fresh = await h.link.invoke(RESET, { requestId: 'after' });
     assert.equal(fresh.status, 200);
     assert.equal(h.execs(DO_WIPE), 1);
+  });
+
+  it('pending (wipe Exec unanswered) and a boot in that same second: interrupted, not completed', async () => {
+    // Whole-second boot times: a reboot from elsewhere in the request's second must not pass
+    // for a reset whose wipe may never have been sent.
+    await h.attach(handlers());
+    h.mock.holdExec = true;
+    void h.link.invoke(RESET, { requestId: 'pending-same-second' });
+    await until(() => h.mock.held === 1, 3000, 'exec held');
+    await h.idle();
+    await h.detach();
+    const state = JSON.parse(readFileSync(path.join(h.stateDir, 'dm-state.json'), 'utf8')) as {
+      handlers: { factoryReset: { requests: Array<{ id: string; execAt: number }> } };
+    };
+    const rec = state.handlers.factoryReset.requests.find((x) => x.id === 'pending-same-second')!;
+    h.system.reboot(Math.floor(rec.execAt / 1000) * 1000);
+    h.mock.holdExec = false;
+    await h.attach(handlers());
+    await h.idle();
+    assert.equal(h.lastChange('factoryReset').state, 'failed');
+    assert.match(String(h.lastChange('factoryReset').errContext), /not run again/);
   });
 
   it('a failing wipe Exec answers 500 with the CSP status; RebootNow is not sent', async () => {
