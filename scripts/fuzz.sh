@@ -61,7 +61,8 @@ native/emulator/apps.cc native/emulator/behaviors.cc native/emulator/device_host
 native/emulator/device_info.cc native/emulator/health_attestation.cc native/emulator/iso8601.cc \
 native/emulator/reboot_wipe.cc native/emulator/sha256.cc native/emulator/certificates.cc \
 native/emulator/sha1.cc native/emulator/x509.cc native/emulator/diagnostic_log.cc \
-native/emulator/system_state.cc native/system/time_zone.cc native/system/service.cc"
+native/emulator/system_state.cc native/system/time_zone.cc native/system/service.cc \
+native/emulator/state_file_os.cc"
 TPM="native/tpm/framing.cc native/emulator/device_host.cc native/emulator/sha256.cc"
 
 # One generated Makefile: objects are compiled once with -fsanitize=fuzzer-no-link and rebuilt
