@@ -16,33 +16,11 @@ import { IotDmError, TpmError, TpmUnavailableError } from '../../lib/errors';
 import { AddonTpm, TPM_DEVICE_ENV, resolveTpmPath } from '../../lib/native/addon-tpm';
 import { TcpTpm } from '../../lib/tpm/tcp-transport';
 import { startSwtpm, type SwtpmHandle } from '../tpm/swtpm';
+import { getRandom, header, readPublic } from '../helpers/tpm-raw';
 
 const ROOT = resolve(__dirname, '../..');
 
 const hex = (text: string) => Uint8Array.from(Buffer.from(text, 'hex'));
-
-/** TPM2_GetRandom(bytesRequested = n). */
-function getRandom(n: number): Uint8Array {
-  const b = Buffer.alloc(12);
-  b.writeUInt16BE(0x8001, 0);
-  b.writeUInt32BE(12, 2);
-  b.writeUInt32BE(0x17b, 6);
-  b.writeUInt16BE(n, 10);
-  return Uint8Array.from(b);
-}
-/** TPM2_ReadPublic(objectHandle). */
-function readPublic(handle: number): Uint8Array {
-  const b = Buffer.alloc(14);
-  b.writeUInt16BE(0x8001, 0);
-  b.writeUInt32BE(14, 2);
-  b.writeUInt32BE(0x173, 6);
-  b.writeUInt32BE(handle, 10);
-  return Uint8Array.from(b);
-}
-const header = (r: Uint8Array) => {
-  const v = Buffer.from(r.buffer, r.byteOffset, r.byteLength);
-  return { tag: v.readUInt16BE(0), size: v.readUInt32BE(2), rc: v.readUInt32BE(6) };
-};
 
 describe('native TPM channel over swtpm (Unix socket)', function () {
   this.timeout(60000);

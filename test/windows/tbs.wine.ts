@@ -10,29 +10,9 @@ import { TpmUnavailableError } from '../../lib/errors';
 import { AddonTpm } from '../../lib/native/addon-tpm';
 import { LimpetTpm } from '../../lib/tpm/limpet';
 import { TcpTpm } from '../../lib/tpm/tcp-transport';
+import { getRandom, header, readPublic } from '../helpers/tpm-raw';
 
 const TARGET = process.env.WINDOWS_IOT_DM_TBS_SWTPM ?? '';
-
-function getRandom(n: number): Uint8Array {
-  const b = Buffer.alloc(12);
-  b.writeUInt16BE(0x8001, 0);
-  b.writeUInt32BE(12, 2);
-  b.writeUInt32BE(0x17b, 6);
-  b.writeUInt16BE(n, 10);
-  return Uint8Array.from(b);
-}
-function readPublic(handle: number): Uint8Array {
-  const b = Buffer.alloc(14);
-  b.writeUInt16BE(0x8001, 0);
-  b.writeUInt32BE(14, 2);
-  b.writeUInt32BE(0x173, 6);
-  b.writeUInt32BE(handle, 10);
-  return Uint8Array.from(b);
-}
-const header = (r: Uint8Array) => {
-  const v = Buffer.from(r.buffer, r.byteOffset, r.byteLength);
-  return { tag: v.readUInt16BE(0), size: v.readUInt32BE(2), rc: v.readUInt32BE(6) };
-};
 
 describe('win32 under wine: the TBS path (tbs.dll test double -> swtpm)', function () {
   this.timeout(60000);
