@@ -11,14 +11,11 @@
  * (median of the first 5 minutes vs the last 5, shorter windows for short runs) and whether the
  * desired state converged; exits 1 when RSS grows 10 MB or more or the run did not converge.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { NoRetry } from 'azure-iot-common';
-import { Client as ServiceClient, Registry } from 'azure-iothub';
-import { startLocalHub, trustHub } from '../test/hub/helpers/local-hub';
+import { startStage } from '../test/fault/stage';
 import { AgentProcess, bundleCli, prng, type LogLine } from '../test/fault/agent-process';
 import { divergence } from '../test/fault/chaos';
 
@@ -87,15 +84,9 @@ async function main(): Promise<number> {
     `soak: ${minutes} min, SAS renewal every ${renew} s, a patch every ${patchS} s, a method every ${methodS} s, samples every ${sampleS} s`,
   );
 
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'wdm-soak-'));
+  const { dir, hub, close, deviceId, registry, service } = await startStage('soak', 'soak-device');
   const probe = path.join(dir, 'probe.cjs');
   writeFileSync(probe, PROBE);
-  const { hub, close } = await startLocalHub();
-  const deviceId = 'soak-device';
-  hub.core.registry.create(deviceId);
-  const registry = trustHub(Registry.fromConnectionString(hub.connectionString), hub);
-  const service = trustHub(ServiceClient.fromConnectionString(hub.connectionString), hub);
-  service.setRetryPolicy(new NoRetry());
   let connections = 0;
   hub.core.on('connection', (e: { deviceId: string; connected: boolean }) => {
     if (e.deviceId === deviceId && e.connected) connections += 1;

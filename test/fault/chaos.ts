@@ -13,14 +13,11 @@
  * the agent persisted for each destructive section must be the one the hub holds. `runChaos`
  * returns the counts and the problems found (empty = pass); it never asserts itself.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { NoRetry } from 'azure-iot-common';
-import { Client as ServiceClient, Registry } from 'azure-iothub';
 import type { LocalHub } from '../../lib/hub/hub';
-import { startLocalHub, trustHub } from '../hub/helpers/local-hub';
+import { startStage } from './stage';
 import { AgentProcess, bundleCli, prng, readEmulatorCounts, type LogLine } from './agent-process';
 
 export const SEED_ENV = 'WINDOWS_IOT_DM_CHAOS_SEED';
@@ -171,13 +168,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     result.retried[kind] = (result.retried[kind] ?? 0) + 1;
   };
 
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'wdm-chaos-'));
-  const { hub, close } = await startLocalHub();
-  const deviceId = 'chaos-device';
-  hub.core.registry.create(deviceId);
-  const registry = trustHub(Registry.fromConnectionString(hub.connectionString), hub);
-  const service = trustHub(ServiceClient.fromConnectionString(hub.connectionString), hub);
-  service.setRetryPolicy(new NoRetry());
+  const { dir, hub, close, deviceId, registry, service } = await startStage(
+    'chaos',
+    'chaos-device',
+  );
   const emulatorState = path.join(dir, 'emulator-state.json');
   const stateDir = path.join(dir, 'dm');
   const errors: LogLine[] = [];
