@@ -11,7 +11,7 @@
 # at run time from System32), every NODE.EXE import must be one Node 20 exports (node-api-headers'
 # .def files minus NODE20_MISSING), and no binary may need a MinGW runtime DLL.
 #
-#   bash scripts/cross/win32-x64.sh     (also: bash scripts/cross-win-x64.sh, the old name)
+#   bash scripts/cross/win32-x64.sh
 #
 # Needs: apt-get install --no-install-recommends g++-mingw-w64-x86-64-posix (the win32 thread
 # model lacks std::mutex, which node-addon-api and the addon use), and node_modules
