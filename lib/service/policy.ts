@@ -29,60 +29,92 @@ export function uriSegments(uri: string): string[] | undefined {
   return out;
 }
 
-function matchesPrefix(uri: string, prefix: string): boolean {
-  const u = uriSegments(uri);
-  const p = uriSegments(prefix.endsWith('/') ? prefix.slice(0, -1) : prefix);
-  if (!u || !p || p.length > u.length) return false;
-  return p.every((seg, i) => seg === u[i]);
+/** A rule with its URI prefixes split into segments once (at construction, not per op). */
+interface CompiledRule {
+  prefixes: Partial<Record<CspVerb, string[][]>>;
+  rawSyncML: boolean;
+  tpm: boolean;
+  system: true | ReadonlySet<string>;
+}
+
+const VERBS: readonly CspVerb[] = ['get', 'add', 'replace', 'delete', 'exec'];
+
+function compile(rule: PolicyRule): CompiledRule {
+  const prefixes: Partial<Record<CspVerb, string[][]>> = {};
+  for (const verb of VERBS) {
+    const list = (rule[verb] ?? [])
+      .map((p) => uriSegments(p.endsWith('/') ? p.slice(0, -1) : p))
+      .filter((p): p is string[] => p !== undefined);
+    if (list.length > 0) prefixes[verb] = list;
+  }
+  return {
+    prefixes,
+    rawSyncML: rule.rawSyncML === true,
+    tpm: rule.tpm === true,
+    system: rule.system === true ? true : new Set(Array.isArray(rule.system) ? rule.system : []),
+  };
+}
+
+function startsWith(uri: readonly string[], prefix: readonly string[]): boolean {
+  if (prefix.length > uri.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (prefix[i] !== uri[i]) return false;
+  return true;
 }
 
 export class Policy {
-  readonly #config: ServiceConfig;
+  readonly #trustRoot: boolean;
+  readonly #rules = new Map<string, CompiledRule>();
+  /** The rules that apply to a caller, gathered once per caller object (one per connection). */
+  readonly #perCaller = new WeakMap<Caller, CompiledRule[]>();
 
   constructor(config: ServiceConfig) {
-    this.#config = config;
+    this.#trustRoot = config.trustRoot;
+    for (const [name, rule] of Object.entries(config.policy)) this.#rules.set(name, compile(rule));
   }
 
-  #rules(caller: Caller): PolicyRule[] {
-    const rules: PolicyRule[] = [];
-    const star = this.#config.policy['*'];
+  #rulesOf(caller: Caller): CompiledRule[] {
+    let rules = this.#perCaller.get(caller);
+    if (rules) return rules;
+    rules = [];
+    const star = this.#rules.get('*');
     if (star) rules.push(star);
     for (const group of caller.groupNames) {
-      const rule = this.#config.policy[group];
+      const rule = this.#rules.get(group);
       if (rule) rules.push(rule);
     }
-    const user = caller.user !== undefined ? this.#config.policy[`user:${caller.user}`] : undefined;
+    const user = caller.user !== undefined ? this.#rules.get(`user:${caller.user}`) : undefined;
     if (user) rules.push(user);
+    this.#perCaller.set(caller, rules);
     return rules;
   }
 
   #root(caller: Caller): boolean {
-    return this.#config.trustRoot && caller.uid === 0;
+    return this.#trustRoot && caller.uid === 0;
   }
 
   /** The first op this caller may not perform, or undefined when all are allowed. */
   deniedOp(caller: Caller, ops: readonly CspOp[]): CspOp | undefined {
     if (this.#root(caller)) return undefined;
-    const rules = this.#rules(caller);
-    return ops.find((op) => !this.allowsUri(rules, op.verb, op.uri));
+    const rules = this.#rulesOf(caller);
+    return ops.find((op) => !this.#allowsUri(rules, op.verb, op.uri));
   }
 
-  allowsUri(rules: readonly PolicyRule[], verb: CspVerb, uri: string): boolean {
-    return rules.some((r) => (r[verb] ?? []).some((prefix) => matchesPrefix(uri, prefix)));
+  #allowsUri(rules: readonly CompiledRule[], verb: CspVerb, uri: string): boolean {
+    const segments = uriSegments(uri);
+    if (!segments) return false;
+    return rules.some((r) => r.prefixes[verb]?.some((p) => startsWith(segments, p)) === true);
   }
 
   allowsRaw(caller: Caller): boolean {
-    return this.#root(caller) || this.#rules(caller).some((r) => r.rawSyncML === true);
+    return this.#root(caller) || this.#rulesOf(caller).some((r) => r.rawSyncML);
   }
 
   allowsSystem(caller: Caller, method: string): boolean {
     if (this.#root(caller)) return true;
-    return this.#rules(caller).some(
-      (r) => r.system === true || (Array.isArray(r.system) && r.system.includes(method)),
-    );
+    return this.#rulesOf(caller).some((r) => r.system === true || r.system.has(method));
   }
 
   allowsTpm(caller: Caller): boolean {
-    return this.#root(caller) || this.#rules(caller).some((r) => r.tpm === true);
+    return this.#root(caller) || this.#rulesOf(caller).some((r) => r.tpm);
   }
 }

@@ -87,10 +87,11 @@ export type ApplyValue = CspResult[];
 
 /** One frame: header + JSON. */
 export function encodeFrame(message: unknown): Buffer {
-  const body = Buffer.from(JSON.stringify(message), 'utf8');
-  const frame = Buffer.allocUnsafe(HEADER_BYTES + body.length);
-  frame.writeUInt32BE(body.length, 0);
-  body.copy(frame, HEADER_BYTES);
+  const json = JSON.stringify(message);
+  // One buffer, the JSON encoded straight into it (no intermediate body buffer and copy).
+  const frame = Buffer.allocUnsafe(HEADER_BYTES + Buffer.byteLength(json, 'utf8'));
+  const length = frame.write(json, HEADER_BYTES, 'utf8');
+  frame.writeUInt32BE(length, 0);
   return frame;
 }
 

@@ -33,6 +33,12 @@ export type Lookup =
 
 export class ResultCache {
   readonly #entries = new Map<string, Entry>();
+  /**
+   * Settled entries in the order they expire (the TTL is the same for all, so settling order):
+   * pruning pops expired ones from the front instead of scanning every entry per request.
+   */
+  #expiry: Array<{ key: string; entry: Entry }> = [];
+  #head = 0;
   readonly #ttlMs: number;
   readonly instance: string;
   /** The instance whose saved cache was loaded (a clean stop), if any. */
@@ -68,12 +74,26 @@ export class ResultCache {
       entry.outcome = outcome;
       delete entry.running;
       entry.expires = Date.now() + this.#ttlMs;
+      this.#expiry.push({ key, entry });
     });
+  }
+
+  /** Entries held (settled or running). */
+  get size(): number {
+    return this.#entries.size;
   }
 
   #prune(): void {
     const now = Date.now();
-    for (const [key, entry] of this.#entries) if (entry.expires < now) this.#entries.delete(key);
+    const queue = this.#expiry;
+    while (this.#head < queue.length && queue[this.#head]!.entry.expires < now) {
+      const { key, entry } = queue[this.#head++]!;
+      if (this.#entries.get(key) === entry) this.#entries.delete(key);
+    }
+    if (this.#head > 1024 && this.#head * 2 > queue.length) {
+      this.#expiry = queue.slice(this.#head);
+      this.#head = 0;
+    }
   }
 
   /** Writes the settled entries (call after every running request settled). */
@@ -105,7 +125,11 @@ export class ResultCache {
     }
     if (saved.format !== 'windows-iot-dm/service-results' || !Array.isArray(saved.entries)) return;
     this.previousInstance = saved.instance;
-    for (const [key, e] of saved.entries) this.#entries.set(key, e);
+    const loaded = saved.entries.map(([key, e]) => ({ key, entry: { ...e } as Entry }));
+    loaded.sort((a, b) => a.entry.expires - b.entry.expires);
+    for (const { key, entry } of loaded) this.#entries.set(key, entry);
+    this.#expiry = [...loaded, ...this.#expiry.slice(this.#head)];
+    this.#head = 0;
     this.#prune();
   }
 }

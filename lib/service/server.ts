@@ -150,7 +150,7 @@ export async function startService(options: ServiceServerOptions): Promise<Runni
   const identify = options.identify ?? ((s: Socket) => peerOf(s, options.addonPath));
   const policy = new Policy(config);
   const limiter = new RateLimiter(config.rate.opsPerSecond, config.rate.burst);
-  const audit = new AuditLog(config.auditLog);
+  const audit = new AuditLog(config.auditLog, { onError: log });
   const instance = randomUUID();
   const cache = new ResultCache(instance, config.resultTtlMs);
   cache.load(config.resultCacheFile);
@@ -216,14 +216,15 @@ export async function startService(options: ServiceServerOptions): Promise<Runni
   async function handle(caller: Caller, clientId: string, req: RequestMessage): Promise<Outcome> {
     const started = performance.now();
     const entry: AuditEntry = { op: req.op, clientId, requestId: req.id, result: 'ok', us: 0 };
+    const isIdempotent = idempotent(req);
     const finish = (outcome: Outcome, result: AuditEntry['result']): Outcome => {
       entry.result = result;
       if (!outcome.ok) entry.error = outcome.error.code;
       entry.us = Math.round((performance.now() - started) * 1000);
-      audit.write(caller, entry);
+      // A request that may have changed the device is in the file before it is answered.
+      audit.write(caller, entry, { flush: !isIdempotent });
       return outcome;
     };
-    const isIdempotent = idempotent(req);
     const key = ResultCache.key(clientId, req.id);
     const found = cache.lookup(caller.uid, key, req.retryOf, isIdempotent);
     if (found.kind === 'cached') return finish(found.outcome, 'cached');
@@ -378,34 +379,42 @@ export async function startService(options: ServiceServerOptions): Promise<Runni
 
   const path = config.socket;
   const server: Server = createServer(serve);
-  if (process.platform !== 'win32') {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
-    if (existsSync(path)) {
-      if (await probe(path)) {
-        throw new ServiceError(
-          'ERR_SERVICE_PROTOCOL',
-          `another service is already listening at ${path}`,
-        );
+  const listen = async (): Promise<void> => {
+    if (process.platform !== 'win32') {
+      mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
+      if (existsSync(path)) {
+        if (await probe(path)) {
+          throw new ServiceError(
+            'ERR_SERVICE_PROTOCOL',
+            `another service is already listening at ${path}`,
+          );
+        }
+        unlinkSync(path); // stale socket of a service that stopped without cleaning up
       }
-      unlinkSync(path); // stale socket of a service that stopped without cleaning up
     }
-  }
-  const gid = resolveGroup(config);
-  const mask = process.platform === 'win32' ? undefined : process.umask(0o177);
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(path, () => {
-        server.off('error', reject);
-        resolve();
+    const gid = resolveGroup(config);
+    const mask = process.platform === 'win32' ? undefined : process.umask(0o177);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(path, () => {
+          server.off('error', reject);
+          resolve();
+        });
       });
-    });
-  } finally {
-    if (mask !== undefined) process.umask(mask);
-  }
-  if (process.platform !== 'win32') {
-    if (gid !== undefined && process.getuid?.() === 0) chownSync(path, 0, gid);
-    chmodSync(path, 0o660);
+    } finally {
+      if (mask !== undefined) process.umask(mask);
+    }
+    if (process.platform !== 'win32') {
+      if (gid !== undefined && process.getuid?.() === 0) chownSync(path, 0, gid);
+      chmodSync(path, 0o660);
+    }
+  };
+  try {
+    await listen();
+  } catch (err) {
+    await audit.close(); // no open file or exit hook left behind by a failed start
+    throw err;
   }
   log(
     `listening on ${path} (protocol ${PROTOCOL_VERSION}, package ${packageVersion()}, instance ${instance})`,
