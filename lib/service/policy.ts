@@ -3,6 +3,10 @@
  * groups (and the "*" rule) allow together; root (uid 0) is allowed everything when
  * `trustRoot`. URIs are compared segment by segment after %-decoding each segment; a segment
  * that decodes to "/", "." or ".." matches nothing (no escaping a prefix).
+ *
+ * Cost per request: the prefixes are split once (construction), a caller's rules gathered once
+ * per connection, and a (verb, URI) decision remembered per connection (bounded), so a host
+ * repeating the same nodes pays a map lookup per op.
  */
 import type { CspOp, CspVerb } from '../native/contract';
 import type { PolicyRule, ServiceConfig } from './config';
@@ -38,6 +42,7 @@ interface CompiledRule {
 }
 
 const VERBS: readonly CspVerb[] = ['get', 'add', 'replace', 'delete', 'exec'];
+const MAX_DECISIONS = 2048;
 
 function compile(rule: PolicyRule): CompiledRule {
   const prefixes: Partial<Record<CspVerb, string[][]>> = {};
@@ -66,6 +71,8 @@ export class Policy {
   readonly #rules = new Map<string, CompiledRule>();
   /** The rules that apply to a caller, gathered once per caller object (one per connection). */
   readonly #perCaller = new WeakMap<Caller, CompiledRule[]>();
+  /** Per rule list: "verb uri" → allowed, for URIs seen before (bounded: cleared when full). */
+  readonly #decisions = new WeakMap<readonly CompiledRule[], Map<string, boolean>>();
 
   constructor(config: ServiceConfig) {
     this.#trustRoot = config.trustRoot;
@@ -96,7 +103,19 @@ export class Policy {
   deniedOp(caller: Caller, ops: readonly CspOp[]): CspOp | undefined {
     if (this.#root(caller)) return undefined;
     const rules = this.#rulesOf(caller);
-    return ops.find((op) => !this.#allowsUri(rules, op.verb, op.uri));
+    let decisions = this.#decisions.get(rules);
+    if (!decisions) this.#decisions.set(rules, (decisions = new Map()));
+    const known = decisions;
+    return ops.find((op) => {
+      const key = `${op.verb} ${op.uri}`;
+      let allowed = known.get(key);
+      if (allowed === undefined) {
+        allowed = this.#allowsUri(rules, op.verb, op.uri);
+        if (known.size >= MAX_DECISIONS) known.clear();
+        known.set(key, allowed);
+      }
+      return !allowed;
+    });
   }
 
   #allowsUri(rules: readonly CompiledRule[], verb: CspVerb, uri: string): boolean {

@@ -44,9 +44,13 @@ export class ResultCache {
   /** The instance whose saved cache was loaded (a clean stop), if any. */
   previousInstance: string | undefined;
 
-  constructor(instance: string, ttlMs: number) {
+  readonly #now: () => number;
+
+  /** `now`: the clock (ms), a seam for tests. */
+  constructor(instance: string, ttlMs: number, now: () => number = Date.now) {
     this.instance = instance;
     this.#ttlMs = ttlMs;
+    this.#now = now;
   }
 
   static key(clientId: string, id: number): string {
@@ -73,7 +77,7 @@ export class ResultCache {
     void running.then((outcome) => {
       entry.outcome = outcome;
       delete entry.running;
-      entry.expires = Date.now() + this.#ttlMs;
+      entry.expires = this.#now() + this.#ttlMs;
       this.#expiry.push({ key, entry });
     });
   }
@@ -84,7 +88,7 @@ export class ResultCache {
   }
 
   #prune(): void {
-    const now = Date.now();
+    const now = this.#now();
     const queue = this.#expiry;
     while (this.#head < queue.length && queue[this.#head]!.entry.expires < now) {
       const { key, entry } = queue[this.#head++]!;
@@ -103,7 +107,7 @@ export class ResultCache {
     const saved: SavedCache = {
       format: 'windows-iot-dm/service-results',
       instance: this.instance,
-      savedAt: Date.now(),
+      savedAt: this.#now(),
       entries: [...this.#entries]
         .filter(([, e]) => e.outcome !== undefined)
         .map(([k, e]) => [k, { uid: e.uid, expires: e.expires, outcome: e.outcome as Outcome }]),

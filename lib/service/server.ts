@@ -93,6 +93,20 @@ function resolveGroup(config: ServiceConfig): number | undefined {
   return groupId(DEFAULT_GROUP) ?? 0;
 }
 
+/**
+ * URIs that passed `parseCspUri` (a pure check of the string): hosts repeat the same nodes, so a
+ * repeat costs a lookup. Bounded: cleared when full.
+ */
+const validUris = new Set<string>();
+const MAX_REMEMBERED_URIS = 10_000;
+
+function checkUri(uri: unknown): void {
+  if (typeof uri === 'string' && validUris.has(uri)) return;
+  parseCspUri(uri);
+  if (validUris.size >= MAX_REMEMBERED_URIS) validUris.clear();
+  validUris.add(uri as string);
+}
+
 function checkOps(raw: unknown): CspOp[] {
   if (!Array.isArray(raw) || raw.length === 0 || raw.length > MAX_OPS) {
     throw new InvalidValueError(`mdm.apply: expected 1 to ${MAX_OPS} ops`);
@@ -102,7 +116,7 @@ function checkOps(raw: unknown): CspOp[] {
     if (typeof o !== 'object' || o === null || !VERBS.includes(o.verb as CspVerb)) {
       throw new InvalidValueError(`mdm.apply: op ${i} has no valid verb`);
     }
-    parseCspUri(o.uri);
+    checkUri(o.uri);
     for (const key of ['format', 'type', 'data'] as const) {
       if (o[key] !== undefined && typeof o[key] !== 'string') {
         throw new InvalidValueError(`mdm.apply: op ${i}.${key} must be a string`);

@@ -271,6 +271,43 @@ describe('iotdm service', function () {
     assert.equal(mode, '600');
   });
 
+  it('a change is in the audit log before its answer arrives; reads are written by a clean stop', async () => {
+    const file = temp.configFile();
+    const child = await startChildService(file, { WINDOWS_IOT_DM_EMULATOR_STATE: ':memory:' });
+    const read = () =>
+      readFileSync(temp.audit, 'utf8')
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => JSON.parse(l) as AuditLine & { requestId: number });
+    try {
+      const c = client();
+      const csp = new Csp(c);
+      const original = (await csp.get(DEVICE_NAME)) as string;
+      for (let i = 0; i < 20; i++) await csp.get('./DevDetail/SwV');
+      await csp.replace(DEVICE_NAME, 'audited-before-answer');
+      // No waiting: the Replace's line (and every read before it, in order) is already written.
+      const lines = read();
+      assert.equal(lines.length, 22);
+      assert.deepEqual(
+        lines.map((l) => l.ops.map((o) => o.verb).join()),
+        [...Array<string>(21).fill('get'), 'replace'],
+      );
+      assert.deepEqual(
+        lines.map((l) => l.requestId),
+        lines.map((l) => l.requestId).sort((a, b) => a - b),
+        'in request order',
+      );
+      await csp.replace(DEVICE_NAME, original);
+      for (let i = 0; i < 30; i++) await csp.get('./DevInfo/DevId');
+    } finally {
+      assert.equal(await stopChild(child, 'SIGTERM'), 0);
+    }
+    // The 30 trailing reads were held in memory (flushMs); the clean stop wrote them.
+    const all = read();
+    assert.equal(all.length, 53);
+    assert.equal(all.filter((l) => l.ops[0]?.uri === './DevInfo/DevId').length, 30);
+  });
+
   describe('limits', () => {
     it('closes a connection sending a malformed frame; others are unaffected', async () => {
       service = await startService({ config: temp.config(), log: () => {} });

@@ -80,6 +80,27 @@ describe('service policy', () => {
     assert.equal(denied('get', './DevDetail/%zz'), true);
   });
 
+  it('remembers decisions per caller without mixing callers, verbs or URIs (and past its bound)', () => {
+    const other: Caller = { ...app, uid: 1001, user: 'other', groupNames: ['other'], gids: [1001] };
+    for (let round = 0; round < 3; round++) {
+      assert.equal(denied('get', './DevDetail/SwV'), false);
+      assert.equal(denied('replace', './DevDetail/SwV'), true, 'same URI, another verb');
+      assert.equal(denied('get', './DevDetail/SwV', other), true, 'another caller, no rule');
+      assert.equal(denied('exec', './Device/Vendor/MSFT/Reboot/RebootNow'), false);
+      assert.equal(denied('exec', './Device/Vendor/MSFT/Reboot/RebootNow', other), true);
+    }
+    // More distinct URIs than the per-caller memory holds: every answer still right.
+    for (let i = 0; i < 5000; i++) {
+      assert.equal(denied('get', `./DevDetail/Ext/N${i}`), false);
+      assert.equal(denied('get', `./DevInfo/N${i}`), true);
+    }
+    const batch = [
+      { verb: 'get' as const, uri: './DevDetail/SwV' },
+      { verb: 'delete' as const, uri: './DevDetail/SwV' },
+    ];
+    assert.deepEqual(policy.deniedOp(app, batch), batch[1], 'the first op refused is named');
+  });
+
   it('trusts root only when configured; otherwise root needs a rule too', () => {
     assert.equal(denied('delete', './Device/Vendor/MSFT/X', root), false);
     const strict = new Policy(
