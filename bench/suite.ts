@@ -51,6 +51,8 @@ function moduleUnavailable(name: string, hint: string): string | undefined {
 interface ServiceFigures {
   inProcess: { single: number[]; batch100: number[] };
   service: { single: number[]; batch100: number[] };
+  /** A bare Unix-socket echo of the same request frames: the floor of any process split. */
+  echo?: { single: number[]; batch100: number[] };
 }
 
 const SERVICE_MODULE = path.join(__dirname, 'service.ts');
@@ -68,6 +70,9 @@ async function runService(o: BenchOptions): Promise<Figure[]> {
       : summarize([summarize(a).median / summarize(b).median]);
   return [
     fromSamples('in process, single op round trip', 'µs', r.inProcess.single),
+    ...(r.echo
+      ? [fromSamples('Unix socket echo round trip, no work (floor)', 'µs', r.echo.single)]
+      : []),
     fromSamples('service, single op round trip', 'µs', r.service.single, {
       target: { op: '<', value: 100, source: 'issue 14' },
     }),
@@ -160,7 +165,8 @@ export const BENCHMARKS: Benchmark[] = [
   {
     id: 'service',
     title: 'The CSP service (issue 14): in process vs through the service',
-    method: 'bench/service.ts (issue 14): microseconds per op, single ops and 100-op batches.',
+    method:
+      'bench/service.ts (issue 14): microseconds per op, single Gets and 100-Get batches, in process (AddonMdm) vs through a service child running compiled JS (dist/, built when stale; audit on; a policy, root not trusted), interleaved with a bare Unix-socket echo child (the floor).',
     unavailable: () =>
       existsSync(SERVICE_MODULE) ? undefined : 'bench/service.ts is not there yet (issue 14)',
     run: runService,
