@@ -31,6 +31,24 @@ export class AddonMdm implements NativeMdm {
     }
   }
 
+  /**
+   * The same call done synchronously on the JS thread, saving the libuv pool round trip (two
+   * thread wake-ups); for the service's reads. Undefined, with nothing done, when a call is
+   * running or queued (use `apply`, which keeps the order) or the addon predates it. It blocks
+   * the event loop for the library call: not for work that may take long.
+   */
+  applyNow(ops: readonly CspOp[], options: ApplyOptions = {}): CspResult[] | undefined {
+    const session = this.#open();
+    if (typeof session.applyNow !== 'function') return undefined;
+    let raw: AddonOpResult[] | null;
+    try {
+      raw = session.applyNow(ops, options.atomic === true);
+    } catch (err) {
+      throw fromNativeError(err);
+    }
+    return raw === null ? undefined : raw.map(toCspResult);
+  }
+
   async rawSyncML(body: string): Promise<string> {
     const session = this.#open();
     try {

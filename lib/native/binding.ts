@@ -28,6 +28,12 @@ export interface AddonMdmSessionOptions {
  */
 export interface AddonMdmSession {
   apply(ops: readonly CspOp[], atomic: boolean): Promise<AddonOpResult[]>;
+  /**
+   * apply()'s work on the JS thread (blocks it for the library call), or null when a call of
+   * this library is running or queued (then use apply(): FIFO order). Throws apply()'s errors.
+   * Absent from addons built before it.
+   */
+  applyNow?(ops: readonly CspOp[], atomic: boolean): AddonOpResult[] | null;
   rawSyncML(body: string): Promise<string>;
 }
 

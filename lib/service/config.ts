@@ -44,6 +44,12 @@ export interface ServiceConfig {
   resultCacheFile: string;
   /** root (uid 0, SYSTEM) may do everything without a policy entry. */
   trustRoot: boolean;
+  /**
+   * CSP batches of Gets run on the service's JS thread when no other CSP call is running or
+   * queued (AddonMdm.applyNow: no thread-pool round trip); false: every batch goes through the
+   * pool, so a slow read never holds up TPM or system calls.
+   */
+  inlineReads: boolean;
   /** Group name → rule; the key "*" applies to every caller admitted to the socket. */
   policy: Record<string, PolicyRule>;
   /** Passed to the addon: the CSP emulator library off Windows, a TPM device. */
@@ -94,6 +100,7 @@ export function defaultServiceConfig(): ServiceConfig {
     resultTtlMs: 60_000,
     resultCacheFile: defaultStateFile('results.json'),
     trustRoot: true,
+    inlineReads: true,
     policy: { '*': ALLOW_ALL },
   };
 }
@@ -166,8 +173,9 @@ export function parseServiceConfig(raw: unknown): ServiceConfig {
         config[key] = positive(key, v);
         break;
       case 'trustRoot':
+      case 'inlineReads':
         if (typeof v !== 'boolean') fail(key, 'a boolean', v);
-        config.trustRoot = v;
+        config[key] = v;
         break;
       case 'rate': {
         const r = v as { opsPerSecond?: unknown; burst?: unknown };

@@ -162,6 +162,8 @@ export async function startService(options: ServiceServerOptions): Promise<Runni
       ...(config.tpmDevice !== undefined ? { path: config.tpmDevice } : {}),
     });
   const identify = options.identify ?? ((s: Socket) => peerOf(s, options.addonPath));
+  // Reads done on this thread when the MDM queue is idle (AddonMdm.applyNow): no pool round trip.
+  const inline = config.inlineReads && mdm instanceof AddonMdm ? mdm.applyNow.bind(mdm) : undefined;
   const policy = new Policy(config);
   const limiter = new RateLimiter(config.rate.opsPerSecond, config.rate.burst);
   const audit = new AuditLog(config.auditLog, { onError: log });
@@ -183,7 +185,9 @@ export async function startService(options: ServiceServerOptions): Promise<Runni
         if (atomic) entry.atomic = true;
         const bad = policy.deniedOp(caller, ops);
         if (bad) throw denied(caller, `${bad.verb} ${bad.uri}`, configPath);
-        const results = await mdm.apply(ops, { atomic });
+        const results =
+          (inline && ops.every((o) => o.verb === 'get') ? inline(ops, { atomic }) : undefined) ??
+          (await mdm.apply(ops, { atomic }));
         results.forEach((r, i) => {
           if (entry.ops?.[i]) entry.ops[i].status = r.status;
         });

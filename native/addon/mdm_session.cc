@@ -57,6 +57,10 @@ class CallQueue : public std::enable_shared_from_this<CallQueue> {
     pending_.clear();
   }
 
+  // No call running or waiting: a call made now on the JS thread keeps the FIFO order.
+  bool Idle() const { return !closed_ && !running_ && pending_.empty(); }
+  const std::shared_ptr<mdm::LibraryHandle>& library() const { return library_; }
+
  private:
   void StartNext(Napi::Env env);
 
@@ -113,6 +117,61 @@ std::string ResultsJson(const std::vector<syncml::OpResult>& results) {
   return out;
 }
 
+// One apply round trip without Node-API: encode -> UTF-16 -> library -> UTF-8 -> decode. Run() on
+// a pool thread (SyncMLWorker) or on the JS thread (MdmSession::ApplyNow); Error() turns a
+// failure into the JS error both report.
+struct ApplyWork {
+  enum class Failure { kNone, kEncode, kUnavailable, kHresult, kMalformed };
+  Failure failure = Failure::kNone;
+  std::string detail;
+  mdm::CallOutcome outcome;
+  std::string results_json;  // the results, for JSON.parse
+
+  void Run(mdm::LibraryHandle& library, const std::vector<syncml::Op>& ops, bool atomic) {
+    std::u16string request;
+    if (!text::Utf8ToUtf16(syncml::EncodeOps(ops, atomic), &request, &detail)) {
+      failure = Failure::kEncode;  // unreachable: ops were validated as strict UTF-16
+      return;
+    }
+    if (!CallLibrary(library, request)) return;
+    std::string response;
+    if (!text::Utf16ToUtf8(outcome.response, &response, &detail)) {
+      detail = "the response is not well-formed UTF-16 (" + detail + ")";
+      failure = Failure::kMalformed;
+      return;
+    }
+    std::vector<syncml::OpResult> results;
+    if (!syncml::DecodeOpResults(response, ops, atomic, &results, &detail)) {
+      failure = Failure::kMalformed;
+      return;
+    }
+    results_json = ResultsJson(results);
+  }
+
+  // The library call alone (rawSyncML stops here); false on failure.
+  bool CallLibrary(mdm::LibraryHandle& library, const std::u16string& request) {
+    outcome = library.ApplySyncML(request);
+    if (outcome.kind == mdm::CallOutcome::Kind::kUnavailable) failure = Failure::kUnavailable;
+    if (outcome.kind == mdm::CallOutcome::Kind::kHresult) failure = Failure::kHresult;
+    return failure == Failure::kNone;
+  }
+
+  Napi::Value Error(Napi::Env env) const {
+    switch (failure) {
+      case Failure::kEncode:
+        return InvalidArgError(env, "cannot encode the request: " + detail).Value();
+      case Failure::kUnavailable:
+        return MdmUnavailableError(env, outcome.load_error).Value();
+      case Failure::kHresult:
+        return HresultError(env, outcome.api, outcome.hresult).Value();
+      case Failure::kMalformed:
+      case Failure::kNone:
+        break;
+    }
+    return SyncMLMalformedError(env, detail).Value();
+  }
+};
+
 // Performs one call on a libuv pool thread. Execute() touches no Node-API: encode -> UTF-16 ->
 // library -> UTF-8 -> decode. OnOK() (JS thread) settles the promise and starts the next call.
 class SyncMLWorker final : public Napi::AsyncWorker {
@@ -126,37 +185,11 @@ class SyncMLWorker final : public Napi::AsyncWorker {
         call_(std::move(call)) {}
 
   void Execute() override {
-    std::u16string request;
     if (call_.kind == Call::Kind::kRaw) {
-      request = std::move(call_.body);
-    } else if (!text::Utf8ToUtf16(syncml::EncodeOps(call_.ops, call_.atomic), &request, &detail_)) {
-      failure_ = Failure::kEncode;  // unreachable: ops were validated as strict UTF-16
+      work_.CallLibrary(*library_, call_.body);  // handed to JS as UTF-16, unchanged
       return;
     }
-
-    outcome_ = library_->ApplySyncML(request);
-    if (outcome_.kind == mdm::CallOutcome::Kind::kUnavailable) {
-      failure_ = Failure::kUnavailable;
-      return;
-    }
-    if (outcome_.kind == mdm::CallOutcome::Kind::kHresult) {
-      failure_ = Failure::kHresult;
-      return;
-    }
-    if (call_.kind == Call::Kind::kRaw) return;  // handed to JS as UTF-16, unchanged
-
-    std::string response;
-    if (!text::Utf16ToUtf8(outcome_.response, &response, &detail_)) {
-      detail_ = "the response is not well-formed UTF-16 (" + detail_ + ")";
-      failure_ = Failure::kMalformed;
-      return;
-    }
-    std::vector<syncml::OpResult> results;
-    if (!syncml::DecodeOpResults(response, call_.ops, call_.atomic, &results, &detail_)) {
-      failure_ = Failure::kMalformed;
-      return;
-    }
-    results_json_ = ResultsJson(results);
+    work_.Run(*library_, call_.ops, call_.atomic);
   }
 
   // Failures are reported through OnOK too (not SetError/OnError): node-addon-api's OnError path
@@ -169,48 +202,30 @@ class SyncMLWorker final : public Napi::AsyncWorker {
   }
 
  private:
-  enum class Failure { kNone, kEncode, kUnavailable, kHresult, kMalformed };
-
   void Settle(Napi::Env env) {
     Napi::Promise::Deferred& deferred = call_.deferred;
-    switch (failure_) {
-      case Failure::kNone:
-        if (call_.kind == Call::Kind::kRaw) {
-          deferred.Resolve(Napi::String::New(env, outcome_.response));
-          break;
-        }
-        if (Napi::Value results = queue_->registry().ParseJson(env, results_json_);
-            !results.IsEmpty()) {
-          deferred.Resolve(results);
-        } else if (env.IsExceptionPending()) {
-          deferred.Reject(env.GetAndClearPendingException().Value());
-        } else {
-          deferred.Reject(Napi::Error::New(env, "the environment is shutting down").Value());
-        }
-        break;
-      case Failure::kEncode:
-        deferred.Reject(InvalidArgError(env, "cannot encode the request: " + detail_).Value());
-        break;
-      case Failure::kUnavailable:
-        deferred.Reject(MdmUnavailableError(env, outcome_.load_error).Value());
-        break;
-      case Failure::kHresult:
-        deferred.Reject(HresultError(env, outcome_.api, outcome_.hresult).Value());
-        break;
-      case Failure::kMalformed:
-        deferred.Reject(SyncMLMalformedError(env, detail_).Value());
-        break;
+    if (work_.failure != ApplyWork::Failure::kNone) {
+      deferred.Reject(work_.Error(env));
+      return;
+    }
+    if (call_.kind == Call::Kind::kRaw) {
+      deferred.Resolve(Napi::String::New(env, work_.outcome.response));
+      return;
+    }
+    if (Napi::Value results = queue_->registry().ParseJson(env, work_.results_json);
+        !results.IsEmpty()) {
+      deferred.Resolve(results);
+    } else if (env.IsExceptionPending()) {
+      deferred.Reject(env.GetAndClearPendingException().Value());
+    } else {
+      deferred.Reject(Napi::Error::New(env, "the environment is shutting down").Value());
     }
   }
 
   std::shared_ptr<CallQueue> queue_;
   std::shared_ptr<mdm::LibraryHandle> library_;
   Call call_;
-  // Written by Execute(), read by OnOK().
-  Failure failure_ = Failure::kNone;
-  std::string detail_;
-  mdm::CallOutcome outcome_;
-  std::string results_json_;  // kApply: the results, for JSON.parse
+  ApplyWork work_;  // written by Execute(), read by OnOK()
 };
 
 }  // namespace
@@ -274,6 +289,7 @@ void SessionRegistry::Close() {
 Napi::Function MdmSession::DefineClass(Napi::Env env, SessionRegistry* registry) {
   return ObjectWrap<MdmSession>::DefineClass(env, "MdmSession",
                                              {InstanceMethod<&MdmSession::Apply>("apply"),
+                                              InstanceMethod<&MdmSession::ApplyNow>("applyNow"),
                                               InstanceMethod<&MdmSession::RawSyncML>("rawSyncML")},
                                              registry);
 }
@@ -308,6 +324,23 @@ Napi::Value MdmSession::Apply(const Napi::CallbackInfo& info) {
   call.atomic = atomic;
   queue_->Submit(env, std::move(call));
   return promise;
+}
+
+Napi::Value MdmSession::ApplyNow(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::vector<syncml::Op> ops;
+  bool atomic = false;
+  if (!ReadOps(env, info[0], &ops) || !ReadAtomic(env, info[1], &atomic)) return env.Undefined();
+  if (ops.empty()) return Napi::Array::New(env);
+  // A call is running or queued: this one must wait its turn (apply()). `null` says so.
+  if (!queue_->Idle()) return env.Null();
+  ApplyWork work;
+  work.Run(*queue_->library(), ops, atomic);
+  if (work.failure != ApplyWork::Failure::kNone) {
+    Napi::Error(env, work.Error(env)).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  return queue_->registry().ParseJson(env, work.results_json);
 }
 
 Napi::Value MdmSession::RawSyncML(const Napi::CallbackInfo& info) {

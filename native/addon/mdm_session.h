@@ -8,6 +8,10 @@
 // apply() resolves with [{ status, items: [{ uri, data?, format?, type? }] }], one per op;
 // apply([]) resolves with [] without touching the library. rawSyncML() resolves with the
 // library's UTF-16 answer exactly as returned (not decoded, not validated).
+// session.applyNow(ops, atomic) does apply()'s work on the JS thread (blocking it for the library
+// call) when the queue is idle, else returns null: the service uses it for reads, saving the
+// pool-thread round trip (docs/service.md).
+
 #pragma once
 
 #include <map>
@@ -52,6 +56,9 @@ class MdmSession : public Napi::ObjectWrap<MdmSession> {
 
  private:
   Napi::Value Apply(const Napi::CallbackInfo& info);
+  // The same round trip on the JS thread, returning the results (or throwing apply()'s errors);
+  // null, without touching the library, when a call is running or queued (FIFO order kept).
+  Napi::Value ApplyNow(const Napi::CallbackInfo& info);
   Napi::Value RawSyncML(const Napi::CallbackInfo& info);
 
   std::shared_ptr<CallQueue> queue_;

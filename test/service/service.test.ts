@@ -308,6 +308,22 @@ describe('iotdm service', function () {
     assert.equal(all.filter((l) => l.ops[0]?.uri === './DevInfo/DevId').length, 30);
   });
 
+  for (const inlineReads of [true, false]) {
+    it(`a read sent right after a change sees it (inlineReads: ${inlineReads})`, async () => {
+      service = await startService({ config: temp.config({ inlineReads }), log: () => {} });
+      const c = client();
+      const original = (await c.apply([{ verb: 'get', uri: DEVICE_NAME }]))[0]?.data;
+      for (const value of ['ordered-1', 'ordered-2', original ?? 'x']) {
+        // Not awaited in between: the read arrives while the change is queued or running, so it
+        // must not run on the service's thread ahead of it.
+        const write = c.apply([{ verb: 'replace', uri: DEVICE_NAME, format: 'chr', data: value }]);
+        const read = c.apply([{ verb: 'get', uri: DEVICE_NAME }]);
+        assert.equal((await write)[0]?.status, 200);
+        assert.equal((await read)[0]?.data, value);
+      }
+    });
+  }
+
   describe('limits', () => {
     it('closes a connection sending a malformed frame; others are unaffected', async () => {
       service = await startService({ config: temp.config(), log: () => {} });

@@ -117,6 +117,12 @@ describe('service config', () => {
     assert.equal(c.maxRequestBytes, 1024 * 1024);
     assert.ok(c.policy['*']);
     assert.throws(() => parseServiceConfig({ sockett: '/x' }), InvalidValueError);
+    assert.equal(c.inlineReads, true);
+    assert.equal(parseServiceConfig({ inlineReads: false }).inlineReads, false);
+    assert.throws(
+      () => parseServiceConfig({ inlineReads: 'yes' }),
+      /inlineReads must be a boolean/,
+    );
     assert.throws(() => parseServiceConfig({ maxRequestBytes: -1 }), InvalidValueError);
     assert.throws(
       () => parseServiceConfig({ policy: { g: { get: ['DevDetail'] } } }),
