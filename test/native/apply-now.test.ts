@@ -1,12 +1,24 @@
 /**
  * AddonMdm.applyNow (MdmSession.applyNow): apply()'s round trip on the JS thread, used by the
  * service for reads. Same results and errors as apply(); nothing done (undefined) while a call
- * of the same library is running or queued, so the FIFO order of apply() is kept.
+ * of the same library is running or queued, so the FIFO order of apply() is kept. The policy
+ * nodes written are put back as they were (mocha's one process shares one emulator state).
  */
 import assert from 'node:assert/strict';
-import { AddonMdm, MdmUnavailableError, type CspOp } from '../../lib';
+import { AddonMdm, MdmUnavailableError, type CspOp, type CspResult } from '../../lib';
 
 const POLICY = './Device/Vendor/MSFT/Policy/Config/Update/ActiveHoursStart';
+
+/** Puts a node back as `before` found it (absent: deleted; present: its value). */
+async function restore(mdm: AddonMdm, uri: string, before: CspResult): Promise<void> {
+  if (before.status === 200) {
+    await mdm.apply([{ verb: 'replace', uri, format: 'int', data: before.data ?? '' }]);
+  } else {
+    await mdm.apply([{ verb: 'delete', uri }]);
+  }
+  const now = (await mdm.apply([{ verb: 'get', uri }]))[0]!;
+  assert.deepEqual([now.status, now.data], [before.status, before.data], `${uri} put back`);
+}
 
 describe('AddonMdm.applyNow over the CSP emulator library', () => {
   it('gives what apply() gives, in order, for reads, a 404 and a change', async () => {
@@ -32,6 +44,7 @@ describe('AddonMdm.applyNow over the CSP emulator library', () => {
     );
     assert.equal((await mdm.apply([{ verb: 'get', uri: POLICY }]))[0]?.data, '7');
     assert.deepEqual(mdm.applyNow([]), []);
+    await restore(mdm, POLICY, before);
   });
 
   it('does nothing while a call is running or queued; apply() order is kept', async () => {
@@ -46,6 +59,7 @@ describe('AddonMdm.applyNow over the CSP emulator library', () => {
     await write;
     assert.equal((await queued)[0]?.data, '11', 'the queued read ran after the write');
     assert.equal(mdm.applyNow([{ verb: 'get', uri }])?.[0]?.data, '11');
+    await restore(mdm, uri, first[0]!);
   });
 
   it('throws apply()\'s errors synchronously (a missing library)', () => {
