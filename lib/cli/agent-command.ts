@@ -694,6 +694,16 @@ export async function runAgent(argv: string[], io: CliIo, deps: AgentDeps = {}):
   };
   client.on('disconnect', reopen);
 
+  // SIGINT/SIGTERM during attach (a twin read with no answer, reports held while the
+  // connection is down) aborts it: the agent stops at once instead of when attach returns.
+  const attachAbort = new AbortController();
+  let attaching = true;
+  void stopSignal.then((signal) => {
+    if (!attaching) return;
+    stopping = true;
+    log.info({ signal }, 'stopping during start-up');
+    attachAbort.abort(new Error(`stopped (${signal}) during start-up`));
+  });
   let dm: DeviceManagementClient;
   try {
     // `SdkClientLike` types `getTwin` as promise-only; the SDK's overloads do not fit it.
@@ -702,21 +712,29 @@ export async function runAgent(argv: string[], io: CliIo, deps: AgentDeps = {}):
       logger,
       logLevel: o.logLevel,
       acknowledge: o.pnp ? 'pnp' : 'lastChange',
+      signal: attachAbort.signal,
       ...(o.stateDir !== undefined ? { stateDir: o.stateDir } : {}),
     });
   } catch (err) {
+    attaching = false;
     stopping = true;
     clearTimeout(retryTimer);
     clearInterval(keepAlive);
     client.removeListener('disconnect', reopen);
     await bounded(client.close(), 2000);
     await closeTpmCredentials(o.credentials);
+    if (attachAbort.signal.aborted) {
+      log.info('stopped');
+      return AGENT_EXIT.ok;
+    }
     const code = (err as { code?: unknown }).code;
     if (code === 'ERR_INVALID_VALUE') return usage((err as Error).message);
     if (code === 'ERR_MDM_UNAVAILABLE')
       return fail(AGENT_EXIT.unavailable, (err as Error).message, err);
     return fail(AGENT_EXIT.error, `cannot start device management: ${(err as Error).message}`, err);
   }
+  // A stop signal from here on is handled below, as usual.
+  attaching = false;
   dm.on('connected', () => log.info('connected'));
   dm.on('disconnected', () => log.warn('disconnected'));
   dm.on('reconciled', (e) => log.debug({ reason: e.reason, version: e.version }, 'reconciled'));

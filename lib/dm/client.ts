@@ -64,11 +64,23 @@ export interface DeviceManagementOptions {
   /** First retry delay of the report queue and of a failed twin read (ms); default 500. */
   retryDelayMs?: number;
   /**
+   * While the connection is down, how often a queued report is tried anyway, in case the
+   * transport is back without a `connect` event (ms); default 10 000.
+   */
+  offlineProbeMs?: number;
+  /**
    * How long a twin request (full read, reported patch) may wait for its answer before it is
    * given up and retried (ms); default 30 000. A request in flight when the transport
    * disconnects is given up at once. Only for an azure-iot-device Client (not a `TwinLink`).
    */
   twinTimeoutMs?: number;
+  /**
+   * Aborts `attach`: when it fires before `attach` resolved, the client detaches (nothing more
+   * is sent, handlers are stopped) and `attach` rejects at once with `signal.reason`, whatever
+   * it was waiting for (a twin read that gets no answer, reports held while disconnected). How
+   * a host (the `iotdm agent`) stops promptly on SIGTERM during start-up.
+   */
+  signal?: AbortSignal;
   /**
    * Listeners registered before anything runs, so the host also hears what happens during
    * `attach` itself (`connected`, the attach `reconciled`, its `applied` / `failed`).
@@ -164,6 +176,8 @@ export class DeviceManagementClient extends EventEmitter<DeviceManagementEvents>
   #reconcileRetryMs: number;
   #attached = false;
   #connected = false;
+  /** `attach` was aborted (`options.signal`): patches dropped by the closing queue are expected. */
+  #aborting = false;
 
   private constructor(link: TwinLink, options: DeviceManagementOptions) {
     super();
@@ -190,10 +204,18 @@ export class DeviceManagementClient extends EventEmitter<DeviceManagementEvents>
         this.emit('reportFailed', err);
         this.#afterReportFailure(err, patch);
       },
+      // A report went through while the link was thought down: it is up again even though no
+      // `connect` event said so (see ReportQueue's offline probe).
+      onReconnected: () => {
+        if (this.#connected || !this.#attached) return;
+        this.#log.info('connection back (a reported patch went through without a connect event)');
+        this.#linkUp();
+      },
     };
     if (options.reportBudgetBytes !== undefined)
       queueOptions.budgetBytes = options.reportBudgetBytes;
     if (options.retryDelayMs !== undefined) queueOptions.initialDelayMs = options.retryDelayMs;
+    if (options.offlineProbeMs !== undefined) queueOptions.offlineProbeMs = options.offlineProbeMs;
     this.#queue = new ReportQueue(queueOptions);
     for (const [event, listener] of Object.entries(options.listeners ?? {})) {
       if (typeof listener !== 'function') {
@@ -223,9 +245,38 @@ export class DeviceManagementClient extends EventEmitter<DeviceManagementEvents>
           client,
           options.twinTimeoutMs !== undefined ? { twinTimeoutMs: options.twinTimeoutMs } : {},
         );
+    const signal = options.signal;
+    if (signal?.aborted) throw signal.reason;
     const dm = new DeviceManagementClient(link, options);
-    await dm.#start();
+    if (!signal) {
+      await dm.#start();
+      return dm;
+    }
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<'aborted'>((resolve) => {
+      onAbort = () => resolve('aborted');
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    const started = dm.#start();
+    try {
+      const first = await Promise.race([started.then(() => 'started' as const), aborted]);
+      if (first === 'aborted') {
+        // #start goes on in the background until what it waits for settles; detached, it
+        // finds nothing to do then.
+        started.catch(() => undefined);
+        await dm.#abortStart();
+        throw signal.reason;
+      }
+    } finally {
+      if (onAbort) signal.removeEventListener('abort', onAbort);
+    }
     return dm;
+  }
+
+  /** `attach` was aborted: detach without waiting, and release what is waiting. */
+  async #abortStart(): Promise<void> {
+    this.#aborting = true;
+    await this.detach(0);
   }
 
   /** The feature handlers, by section. */
@@ -390,12 +441,7 @@ export class DeviceManagementClient extends EventEmitter<DeviceManagementEvents>
   async #start(): Promise<void> {
     this.#attached = true;
     this.#link.onDesiredPatch((patch) => this.#enqueue(() => this.#onPatch(patch)));
-    this.#link.onConnect(() => {
-      this.#connected = true;
-      this.#queue.setConnected(true);
-      this.emit('connected');
-      this.#requestReconcile('reconnect');
-    });
+    this.#link.onConnect(() => this.#linkUp());
     this.#link.onDisconnect(() => {
       if (!this.#connected) return;
       this.#connected = false;
@@ -428,7 +474,10 @@ export class DeviceManagementClient extends EventEmitter<DeviceManagementEvents>
         'first twin read failed: retrying',
       );
       await new Promise((resolve) => setTimeout(resolve, wait));
+      if (!this.#attached) return; // aborted (options.signal)
     }
+    // Aborted while the first read was under way: nothing more starts.
+    if (!this.#attached) return;
     if (firstError !== undefined) {
       await this.detach(0);
       throw firstError;
@@ -437,12 +486,21 @@ export class DeviceManagementClient extends EventEmitter<DeviceManagementEvents>
     this.emit('connected');
     for (const [section, h] of this.#handlers) {
       if (!h.start) continue;
+      if (!this.#attached) return; // aborted during an earlier handler's start
       try {
         await h.start(this.#ctx(section));
       } catch (err) {
         this.#log.error({ section, ...errorFields(err) }, 'handler start failed');
       }
     }
+  }
+
+  /** The connection is up again: resume the reports, re-read the twin. */
+  #linkUp(): void {
+    this.#connected = true;
+    this.#queue.setConnected(true);
+    this.emit('connected');
+    this.#requestReconcile('reconnect');
   }
 
   #ctx(section: string, enumeration?: Json): HandlerContext {
@@ -774,16 +832,18 @@ export class DeviceManagementClient extends EventEmitter<DeviceManagementEvents>
         removals || fitting !== value ? withRemovals(this.#reported[name], fitting) : fitting;
     }
     applyTwinPatch(this.#reported, patch);
-    return this.#queue.push({ [ROOT]: patch }).catch((err: unknown) => {
-      this.#log.error(errorFields(err), 'reported patch not delivered');
-    });
+    return this.#queue.push({ [ROOT]: patch }).catch((err: unknown) => this.#notDelivered(err));
   }
 
   #pushRoot(value: null): Promise<void> {
     this.#reported = {};
-    return this.#queue.push({ [ROOT]: value }).catch((err: unknown) => {
-      this.#log.error(errorFields(err), 'reported patch not delivered');
-    });
+    return this.#queue.push({ [ROOT]: value }).catch((err: unknown) => this.#notDelivered(err));
+  }
+
+  #notDelivered(err: unknown): void {
+    // An aborted attach drops what is queued on purpose (the host is stopping).
+    if (this.#aborting) this.#log.debug(errorFields(err), 'reported patch dropped: attach aborted');
+    else this.#log.error(errorFields(err), 'reported patch not delivered');
   }
 
   /**

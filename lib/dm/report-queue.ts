@@ -7,7 +7,10 @@
  *   keys into several patches; a single value that is still too large is replaced by what
  *   `onOversize` gives (an error status), never dropped silently;
  * - throttling (429) and transient failures are retried with exponential backoff and jitter;
- *   while disconnected the queue waits for `setConnected(true)`;
+ *   while disconnected the queue waits for `setConnected(true)`, but never only for it: every
+ *   `offlineProbeMs` it tries a send anyway (the SDK connects on demand), so a missed `connect`
+ *   event cannot hold the patches for ever; a send that goes through marks the queue connected
+ *   again and calls `onReconnected`;
  * - a permanent failure rejects the callers of the patch and calls `onFailed`.
  */
 import { ReportError } from '../errors';
@@ -27,7 +30,16 @@ export interface ReportQueueOptions {
   onOversize?(path: readonly string[], bytes: number): Json;
   /** A patch could not be delivered (permanent failure). */
   onFailed?(err: ReportError, patch: JsonObject): void;
+  /**
+   * While disconnected, how long to wait for `setConnected(true)` before trying a send anyway
+   * (ms); default 10 000.
+   */
+  offlineProbeMs?: number;
+  /** A send went through while the queue was marked disconnected (the connection is back). */
+  onReconnected?(): void;
 }
+
+export const OFFLINE_PROBE_MS = 10_000;
 
 interface Entry {
   patch: JsonObject;
@@ -150,8 +162,8 @@ export function splitPatch(
 }
 
 export class ReportQueue {
-  readonly #opts: Required<Omit<ReportQueueOptions, 'onFailed'>> &
-    Pick<ReportQueueOptions, 'onFailed'>;
+  readonly #opts: Required<Omit<ReportQueueOptions, 'onFailed' | 'onReconnected'>> &
+    Pick<ReportQueueOptions, 'onFailed' | 'onReconnected'>;
   readonly #entries: Entry[] = [];
   #inFlight: Entry | undefined;
   #connected = true;
@@ -159,12 +171,15 @@ export class ReportQueue {
   #wake: (() => void) | undefined;
   #pumping: Promise<void> | undefined;
   #idleWaiters: Array<() => void> = [];
+  /** The "held while offline" line was logged for this offline period. */
+  #offlineLogged = false;
 
   constructor(options: ReportQueueOptions) {
     this.#opts = {
       budgetBytes: REPORTED_BUDGET_BYTES,
       initialDelayMs: 500,
       maxDelayMs: 30_000,
+      offlineProbeMs: OFFLINE_PROBE_MS,
       onOversize: (path, bytes) => ({
         error: `reported value at ${path.join('.')} is ${bytes} bytes, over the ${REPORTED_BUDGET_BYTES}-byte budget`,
       }),
@@ -195,7 +210,10 @@ export class ReportQueue {
   /** Pauses sending while disconnected; resumes (and retries at once) when connected. */
   setConnected(connected: boolean): void {
     this.#connected = connected;
-    if (connected) this.#wakeUp();
+    if (connected) {
+      this.#offlineLogged = false;
+      this.#wakeUp();
+    }
   }
 
   /** Resolves when nothing is queued or in flight. */
@@ -228,14 +246,44 @@ export class ReportQueue {
     w?.();
   }
 
-  #sleep(ms: number | undefined): Promise<void> {
+  #sleep(ms: number, unref = false): Promise<void> {
     return new Promise((resolve) => {
-      const timer = ms === undefined ? undefined : setTimeout(() => this.#wakeUp(), ms);
+      const timer = setTimeout(() => this.#wakeUp(), ms);
+      if (unref) timer.unref?.();
       this.#wake = () => {
-        if (timer) clearTimeout(timer);
+        clearTimeout(timer);
         resolve();
       };
     });
+  }
+
+  /**
+   * Offline: waits for `setConnected(true)`, at most `offlineProbeMs`; the caller then tries a
+   * send either way. Waiting for the `connect` event alone could wait for ever: the SDK may be
+   * connected again without saying so (e.g. a `disconnect` it emits after its own reconnect).
+   */
+  async #waitOnline(): Promise<void> {
+    if (!this.#offlineLogged) {
+      this.#offlineLogged = true;
+      this.#opts.log.info(
+        {
+          queued: this.#entries.length + (this.#inFlight ? 1 : 0),
+          probeInMs: this.#opts.offlineProbeMs,
+        },
+        'reported patches held while disconnected (a send is tried every probeInMs)',
+      );
+    }
+    // Unref'd: a host that exits while offline is not held by the probe.
+    await this.#sleep(this.#opts.offlineProbeMs, true);
+  }
+
+  /** A send started while marked offline went through: the connection is back. */
+  #markOnline(): void {
+    if (this.#connected) return;
+    this.#connected = true;
+    this.#offlineLogged = false;
+    this.#opts.log.info('a reported patch went through while marked disconnected: connected');
+    this.#opts.onReconnected?.();
   }
 
   #notifyIdle(): void {
@@ -246,9 +294,10 @@ export class ReportQueue {
   async #pump(): Promise<void> {
     while (!this.#closed && this.#entries.length > 0) {
       if (!this.#connected) {
-        // Offline: leave patches queued, so that later ones merge into them.
-        await this.#sleep(undefined);
-        continue;
+        // Offline: leave patches queued, so that later ones merge into them, until the
+        // connection is back or the probe interval has passed (then the first one is tried).
+        await this.#waitOnline();
+        if (this.#closed || this.#entries.length === 0) continue;
       }
       const entry = this.#entries.shift() as Entry;
       this.#inFlight = entry;
@@ -282,15 +331,19 @@ export class ReportQueue {
 
   async #deliver(patch: JsonObject): Promise<void> {
     let delay = this.#opts.initialDelayMs;
+    // The pump has just waited for the connection (or for the probe interval): try at once.
+    let waited = true;
     for (;;) {
+      if (!this.#connected && !waited) await this.#waitOnline();
+      waited = false;
       if (this.#closed)
         throw new ReportError('the report queue was closed before the patch was sent');
-      if (!this.#connected) {
-        await this.#sleep(undefined);
-        continue;
-      }
+      // Only a send started while marked offline proves the connection is back (one started
+      // before a drop may still be answered after the `disconnect` event).
+      const probing = !this.#connected;
       try {
         await this.#opts.send(patch);
+        if (probing) this.#markOnline();
         return;
       } catch (err) {
         if (!isTransient(err)) throw err;

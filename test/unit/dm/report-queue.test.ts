@@ -352,6 +352,59 @@ describe('dm/report-queue', () => {
       assert.deepEqual(fake.sent, [{ a: 1 }]);
     });
 
+    it('offline with no connect event ever: still tries a send after offlineProbeMs, and is connected again', async () => {
+      // The SDK can be connected again without a `connect` event (it emits `disconnect` after
+      // its own reconnect, and a later open() of a connected client emits nothing): a queue that
+      // waited for the event alone held its patches, and the agent's attach, for ever.
+      const fake = new FakeSend();
+      let reconnected = 0;
+      const q = queue(fake, { offlineProbeMs: 20, onReconnected: () => reconnected++ });
+      q.setConnected(false);
+      await q.push({ a: 1 });
+      assert.deepEqual(fake.sent, [{ a: 1 }]);
+      assert.equal(reconnected, 1);
+      // Connected again: the next patch goes at once, without another probe.
+      const before = fake.attempts;
+      await q.push({ b: 2 });
+      assert.equal(fake.attempts, before + 1);
+      assert.equal(reconnected, 1);
+    });
+
+    it('a failed probe keeps the queue offline and probes again', async () => {
+      const fake = new FakeSend();
+      let reconnected = 0;
+      const q = queue(fake, { offlineProbeMs: 10, onReconnected: () => reconnected++ });
+      q.setConnected(false);
+      const gone = (): Error => Object.assign(new Error('gone'), { name: 'NotConnectedError' });
+      fake.failures.push(gone(), gone());
+      await q.push({ a: 1 });
+      assert.equal(fake.attempts, 3);
+      assert.deepEqual(fake.sent, [{ a: 1 }]);
+      assert.equal(reconnected, 1);
+    });
+
+    it('a send started before the drop and answered after it does not mark the queue connected', async () => {
+      const fake = new FakeSend();
+      let reconnected = 0;
+      const q = queue(fake, { offlineProbeMs: 60_000, onReconnected: () => reconnected++ });
+      fake.hold();
+      const first = q.push({ a: 1 });
+      await Promise.resolve();
+      q.setConnected(false);
+      fake.release();
+      await first;
+      assert.equal(reconnected, 0);
+      let done = false;
+      const second = q.push({ b: 2 }).then(() => {
+        done = true;
+      });
+      for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r, 2));
+      assert.equal(done, false);
+      q.setConnected(true);
+      await second;
+      assert.deepEqual(fake.sent, [{ a: 1 }, { b: 2 }]);
+    });
+
     it('idle() resolves only when nothing is queued or in flight', async () => {
       const fake = new FakeSend();
       const q = queue(fake);
