@@ -23,8 +23,9 @@ import { BUILTIN_SECTIONS, builtinHandlers } from '../features';
 import { defaultNativeSystem } from '../native/addon-system';
 import { TpmError, TpmUnavailableError } from '../errors';
 import type { NativeTpm } from '../native/contract';
-import { LimpetTpm } from '../tpm/limpet';
-import { TpmSasAuthenticationProvider, type TpmSasProviderOptions } from '../tpm/sas-provider';
+// The TPM code is loaded only with --tpm-slot (docs/memory.md): types only here.
+import type { LimpetTpm } from '../tpm/limpet';
+import type { TpmSasAuthenticationProvider, TpmSasProviderOptions } from '../tpm/sas-provider';
 import { COMMON_OPTIONS, parseCommand } from './args';
 import { openNativeTpm, tpmSpecFrom, type TpmSpec } from './tpm-select';
 import { waitForSignal } from './signals';
@@ -443,12 +444,19 @@ async function openClient(o: AgentOptions): Promise<Client> {
   }
 }
 
+/* eslint-disable @typescript-eslint/no-require-imports -- the TPM code, loaded only with --tpm-slot */
+const loadLimpet = (): typeof import('../tpm/limpet') => require('../tpm/limpet');
+const loadSasProvider = (): typeof import('../tpm/sas-provider') => require('../tpm/sas-provider');
+/* eslint-enable @typescript-eslint/no-require-imports */
+
 /** `--tpm-slot`: reads the slot's URI and makes the token provider (SAS signed in the TPM). */
 async function openTpmCredentials(
   c: Extract<DeviceCredentials, { kind: 'tpm' }>,
   options: TpmSasProviderOptions,
 ): Promise<void> {
   const native = (c.native ??= openNativeTpm(c.tpm));
+  const { TpmSasAuthenticationProvider } = loadSasProvider();
+  const { LimpetTpm } = loadLimpet();
   const provider = await TpmSasAuthenticationProvider.create(
     new LimpetTpm(native),
     c.slot,
@@ -473,6 +481,7 @@ function resetWipeTpm(c: DeviceCredentials): { resetWipe?: { tpm: LimpetTpm } } 
   } catch {
     return {};
   }
+  const { LimpetTpm } = loadLimpet();
   return { resetWipe: { tpm: new LimpetTpm(c.native) } };
 }
 
