@@ -21,6 +21,7 @@ import type { SdkClientLike } from '../dm/twin-link';
 import { createLogger, errorFields, LOG_LEVELS, type Logger, type LogLevel } from '../dm/logger';
 import { BUILTIN_SECTIONS, builtinHandlers } from '../features';
 import { defaultNativeSystem } from '../native/addon-system';
+import { trimNativeHeap } from '../native/load';
 import { TpmError, TpmUnavailableError } from '../errors';
 import type { NativeTpm } from '../native/contract';
 // The TPM code is loaded only with --tpm-slot (docs/memory.md): types only here.
@@ -754,6 +755,8 @@ export async function runAgent(argv: string[], io: CliIo, deps: AgentDeps = {}):
     'ready',
   );
   deps.onReady?.();
+  // Start-up is over: the C heap's free pages go back to the system (docs/memory.md).
+  trimNativeHeap();
 
   const signal = await stopSignal;
   stopping = true;

@@ -6,14 +6,16 @@
  * cache and whether V8's new space grows under allocation. No memory or time thresholds: memory figures are
  * measured by bench/agent-memory.ts.
  *
- * Also the choice of the young-generation setting (`youngGenerationChoice`), as a unit.
+ * Also the choice of the young-generation setting (`youngGenerationChoice`), as a unit, and
+ * `trimNativeHeap` (never loads the addon; the addon's own answers a boolean).
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ENV_AGENT_MEMORY, youngGenerationChoice } from '../../lib/cli/agent-memory';
-import { AgentProcess } from '../fault/agent-process';
+import { AgentProcess, bundleCli } from '../fault/agent-process';
 import { startLocalHub } from '../hub/helpers/local-hub';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -83,8 +85,8 @@ describe('iotdm agent at idle: what it loads and holds', function () {
   let work: string;
   let hubHandle: Awaited<ReturnType<typeof startLocalHub>>;
   let probeFile: string;
-  /** The first agent's probe (settings on), compared with the second's (settings off). */
-  let builtin: Probe | undefined;
+  /** The bundled agent's probe with the settings off, compared with the one with them on. */
+  let defaults: Probe | undefined;
 
   before(async () => {
     work = mkdtempSync(path.join(os.tmpdir(), 'iotdm-agent-memory-'));
@@ -98,7 +100,12 @@ describe('iotdm agent at idle: what it loads and holds', function () {
   });
 
   /** Starts an agent, probes it once it is ready, stops it. */
-  async function probeAgent(name: string, extraArgs: string[], env: NodeJS.ProcessEnv = {}) {
+  async function probeAgent(
+    name: string,
+    extraArgs: string[],
+    env: NodeJS.ProcessEnv = {},
+    bundle?: string,
+  ) {
     const hub = hubHandle.hub;
     hub.core.registry.create(name);
     const out = path.join(work, `${name}.json`);
@@ -110,6 +117,7 @@ describe('iotdm agent at idle: what it loads and holds', function () {
       extraArgs,
       nodeArgs: ['--require', probeFile],
       env: { ...env, PROBE_OUT: out, PROBE_ROOT: ROOT },
+      ...(bundle ? { bundle } : {}),
     });
     agent.start();
     try {
@@ -136,8 +144,9 @@ describe('iotdm agent at idle: what it loads and holds', function () {
     }
   }
 
-  it('with the built-in features: no TPM, hub, dashboard, service, provisioning or storage SDK code; small MQTT encoder and young generation', async () => {
-    const p = (builtin = await probeAgent('mem-builtin', []));
+  // Through tsx, so that each lib/ module is its own require.cache entry.
+  it('with the built-in features: no TPM, hub, dashboard, service, provisioning or storage SDK code; no MQTT number table', async () => {
+    const p = await probeAgent('mem-builtin', []);
     const files = p.modules.map(rel);
     // The probe sees the agent's modules (else the absences below would prove nothing).
     assert.ok(files.includes('lib/dm/client.ts'), 'lib/dm/client.ts loaded');
@@ -153,14 +162,20 @@ describe('iotdm agent at idle: what it loads and holds', function () {
     // would have built its 65,536-entry number table.
     assert.equal(p.cacheNumbers, false);
     assert.equal(p.numberCacheEntries, 0);
-    // The young generation does not grow, even under allocation with many survivors.
-    assert.equal(p.newSpaceAfter, p.newSpaceBefore);
   });
 
-  it('with an OEM handler that imports the package: still no certificate (node-forge) code; IOTDM_AGENT_MEMORY=default keeps the SDK number cache and a growing young generation', async () => {
-    const p = await probeAgent('mem-oem', ['--handler', BRANDING], {
-      [ENV_AGENT_MEMORY]: 'default',
-    });
+  // The CLI bundled (bundleCli): main.ts runs first, before tsx compiles anything, as
+  // dist/lib/cli/main.js does; through tsx, the young generation may have grown before main.ts.
+  // The handler (TypeScript) still loads lib/ through tsx, module by module.
+  it('with an OEM handler that imports the package: still no certificate (node-forge) code; IOTDM_AGENT_MEMORY=default keeps the SDK number table', async function () {
+    const bundle = bundleCli();
+    if (!bundle) this.skip();
+    const p = (defaults = await probeAgent(
+      'mem-oem',
+      ['--handler', BRANDING],
+      { [ENV_AGENT_MEMORY]: 'default' },
+      bundle,
+    ));
     const files = p.modules.map(rel);
     assert.ok(files.includes('lib/index.ts'), 'the handler imported the package');
     assert.ok(!files.includes('lib/hub/tls/index.ts'), 'lib/hub/tls not loaded');
@@ -168,11 +183,16 @@ describe('iotdm agent at idle: what it loads and holds', function () {
     // With the settings off, the SDK's own behaviour: the table exists.
     assert.equal(p.cacheNumbers, true);
     assert.equal(p.numberCacheEntries, 65536);
-    // ... and a young generation that grows (by then, larger than the limited one).
-    assert.ok(builtin, 'the first agent was probed');
+  });
+
+  it('keeps the young generation at its size under allocation with many survivors (it grows with IOTDM_AGENT_MEMORY=default)', async function () {
+    const bundle = bundleCli();
+    if (!bundle || !defaults) this.skip();
+    const p = await probeAgent('mem-young', [], {}, bundle);
+    assert.equal(p.newSpaceAfter, p.newSpaceBefore);
     assert.ok(
-      p.newSpaceAfter > builtin.newSpaceAfter,
-      `${p.newSpaceAfter} > ${builtin.newSpaceAfter}`,
+      defaults.newSpaceAfter > p.newSpaceAfter,
+      `with the defaults ${defaults.newSpaceAfter} > ${p.newSpaceAfter}`,
     );
   });
 });
@@ -194,5 +214,32 @@ describe('youngGenerationChoice', () => {
       youngGenerationChoice(['--inspect'], { [ENV_AGENT_MEMORY]: 'default' }),
       'node default',
     );
+  });
+});
+
+describe('trimNativeHeap', function () {
+  this.timeout(60_000);
+  it('does not load the addon; once it is loaded, asks it (a boolean answer)', () => {
+    const script = `
+      const load = require('./lib/native/load.ts');
+      const nativeLoaded = () => Object.keys(require.cache).some((k) => k.endsWith('.node'));
+      const out = { before: load.trimNativeHeap(), nativeAfterTrim: nativeLoaded() };
+      const addon = load.loadAddon();
+      out.nativeAfterLoad = nativeLoaded();
+      out.addonHasTrim = typeof addon.trimNativeHeap;
+      out.after = typeof load.trimNativeHeap();
+      console.log(JSON.stringify(out));`;
+    const stdout = execFileSync(process.execPath, ['-r', 'tsx/cjs', '-e', script], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
+    const out = JSON.parse(stdout.trim().split('\n').pop() as string) as Record<string, unknown>;
+    assert.deepEqual(out, {
+      before: false,
+      nativeAfterTrim: false,
+      nativeAfterLoad: true,
+      addonHasTrim: 'function',
+      after: 'boolean',
+    });
   });
 });
