@@ -322,7 +322,7 @@ export async function benchAgentMemory(
         r.rss['agent, defaults'],
       ),
       fromSamples('agent as shipped, idle RSS', 'MB', r.rss.agent, {
-        target: { op: '<', value: 80, source: 'issue 5' },
+        note: "issue 5's target is judged on dm's figure",
       }),
       fromPercentile(
         `patch → completed p50, settings on (${on.length} patches, interleaved with the next)`,
@@ -330,11 +330,9 @@ export async function benchAgentMemory(
         on,
         'p50',
         percentile(on, 50),
-        { target: { op: '<', value: 20, source: 'issue 5' } },
+        { note: "two agents at once; the targets are judged on dm's figures" },
       ),
-      fromPercentile('patch → completed p99, settings on', 'ms', on, 'p99', percentile(on, 99), {
-        target: { op: '<', value: 60, source: 'issue 5' },
-      }),
+      fromPercentile('patch → completed p99, settings on', 'ms', on, 'p99', percentile(on, 99)),
       fromPercentile(
         'patch → completed p50, IOTDM_AGENT_MEMORY=default',
         'ms',
