@@ -78,6 +78,9 @@ Options:
   --log-level LEVEL            silent, error, warn, info (default), debug or trace
   -h, --help                   this help
 
+Memory: the agent keeps V8's young generation small and the MQTT encoder without its number
+table (docs/memory.md); IOTDM_AGENT_MEMORY=default leaves Node's and the SDK's defaults.
+
 Exit codes: 0 stopped by SIGINT/SIGTERM, 2 usage error (bad option, no or malformed connection
 string, unreadable file, handler module that does not load, TPM slot without URI), 3 MDM API
 or TPM unavailable, 4 unexpected error, 5 IoT Hub connection or authentication failure.
