@@ -77,8 +77,11 @@ const DEVICE = 'dm-bench';
 
 const now = (): number => Number(process.hrtime.bigint()) / 1e6;
 
-/** `tsc` of lib/ and the OEM example into dist/ (type errors elsewhere do not stop the emit). */
-function build(work: string): number {
+/**
+ * `tsc` of lib/ and the OEM example into dist/ (type errors elsewhere do not stop the emit).
+ * Also used by bench/agent-memory.ts.
+ */
+export function build(work: string): number {
   const t0 = now();
   const config = path.join(work, 'tsconfig.bench.json');
   writeFileSync(

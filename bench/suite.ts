@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { swtpmInstalled } from '../lib/demo/swtpm';
 import { resolveMdmLibrary } from '../lib/native/load';
+import { benchAgentMemory } from './agent-memory';
 import { benchCspOps } from './csp-ops';
 import { benchDm } from './dm';
 import { benchEmulatorMemory } from './emulator-memory';
@@ -143,6 +144,14 @@ export const BENCHMARKS: Benchmark[] = [
       'dist/ built with tsc; a LocalHub in this process, one SAS device; the agent over the real device SDK (MQTT/TLS), the addon and the emulator (own state file), with the OEM branding handler. Patches and methods one at a time after a warm-up.',
     unavailable: emulatorUnavailable,
     run: benchDm,
+  },
+  {
+    id: 'agent-memory',
+    title: "The idle agent's memory against its floor; the memory settings' cost in patch latency",
+    method:
+      "Fresh processes, variants interleaved round by round: the floor (Node + the device SDK connected, nothing else), the floor with the agent's memory settings (lib/cli/agent-memory.ts), `iotdm agent` (dist/, OEM handler) with IOTDM_AGENT_MEMORY=default and as shipped; VmRSS after the same idle time as dm. Then two agents connected at once, settings on and off, one patch each per round in rotating order.",
+    unavailable: emulatorUnavailable,
+    run: benchAgentMemory,
   },
   {
     id: 'storage',

@@ -10,7 +10,8 @@ import https from 'node:https';
 import { isIP } from 'node:net';
 import tls from 'node:tls';
 import { InvalidValueError } from '../errors';
-import { generateSasToken } from '../hub/auth';
+// From sas.ts itself: hub/auth/index.ts also loads device-auth → hub/tls → node-forge.
+import { generateSasToken } from '../hub/auth/sas';
 
 export interface HubEndpoint {
   /** Host name, without the port. */

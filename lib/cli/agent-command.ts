@@ -21,10 +21,12 @@ import type { SdkClientLike } from '../dm/twin-link';
 import { createLogger, errorFields, LOG_LEVELS, type Logger, type LogLevel } from '../dm/logger';
 import { BUILTIN_SECTIONS, builtinHandlers } from '../features';
 import { defaultNativeSystem } from '../native/addon-system';
+import { trimNativeHeap } from '../native/load';
 import { TpmError, TpmUnavailableError } from '../errors';
 import type { NativeTpm } from '../native/contract';
-import { LimpetTpm } from '../tpm/limpet';
-import { TpmSasAuthenticationProvider, type TpmSasProviderOptions } from '../tpm/sas-provider';
+// The TPM code is loaded only with --tpm-slot (docs/memory.md): types only here.
+import type { LimpetTpm } from '../tpm/limpet';
+import type { TpmSasAuthenticationProvider, TpmSasProviderOptions } from '../tpm/sas-provider';
 import { COMMON_OPTIONS, parseCommand } from './args';
 import { openNativeTpm, tpmSpecFrom, type TpmSpec } from './tpm-select';
 import { waitForSignal } from './signals';
@@ -75,6 +77,9 @@ Options:
                                renewed 15 min before it expires). At least 10
   --log-level LEVEL            silent, error, warn, info (default), debug or trace
   -h, --help                   this help
+
+Memory: the agent keeps V8's young generation small and the MQTT encoder without its number
+table (docs/memory.md); IOTDM_AGENT_MEMORY=default leaves Node's and the SDK's defaults.
 
 Exit codes: 0 stopped by SIGINT/SIGTERM, 2 usage error (bad option, no or malformed connection
 string, unreadable file, handler module that does not load, TPM slot without URI), 3 MDM API
@@ -443,12 +448,19 @@ async function openClient(o: AgentOptions): Promise<Client> {
   }
 }
 
+/* eslint-disable @typescript-eslint/no-require-imports -- the TPM code, loaded only with --tpm-slot */
+const loadLimpet = (): typeof import('../tpm/limpet') => require('../tpm/limpet');
+const loadSasProvider = (): typeof import('../tpm/sas-provider') => require('../tpm/sas-provider');
+/* eslint-enable @typescript-eslint/no-require-imports */
+
 /** `--tpm-slot`: reads the slot's URI and makes the token provider (SAS signed in the TPM). */
 async function openTpmCredentials(
   c: Extract<DeviceCredentials, { kind: 'tpm' }>,
   options: TpmSasProviderOptions,
 ): Promise<void> {
   const native = (c.native ??= openNativeTpm(c.tpm));
+  const { TpmSasAuthenticationProvider } = loadSasProvider();
+  const { LimpetTpm } = loadLimpet();
   const provider = await TpmSasAuthenticationProvider.create(
     new LimpetTpm(native),
     c.slot,
@@ -473,6 +485,7 @@ function resetWipeTpm(c: DeviceCredentials): { resetWipe?: { tpm: LimpetTpm } } 
   } catch {
     return {};
   }
+  const { LimpetTpm } = loadLimpet();
   return { resetWipe: { tpm: new LimpetTpm(c.native) } };
 }
 
@@ -763,6 +776,8 @@ export async function runAgent(argv: string[], io: CliIo, deps: AgentDeps = {}):
     'ready',
   );
   deps.onReady?.();
+  // Start-up is over: the C heap's free pages go back to the system (docs/memory.md).
+  trimNativeHeap();
 
   const signal = await stopSignal;
   stopping = true;

@@ -5,6 +5,7 @@
  * MQTT broker, SQLite and certificate code, nor their start-up time).
  */
 import { EXIT, processIo, type CliIo } from './io';
+import { applyAgentMemorySettings } from './agent-memory';
 
 /* eslint-disable @typescript-eslint/no-require-imports -- lazy, synchronous loading of commands */
 const commands = {
@@ -69,6 +70,9 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
 }
 
 if (require.main === module) {
+  // The agent is a long-running process: its memory settings (docs/memory.md) are made here,
+  // before its modules load and its first MQTT packet, and only when it runs as the program.
+  if (process.argv[2] === 'agent') applyAgentMemorySettings();
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

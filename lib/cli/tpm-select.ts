@@ -3,11 +3,11 @@
  * `iotdm agent --tpm-slot`): `tbs` (Windows TPM Base Services), `device[:path]` (a TPM character
  * device, default /dev/tpmrm0), `tcp:host:port` (a simulator with mssim framing, e.g. swtpm),
  * `socket:path` (a simulator's Unix socket, raw framing). Default: the native channel (TBS on
- * Windows, /dev/tpmrm0 elsewhere). The addon is loaded only for `tbs`/`device`.
+ * Windows, /dev/tpmrm0 elsewhere). The addon is loaded only for `tbs`/`device`, the simulator
+ * transport only for `tcp`/`socket`.
  */
 import { TpmUnavailableError } from '../errors';
 import type { NativeTpm } from '../native/contract';
-import { TcpTpm } from '../tpm/tcp-transport';
 
 export const ENV_TPM = 'IOTDM_TPM';
 
@@ -57,13 +57,19 @@ export function parseTpmSpec(text: string | undefined): TpmSpec {
   throw bad();
 }
 
+/** The simulator transport, loaded only when used (the agent without --tpm-slot never does). */
+function loadTcpTpm(): typeof import('../tpm/tcp-transport').TcpTpm {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy
+  return (require('../tpm/tcp-transport') as typeof import('../tpm/tcp-transport')).TcpTpm;
+}
+
 /** Opens the channel (lazily: nothing is reached until the first command). */
 export function openNativeTpm(spec: TpmSpec): NativeTpm {
   switch (spec.kind) {
     case 'tcp':
-      return new TcpTpm({ host: spec.host, port: spec.port });
+      return new (loadTcpTpm())({ host: spec.host, port: spec.port });
     case 'socket':
-      return new TcpTpm({ path: spec.path });
+      return new (loadTcpTpm())({ path: spec.path });
     case 'native':
     case 'tbs':
     case 'device': {

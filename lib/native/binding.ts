@@ -109,6 +109,11 @@ export interface AddonBinding {
   SystemSession?: new (options?: AddonMdmSessionOptions) => AddonSystemSession;
   /** TPM 2.0 channel (absent from addons built before issue 8). */
   openTpm?: (options?: AddonTpmOptions) => AddonTpmSession;
+  /**
+   * Gives the C heap's free memory back to the system (glibc malloc_trim; false elsewhere).
+   * Absent from addons built before it (docs/memory.md).
+   */
+  trimNativeHeap?: () => boolean;
   /** Build facts for diagnostics: { napiVersion, platform, arch, emulatorAbi }. */
   buildInfo: { napiVersion: number; platform: string; arch: string };
 }

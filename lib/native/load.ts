@@ -45,6 +45,18 @@ export function loadAddon(addonPath?: string): AddonBinding {
   return binding;
 }
 
+/**
+ * Asks each addon already loaded to give the C heap's free memory back to the system (glibc's
+ * malloc_trim; docs/memory.md). Never loads the addon. Returns whether memory was released.
+ */
+export function trimNativeHeap(): boolean {
+  let released = false;
+  for (const binding of loaded.values()) {
+    if (typeof binding.trimNativeHeap === 'function' && binding.trimNativeHeap()) released = true;
+  }
+  return released;
+}
+
 /** `glibc <version>` or `musl` (from process.report, as detect-libc does); undefined off Linux. */
 export function runtimeLibc(): string | undefined {
   if (process.platform !== 'linux') return undefined;

@@ -8,6 +8,10 @@
 
 #include <napi.h>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include "addon/mdm_session.h"
 #include "addon/native_error.h"
 #include "addon/system_session.h"
@@ -66,15 +70,17 @@ class WindowsIotDmAddon final : public Napi::Addon<WindowsIotDmAddon> {
     env.AddCleanupHook([tpm = tpm_registry_]() { tpm->Close(); });
     Napi::Function tpm_session = TpmSession::DefineClass(env, tpm_registry_.get());
     tpm_session_ = Napi::Persistent(tpm_session);
-    DefineAddon(exports,
-                {InstanceValue("MdmSession", MdmSession::DefineClass(env, registry_.get()),
-                               napi_enumerable),
-                 InstanceValue("SystemSession", SystemSession::DefineClass(env), napi_enumerable),
-                 InstanceValue("TpmSession", tpm_session, napi_enumerable),
-                 InstanceMethod<&WindowsIotDmAddon::OpenTpm>("openTpm", napi_enumerable),
-                 InstanceMethod<&WindowsIotDmAddon::GetPeerCredentials>("getPeerCredentials",
-                                                                        napi_enumerable),
-                 InstanceValue("buildInfo", BuildInfo(env), napi_enumerable)});
+    DefineAddon(
+        exports,
+        {InstanceValue("MdmSession", MdmSession::DefineClass(env, registry_.get()),
+                       napi_enumerable),
+         InstanceValue("SystemSession", SystemSession::DefineClass(env), napi_enumerable),
+         InstanceValue("TpmSession", tpm_session, napi_enumerable),
+         InstanceMethod<&WindowsIotDmAddon::OpenTpm>("openTpm", napi_enumerable),
+         InstanceMethod<&WindowsIotDmAddon::GetPeerCredentials>("getPeerCredentials",
+                                                                napi_enumerable),
+         InstanceMethod<&WindowsIotDmAddon::TrimNativeHeap>("trimNativeHeap", napi_enumerable),
+         InstanceValue("buildInfo", BuildInfo(env), napi_enumerable)});
   }
 
  private:
@@ -117,6 +123,18 @@ class WindowsIotDmAddon final : public Napi::Addon<WindowsIotDmAddon> {
       out.Set("groups", groups);
     }
     return out;
+  }
+
+  // trimNativeHeap() = whether the C heap gave free memory back to the system: glibc's
+  // malloc_trim(0), which releases the free pages of every arena (the per-thread arenas keep what
+  // V8's background compiler threads freed). The agent calls it once it is ready
+  // (docs/memory.md). false where there is no such call (Windows, macOS, musl).
+  Napi::Value TrimNativeHeap(const Napi::CallbackInfo& info) {
+#if defined(__GLIBC__)
+    return Napi::Boolean::New(info.Env(), malloc_trim(0) != 0);
+#else
+    return Napi::Boolean::New(info.Env(), false);
+#endif
   }
 
   std::shared_ptr<SessionRegistry> registry_;
