@@ -18,6 +18,7 @@ import { DeviceManagementClient } from '../dm/client';
 import { defaultStateDir } from '../dm/state-store';
 import type { FeatureHandler } from '../dm/handler';
 import type { SdkClientLike } from '../dm/twin-link';
+import { looseSecretFile } from './secret-file';
 import { createLogger, errorFields, LOG_LEVELS, type Logger, type LogLevel } from '../dm/logger';
 import { BUILTIN_SECTIONS, builtinHandlers } from '../features';
 import { defaultNativeSystem } from '../native/addon-system';
@@ -142,6 +143,8 @@ interface AgentOptions {
   logLevel: LogLevel;
   /** `--sas-renewal`: seconds between SAS tokens (connection strings with a key). */
   sasRenewalSeconds?: number;
+  /** `--connection-string-file` that other users may read (logged as a warning). */
+  looseSecretFile?: { file: string; mode: string; fix: string };
 }
 
 /** Replaces every secret of the connection string in `text`. */
@@ -237,6 +240,7 @@ function parseAgentArgs(
     );
   }
   let credentials: DeviceCredentials;
+  let looseFile: AgentOptions['looseSecretFile'];
   const fromArg = values['connection-string'];
   const fromEnv = env[ENV_CONNECTION_STRING];
   const file = values['connection-string-file'];
@@ -272,6 +276,8 @@ function parseAgentArgs(
   } else if (file !== undefined) {
     const text = readText(file, '--connection-string-file');
     credentials = checkConnectionString(text.trim(), `--connection-string-file ${file}`);
+    const loose = looseSecretFile(file);
+    if (loose) looseFile = { file, ...loose };
   } else {
     throw new UsageError(
       `no device connection string: give --connection-string, $${ENV_CONNECTION_STRING} or --connection-string-file`,
@@ -286,6 +292,7 @@ function parseAgentArgs(
     pnp: values.pnp === true,
     logLevel: logLevel as LogLevel,
   };
+  if (looseFile) opts.looseSecretFile = looseFile;
   if (values.ca !== undefined) opts.ca = readText(values.ca, '--ca file');
   const renewal = values['sas-renewal'];
   if (renewal !== undefined) {
@@ -569,6 +576,10 @@ export async function runAgent(argv: string[], io: CliIo, deps: AgentDeps = {}):
   const writeLog = deps.writeLog ?? ((line: string) => process.stderr.write(line));
   const logger = createLogger(o.logLevel, { write: (line: string) => writeLog(redact(line)) });
   const log: Logger = logger.child({ component: 'agent' });
+  if (o.looseSecretFile) {
+    const { file, mode, fix } = o.looseSecretFile;
+    log.warn({ file, mode, fix }, `the connection string file is readable by other users: ${fix}`);
+  }
   const fail = (code: number, message: string, err?: unknown): number => {
     const text = redact(message);
     log.error(err === undefined ? {} : redactedFields(err, redact), text);

@@ -6,11 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { AGENT_EXIT, AGENT_HELP, handlersOf, runAgent } from '../../lib/cli/agent-command';
 import type { CliIo } from '../../lib/cli/io';
+import { looseSecretFile } from '../../lib/cli/secret-file';
 import { MAIN_HELP, main } from '../../lib/cli/main';
 import type { LocalHub } from '../../lib/hub/hub';
 import type { TwinState } from '../../lib/hub/twin/types';
@@ -199,6 +200,7 @@ describe('iotdm agent', function () {
     const dir = tmp();
     const file = path.join(dir, 'device.cs');
     writeFileSync(file, `\n  ${cs}  \n`);
+    chmodSync(file, 0o644);
     for (const [argv, env] of [
       [['--connection-string-file', file], {}],
       [[], { IOTDM_CONNECTION_STRING: cs }],
@@ -233,7 +235,21 @@ describe('iotdm agent', function () {
       assert.ok(msgs.includes('ready'), msgs.join(','));
       assert.equal(msgs.at(-1), 'stopped');
       assert.doesNotMatch(logs.join(''), new RegExp(key.slice(0, 12).replace(/[+/]/g, '.')));
+      // The file was written 0644: a warning names the fix; the environment gets none.
+      const warned = msgs.filter((m) => m.includes('readable by other users'));
+      assert.deepEqual(
+        warned,
+        argv.length
+          ? [`the connection string file is readable by other users: chmod 600 ${file}`]
+          : [],
+      );
     }
+    // Owner-only: no warning.
+    chmodSync(file, 0o600);
+    assert.equal(looseSecretFile(file), undefined);
+    assert.deepEqual(looseSecretFile(file, 'win32'), undefined);
+    chmodSync(file, 0o640);
+    assert.deepEqual(looseSecretFile(file), { mode: '0640', fix: `chmod 600 ${file}` });
   });
 
   it('as a child process: applies windows.branding, reports completed, exits 0 on SIGTERM', async () => {
