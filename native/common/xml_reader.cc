@@ -112,7 +112,9 @@ bool Parser::Run() {
   // Every element but an empty-element tag has two '<'; reserving for that many elements keeps
   // the vector from reallocating (and moving every element) while it grows.
   std::size_t tags = 0;
-  for (char c : in_) tags += c == '<' ? 1 : 0;
+  for (std::size_t at = in_.find('<'); at != std::string_view::npos; at = in_.find('<', at + 1)) {
+    ++tags;  // find() is memchr: a fraction of a byte-by-byte count on a large answer
+  }
   doc_->elements.reserve(std::min({tags / 2 + 1, limits_.max_elements, kMaxReserve}));
   if (StartsWith("\xEF\xBB\xBF")) pos_ = 3;
   const std::size_t document_start = pos_;

@@ -244,6 +244,7 @@ const Instance* NodeTree::Find(const Path& path) const {
 
 void NodeTree::Create(const Path& path, const SchemaNode& schema, std::string value) {
   version_ = NextVersion();
+  shape_version_ = version_;
   nodes_[path] = Instance{&schema, std::move(value)};
   // The CSP-provided nodes below the new one (iterative: the work list holds pending parents).
   std::vector<std::pair<Path, const SchemaNode*>> pending{{path, &schema}};
@@ -281,14 +282,29 @@ bool HasPrefix(const Path& path, const Path& prefix) {
 
 void NodeTree::Erase(const Path& path) {
   version_ = NextVersion();
+  shape_version_ = version_;
   auto it = nodes_.lower_bound(path);
   while (it != nodes_.end() && HasPrefix(it->first, path)) it = nodes_.erase(it);
 }
 
 std::vector<std::string> NodeTree::ChildNames(const Path& path) const {
+  // Each child's subtree is skipped in one lookup: every path below [path..., name] sorts before
+  // [path..., name + '\0'], and the next sibling does not (so a listing costs a lookup per child,
+  // not a step per descendant: ./Device/Vendor/MSFT has thousands).
   std::vector<std::string> names;
-  for (auto it = nodes_.upper_bound(path); it != nodes_.end() && HasPrefix(it->first, path); ++it) {
-    if (it->first.size() == path.size() + 1) names.push_back(it->first.back());
+  Path next = path;
+  auto it = nodes_.upper_bound(path);
+  while (it != nodes_.end() && HasPrefix(it->first, path)) {
+    if (it->first.size() == path.size() + 1) {
+      names.push_back(it->first.back());
+    } else {  // cannot happen (an instance's parent exists); kept exact all the same
+      ++it;
+      continue;
+    }
+    next.resize(path.size());
+    next.push_back(names.back());
+    next.back().push_back('\0');
+    it = nodes_.lower_bound(next);
   }
   return names;
 }
