@@ -1,6 +1,7 @@
 // Schema building from the facts table, and the instance tree (see node_tree.h).
 #include "emulator/node_tree.h"
 
+#include <algorithm>
 #include <atomic>
 #include <utility>
 
@@ -132,6 +133,13 @@ bool FormatFromName(std::string_view name, Format* out) {
 }
 
 const SchemaNode* SchemaNode::Find(std::string_view segment) const {
+  if (indexed) {
+    const auto it = std::lower_bound(named_index.begin(), named_index.end(), segment,
+                                     [](const std::pair<std::string_view, const SchemaNode*>& entry,
+                                        std::string_view name) { return entry.first < name; });
+    if (it != named_index.end() && it->first == segment) return it->second;
+    return dynamic_child;
+  }
   const SchemaNode* dynamic = nullptr;
   for (const auto& child : children) {
     if (child->is_dynamic()) {
@@ -210,6 +218,24 @@ bool Schema::Build(const NodeFact* facts, std::size_t fact_count, const NodeValu
     }
     node->initial_value = std::string(value.value);
   }
+  // Find's index (Resolve runs for every op; Policy/Config alone has hundreds of children).
+  std::vector<SchemaNode*> pending{&schema->root_};
+  while (!pending.empty()) {
+    SchemaNode* node = pending.back();
+    pending.pop_back();
+    node->named_index.clear();
+    node->dynamic_child = nullptr;
+    for (const auto& child : node->children) {
+      if (child->is_dynamic()) {
+        node->dynamic_child = child.get();
+      } else {
+        node->named_index.emplace_back(child->name, child.get());
+      }
+      pending.push_back(child.get());
+    }
+    std::sort(node->named_index.begin(), node->named_index.end());
+    node->indexed = true;
+  }
   *out = std::move(schema);
   return true;
 }
@@ -266,6 +292,11 @@ void NodeTree::SetValue(const Path& path, std::string value) {
   if (it == nodes_.end()) return;
   version_ = NextVersion();
   it->second.value = std::move(value);
+}
+
+void NodeTree::SetValue(const Instance* node, std::string value) {
+  version_ = NextVersion();
+  const_cast<Instance*>(node)->value = std::move(value);  // one of nodes_' own values
 }
 
 namespace {

@@ -76,6 +76,11 @@ struct SchemaNode {
   std::optional<std::string> initial_value;
   bool synthesized = true;  // an implied ancestor no row defined (yet)
   std::vector<std::unique_ptr<SchemaNode>> children;
+  // Find's index, set by Schema::Build once every row is in: the named children sorted by name
+  // (views of their `name`), and the dynamic child (at most one). Unset: Find scans `children`.
+  std::vector<std::pair<std::string_view, const SchemaNode*>> named_index;
+  const SchemaNode* dynamic_child = nullptr;
+  bool indexed = false;
 
   bool is_dynamic() const { return name.empty(); }
   bool is_interior() const { return format == Format::kNode; }
@@ -140,6 +145,8 @@ class NodeTree {
   // Adds an instance (its parent must exist) and the CSP-provided nodes below it.
   void Create(const Path& path, const SchemaNode& schema, std::string value);
   void SetValue(const Path& path, std::string value);
+  // The same for an instance Find returned (no second lookup); `node` must be this tree's.
+  void SetValue(const Instance* node, std::string value);
   // Removes the node and its subtree.
   void Erase(const Path& path);
   // Names of the direct children, in byte order.
