@@ -66,8 +66,8 @@ async function main(): Promise<void> {
   ];
   for (const b of builds) {
     await b.native.apply(SET_LEAVES.map((leaf) => ({ verb: 'delete', uri: `${POLICY}/${leaf}` })));
-    const add = SET_LEAVES.map((leaf) => ({
-      verb: 'add' as const,
+    const add = SET_LEAVES.map((leaf): CspOp => ({
+      verb: 'add',
       uri: `${POLICY}/${leaf}`,
       format: 'int',
       data: '1',
