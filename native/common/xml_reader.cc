@@ -33,6 +33,15 @@ constexpr NameTable kNameTable;
 bool IsNameStart(char c) { return (kNameTable.bits[static_cast<unsigned char>(c)] & 1) != 0; }
 bool IsNameChar(char c) { return (kNameTable.bits[static_cast<unsigned char>(c)] & 2) != 0; }
 
+// Whether `text` holds `a` or `b`. (string_view::find_first_of calls memchr once per character
+// of the text: most of a short text node's cost.)
+bool HasAny(std::string_view text, char a, char b) {
+  for (const char c : text) {
+    if (c == a || c == b) return true;
+  }
+  return false;
+}
+
 int DigitValue(char c, bool hex) {
   if (c >= '0' && c <= '9') return c - '0';
   if (hex && c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -112,7 +121,9 @@ bool Parser::Run() {
   // Every element but an empty-element tag has two '<'; reserving for that many elements keeps
   // the vector from reallocating (and moving every element) while it grows.
   std::size_t tags = 0;
-  for (char c : in_) tags += c == '<' ? 1 : 0;
+  for (std::size_t at = in_.find('<'); at != std::string_view::npos; at = in_.find('<', at + 1)) {
+    ++tags;  // find() is memchr: a fraction of a byte-by-byte count on a large answer
+  }
   doc_->elements.reserve(std::min({tags / 2 + 1, limits_.max_elements, kMaxReserve}));
   if (StartsWith("\xEF\xBB\xBF")) pos_ = 3;
   const std::size_t document_start = pos_;
@@ -227,14 +238,19 @@ bool Parser::ParseName(std::string_view* qname) {
   if (AtEnd()) return FailEof("(expected a name)");
   if (!IsNameStart(in_[pos_])) return Fail(pos_, "expected a name");
   const std::size_t start = pos_;
-  while (!AtEnd() && IsNameChar(in_[pos_])) ++pos_;
-  *qname = in_.substr(start, pos_ - start);
+  const char* const data = in_.data();
+  const std::size_t size = in_.size();
+  std::size_t end = start + 1;  // local copies: the loop keeps them in registers
+  while (end < size && IsNameChar(data[end])) ++end;
+  pos_ = end;
+  *qname = in_.substr(start, end - start);
   return true;
 }
 
 bool Parser::LocalName(std::string_view qname, std::size_t offset, std::string_view* local) {
-  const std::size_t colon = qname.find(':');
-  if (colon == std::string_view::npos) {
+  std::size_t colon = 0;  // a byte loop: names are short, a memchr call costs more
+  while (colon < qname.size() && qname[colon] != ':') ++colon;
+  if (colon == qname.size()) {
     *local = qname;
     return true;
   }
@@ -337,7 +353,7 @@ bool Parser::ParseStartTag() {
     const std::string_view raw = in_.substr(value_start, value_end - value_start);
     const std::size_t lt = raw.find('<');
     if (lt != std::string_view::npos) return Fail(value_start + lt, "'<' in an attribute value");
-    if (raw.find_first_of("&\r\n\t") == std::string_view::npos) {
+    if (!HasAny(raw, '&', '\r') && !HasAny(raw, '\n', '\t')) {
       attr.value = raw;
     } else {
       std::string& value = doc_->decoded.emplace_back();
@@ -399,10 +415,18 @@ bool Parser::ParseText() {
   std::size_t end = in_.find('<', start);
   if (end == std::string_view::npos) end = in_.size();
   const std::string_view raw = in_.substr(start, end - start);
-  const std::size_t bad = raw.find("]]>");
-  if (bad != std::string_view::npos) return Fail(start + bad, "']]>' in text");
+  // One pass over the (mostly short) text: "]]>" is an error, '&' and CR need decoding.
+  bool plain = true;
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    const char c = raw[i];
+    if (c == '&' || c == '\r') {
+      plain = false;
+    } else if (c == ']' && raw.substr(i, 3) == "]]>") {
+      return Fail(start + i, "']]>' in text");
+    }
+  }
   pos_ = end;
-  return AddText(raw, start, raw.find_first_of("&\r") == std::string_view::npos);
+  return AddText(raw, start, plain);
 }
 
 bool Parser::Decode(std::string_view raw, std::size_t base, bool attribute, std::string* out) {

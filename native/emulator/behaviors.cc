@@ -24,14 +24,6 @@ Path SplitPattern(std::string_view pattern) {
   return out;
 }
 
-bool Matches(const Path& pattern, const Path& path) {
-  if (pattern.size() != path.size()) return false;
-  for (std::size_t i = 0; i < path.size(); ++i) {
-    if (pattern[i] != kAnySegment && pattern[i] != path[i]) return false;
-  }
-  return true;
-}
-
 bool SameEvent(const DeviceEvent& a, const DeviceEvent& b) {
   return a.kind == b.kind && a.command == b.command && a.uri == b.uri && a.time == b.time &&
          a.data == b.data;
@@ -163,15 +155,59 @@ void Behaviors::Register(std::string_view pattern, const NodeHooks& hooks) {
   for (auto& [existing, existing_hooks] : hooks_) {
     if (existing == path) {
       existing_hooks = hooks;
+      RebuildIndex();
       return;
     }
   }
+  // The lookup index: by length, then by leaf name (or "<x>"), in registration order.
+  if (by_size_.size() <= path.size()) by_size_.resize(path.size() + 1);
+  Bucket& bucket = by_size_[path.size()];
+  if (path.empty() || path.back() == kAnySegment) {
+    bucket.any_leaf.push_back(hooks_.size());
+  } else {
+    bucket.by_leaf[path.back()].push_back(hooks_.size());
+  }
+  std::vector<bool> any(path.size());
+  for (std::size_t i = 0; i < path.size(); ++i) any[i] = path[i] == kAnySegment;
+  wildcards_.push_back(std::move(any));
   hooks_.emplace_back(std::move(path), hooks);
+  RebuildIndex();
+}
+
+void Behaviors::RebuildIndex() {
+  inventories_.clear();
+  for (std::size_t i = 0; i < hooks_.size(); ++i) {
+    if (hooks_[i].second.children != nullptr) inventories_.push_back(i);
+  }
 }
 
 const NodeHooks* Behaviors::Find(const Path& path) const {
-  for (const auto& [pattern, hooks] : hooks_) {
-    if (Matches(pattern, path)) return &hooks;
+  // The first registered pattern that matches (as a scan of hooks_ in order would find), among
+  // the patterns of the path's length only; segments compared from the leaf, the most selective.
+  if (path.size() >= by_size_.size()) return nullptr;
+  const Bucket& bucket = by_size_[path.size()];
+  static const std::vector<std::size_t> kNone;
+  const std::vector<std::size_t>* named = &kNone;
+  if (!path.empty()) {
+    const auto it = bucket.by_leaf.find(path.back());
+    if (it != bucket.by_leaf.end()) named = &it->second;
+  }
+  const std::vector<std::size_t>& any_leaf = bucket.any_leaf;
+  auto matches = [&](std::size_t index) {
+    const Path& pattern = hooks_[index].first;
+    const std::vector<bool>& any = wildcards_[index];
+    for (std::size_t i = path.size(); i-- > 0;) {
+      if (!any[i] && pattern[i] != path[i]) return false;
+    }
+    return true;
+  };
+  // Both candidate lists are in registration order: merge them, the first match wins.
+  std::size_t a = 0, b = 0;
+  while (a < named->size() || b < any_leaf.size()) {
+    const bool take_named =
+        b >= any_leaf.size() || (a < named->size() && (*named)[a] < any_leaf[b]);
+    const std::size_t index = take_named ? (*named)[a++] : any_leaf[b++];
+    if (matches(index)) return &hooks_[index].second;
   }
   return nullptr;
 }
@@ -188,22 +224,38 @@ int Behaviors::WithContext(const NodeTree& tree, const Path& path, Call call) {
 }
 
 void Behaviors::SyncInventories(const Path& target, const Schema& schema, NodeTree* tree) {
-  for (const auto& [pattern, hooks] : hooks_) {
-    if (hooks.children == nullptr) continue;
-    for (const Path& parent : Expand(pattern, *tree)) {
+  for (const std::size_t index : inventories_) {
+    const auto& [pattern, hooks] = hooks_[index];
+    for (const Path& parent : Expand(index, *tree, target)) {
       if (Related(parent, target)) SyncInventory(parent, hooks, schema, tree);
     }
   }
 }
 
-std::vector<Path> Behaviors::Expand(const Path& pattern, const NodeTree& tree) const {
+std::vector<Path> Behaviors::Expand(std::size_t index, const NodeTree& tree,
+                                    const Path& target) const {
+  const Path& pattern = hooks_[index].first;
+  const std::vector<bool>& any = wildcards_[index];
+  // Only instances related to `target` (one a prefix of the other) are wanted, so their first
+  // min(pattern, target) segments are target's: a pattern that names another segment there has
+  // none, and "<x>" there stands for target's segment only (this keeps a Get from walking every
+  // inventory of the device; the result is the related subset of the full expansion, in order).
+  const std::size_t fixed = std::min(pattern.size(), target.size());
+  for (std::size_t i = 0; i < fixed; ++i) {
+    if (!any[i] && pattern[i] != target[i]) return {};
+  }
   std::vector<Path> out{Path()};
-  for (const std::string& segment : pattern) {
+  for (std::size_t depth = 0; depth < pattern.size(); ++depth) {
+    const std::string& segment = pattern[depth];
     std::vector<Path> next;
     for (const Path& prefix : out) {
-      if (segment != kAnySegment) {
+      if (!any[depth] || depth < fixed) {
         Path p = prefix;
-        p.push_back(segment);
+        p.push_back(!any[depth] ? segment : target[depth]);
+        if (any[depth]) {
+          const Instance* node = tree.Find(p);
+          if (node == nullptr || !node->schema->is_dynamic()) continue;
+        }
         next.push_back(std::move(p));
         continue;
       }
@@ -252,8 +304,12 @@ void Behaviors::SyncInventory(const Path& parent, const NodeHooks& hooks, const 
 }
 
 void Behaviors::DropInventories(NodeTree* tree) const {
-  for (const auto& [pattern, hooks] : hooks_) {
-    if (hooks.children == nullptr || tree->Find(pattern) == nullptr) continue;
+  // The same instances as right after the last sweep: there is nothing to drop again (a sweep of
+  // a swept tree erases nothing). Gets and Replaces leave the shape alone.
+  if (shown_.empty() && swept_shape_ != 0 && tree->shape_version() == swept_shape_) return;
+  for (const std::size_t index : inventories_) {
+    const Path& pattern = hooks_[index].first;
+    if (tree->Find(pattern) == nullptr) continue;
     for (const std::string& name : tree->ChildNames(pattern)) {
       Path child = pattern;
       child.push_back(name);
@@ -266,6 +322,7 @@ void Behaviors::DropInventories(NodeTree* tree) const {
     if (tree->Find(path) != nullptr) tree->Erase(path);
   }
   shown_.clear();
+  swept_shape_ = tree->shape_version();
 }
 
 int Behaviors::Get(const Path& path, const NodeTree& tree, std::string* value) {

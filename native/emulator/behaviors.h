@@ -45,6 +45,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -142,14 +143,28 @@ class Behaviors {
   // Runs `call` on a HookContext whose state is loaded from and then saved to the events.
   template <typename Call>
   int WithContext(const NodeTree& tree, const Path& path, Call call);
-  // The existing instances `pattern` matches ("<x>" = each dynamic child present).
-  std::vector<Path> Expand(const Path& pattern, const NodeTree& tree) const;
+  // The existing instances hooks_[index]'s pattern matches ("<x>" = each dynamic child present)
+  // that are related to `target` (one of the two a prefix of the other).
+  std::vector<Path> Expand(std::size_t index, const NodeTree& tree, const Path& target) const;
+  void RebuildIndex();  // inventories_ from hooks_
   void SyncInventory(const Path& parent, const NodeHooks& hooks, const Schema& schema,
                      NodeTree* tree);
 
   std::unique_ptr<DeviceHost> host_;
   json::Value* events_;
   std::vector<std::pair<Path, NodeHooks>> hooks_;
+  // Find's index: by_size_[n] holds the indices into hooks_ of the patterns with n segments, in
+  // registration order, by leaf name (any_leaf: the leaf is "<x>"); wildcards_[i][k]: segment k
+  // of hooks_[i]'s pattern is "<x>".
+  struct Bucket {
+    std::unordered_map<std::string, std::vector<std::size_t>> by_leaf;
+    std::vector<std::size_t> any_leaf;
+  };
+  std::vector<Bucket> by_size_;
+  std::vector<std::vector<bool>> wildcards_;
+  std::vector<std::size_t> inventories_;  // indices into hooks_ of the `children` hooks, in order
+  // NodeTree::shape_version() right after the last DropInventories (0 = none yet).
+  mutable std::uint64_t swept_shape_ = 0;
   // Named nodes SyncInventory created for a hook (category nodes): DropInventories removes them.
   mutable std::vector<Path> shown_;
 };

@@ -149,7 +149,8 @@ int ApplyItem(Verb verb, const syncml::Item& item, const syncml::Meta& command_m
       std::string value = data;
       int check = CheckValue(*node, meta, data);
       if (check == 200 && behaviors != nullptr) check = behaviors->Write(uri.path, *tree, &value);
-      if (check == 200) tree->SetValue(uri.path, std::move(value));
+      // `existing` is still valid: neither check nor hook can change the tree (const).
+      if (check == 200) tree->SetValue(existing, std::move(value));
       return check;
     }
     case Verb::kDelete: {

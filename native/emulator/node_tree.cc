@@ -1,6 +1,7 @@
 // Schema building from the facts table, and the instance tree (see node_tree.h).
 #include "emulator/node_tree.h"
 
+#include <algorithm>
 #include <atomic>
 #include <utility>
 
@@ -132,6 +133,13 @@ bool FormatFromName(std::string_view name, Format* out) {
 }
 
 const SchemaNode* SchemaNode::Find(std::string_view segment) const {
+  if (indexed) {
+    const auto it = std::lower_bound(named_index.begin(), named_index.end(), segment,
+                                     [](const std::pair<std::string_view, const SchemaNode*>& entry,
+                                        std::string_view name) { return entry.first < name; });
+    if (it != named_index.end() && it->first == segment) return it->second;
+    return dynamic_child;
+  }
   const SchemaNode* dynamic = nullptr;
   for (const auto& child : children) {
     if (child->is_dynamic()) {
@@ -210,6 +218,24 @@ bool Schema::Build(const NodeFact* facts, std::size_t fact_count, const NodeValu
     }
     node->initial_value = std::string(value.value);
   }
+  // Find's index (Resolve runs for every op; Policy/Config alone has hundreds of children).
+  std::vector<SchemaNode*> pending{&schema->root_};
+  while (!pending.empty()) {
+    SchemaNode* node = pending.back();
+    pending.pop_back();
+    node->named_index.clear();
+    node->dynamic_child = nullptr;
+    for (const auto& child : node->children) {
+      if (child->is_dynamic()) {
+        node->dynamic_child = child.get();
+      } else {
+        node->named_index.emplace_back(child->name, child.get());
+      }
+      pending.push_back(child.get());
+    }
+    std::sort(node->named_index.begin(), node->named_index.end());
+    node->indexed = true;
+  }
   *out = std::move(schema);
   return true;
 }
@@ -244,6 +270,7 @@ const Instance* NodeTree::Find(const Path& path) const {
 
 void NodeTree::Create(const Path& path, const SchemaNode& schema, std::string value) {
   version_ = NextVersion();
+  shape_version_ = version_;
   nodes_[path] = Instance{&schema, std::move(value)};
   // The CSP-provided nodes below the new one (iterative: the work list holds pending parents).
   std::vector<std::pair<Path, const SchemaNode*>> pending{{path, &schema}};
@@ -267,6 +294,11 @@ void NodeTree::SetValue(const Path& path, std::string value) {
   it->second.value = std::move(value);
 }
 
+void NodeTree::SetValue(const Instance* node, std::string value) {
+  version_ = NextVersion();
+  const_cast<Instance*>(node)->value = std::move(value);  // one of nodes_' own values
+}
+
 namespace {
 
 bool HasPrefix(const Path& path, const Path& prefix) {
@@ -281,14 +313,29 @@ bool HasPrefix(const Path& path, const Path& prefix) {
 
 void NodeTree::Erase(const Path& path) {
   version_ = NextVersion();
+  shape_version_ = version_;
   auto it = nodes_.lower_bound(path);
   while (it != nodes_.end() && HasPrefix(it->first, path)) it = nodes_.erase(it);
 }
 
 std::vector<std::string> NodeTree::ChildNames(const Path& path) const {
+  // Each child's subtree is skipped in one lookup: every path below [path..., name] sorts before
+  // [path..., name + '\0'], and the next sibling does not (so a listing costs a lookup per child,
+  // not a step per descendant: ./Device/Vendor/MSFT has thousands).
   std::vector<std::string> names;
-  for (auto it = nodes_.upper_bound(path); it != nodes_.end() && HasPrefix(it->first, path); ++it) {
-    if (it->first.size() == path.size() + 1) names.push_back(it->first.back());
+  Path next = path;
+  auto it = nodes_.upper_bound(path);
+  while (it != nodes_.end() && HasPrefix(it->first, path)) {
+    if (it->first.size() == path.size() + 1) {
+      names.push_back(it->first.back());
+    } else {  // cannot happen (an instance's parent exists); kept exact all the same
+      ++it;
+      continue;
+    }
+    next.resize(path.size());
+    next.push_back(names.back());
+    next.back().push_back('\0');
+    it = nodes_.lower_bound(next);
   }
   return names;
 }

@@ -76,6 +76,11 @@ struct SchemaNode {
   std::optional<std::string> initial_value;
   bool synthesized = true;  // an implied ancestor no row defined (yet)
   std::vector<std::unique_ptr<SchemaNode>> children;
+  // Find's index, set by Schema::Build once every row is in: the named children sorted by name
+  // (views of their `name`), and the dynamic child (at most one). Unset: Find scans `children`.
+  std::vector<std::pair<std::string_view, const SchemaNode*>> named_index;
+  const SchemaNode* dynamic_child = nullptr;
+  bool indexed = false;
 
   bool is_dynamic() const { return name.empty(); }
   bool is_interior() const { return format == Format::kNode; }
@@ -91,6 +96,19 @@ struct SchemaNode {
 };
 
 using Path = std::vector<std::string>;  // decoded segments below "."; empty = the root
+
+// The order of std::less<Path> (segment by segment, byte order, a prefix first) with one string
+// comparison per segment instead of two: the instance map's lookups are on the hot path.
+struct PathLess {
+  bool operator()(const Path& a, const Path& b) const {
+    const std::size_t n = a.size() < b.size() ? a.size() : b.size();
+    for (std::size_t i = 0; i < n; ++i) {
+      const int c = a[i].compare(b[i]);
+      if (c != 0) return c < 0;
+    }
+    return a.size() < b.size();
+  }
+};
 
 class Schema {
  public:
@@ -127,6 +145,8 @@ class NodeTree {
   // Adds an instance (its parent must exist) and the CSP-provided nodes below it.
   void Create(const Path& path, const SchemaNode& schema, std::string value);
   void SetValue(const Path& path, std::string value);
+  // The same for an instance Find returned (no second lookup); `node` must be this tree's.
+  void SetValue(const Instance* node, std::string value);
   // Removes the node and its subtree.
   void Erase(const Path& path);
   // Names of the direct children, in byte order.
@@ -134,15 +154,19 @@ class NodeTree {
   // The node and all its descendants, parents first (pre-order, byte order).
   std::vector<std::pair<Path, const Instance*>> Subtree(const Path& path) const;
   // Every instance, in path order (the state store's diff walks it without copying paths).
-  const std::map<Path, Instance>& instances() const { return nodes_; }
+  const std::map<Path, Instance, PathLess>& instances() const { return nodes_; }
   // A stamp that every change (Reset/Create/SetValue/Erase) replaces with a new value unique
   // in the process; copies keep it. Equal stamps = same content (the state store's dirty check).
   std::uint64_t version() const { return version_; }
+  // The same for the set of paths only: replaced by Reset/Create/Erase, not by SetValue. Equal
+  // stamps = the same instances exist (Behaviors::DropInventories skips a tree it already swept).
+  std::uint64_t shape_version() const { return shape_version_; }
 
  private:
   const Schema* schema_;
-  std::map<Path, Instance> nodes_;  // lexicographic order keeps every subtree contiguous
+  std::map<Path, Instance, PathLess> nodes_;  // lexicographic order keeps every subtree contiguous
   std::uint64_t version_ = 0;
+  std::uint64_t shape_version_ = 0;
 };
 
 }  // namespace wdm::emulator
