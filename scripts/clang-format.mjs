@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-// clang-format gate for native/: `--check` fails on any unformatted file, `--fix` rewrites them.
+// clang-format gate for native/ and bench/native/: `--check` fails on any unformatted file, `--fix` rewrites them.
 // Uses the clang-format binary shipped in the `clang-format` npm package (no system install).
 import { execFileSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
@@ -29,14 +29,16 @@ const binary = join(
   `${process.platform}_${process.arch}`,
   'clang-format',
 );
-const files = walk(join(root, 'native'));
+const files = [...walk(join(root, 'native')), ...walk(join(root, 'bench', 'native'))];
 const args = mode === '--fix' ? ['-i', ...files] : ['--dry-run', '--Werror', ...files];
 try {
   execFileSync(binary, args, { stdio: 'inherit', cwd: root });
 } catch {
-  console.error(`clang-format: some files under native/ are not formatted; run "npm run format"`);
+  console.error(
+    `clang-format: some files under native/ or bench/native/ are not formatted; run "npm run format"`,
+  );
   process.exit(1);
 }
 console.log(
-  `clang-format: ${files.length} files ${mode === '--fix' ? 'formatted' : 'clean'} (${relative(root, join(root, 'native'))}/)`,
+  `clang-format: ${files.length} files ${mode === '--fix' ? 'formatted' : 'clean'} (native/, bench/native/)`,
 );
