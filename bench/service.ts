@@ -15,6 +15,8 @@
  * what tsx costs; `--baseline DIR` adds the service of another checkout (its dist/ or, failing
  * that, its lib/ through tsx), e.g. a `git worktree` of an earlier commit, for before/after in one
  * run. bench/run.ts calls `benchService`; alone: `npx tsx bench/service.ts [--quick]`.
+ * Environment, for experiments: BENCH_NO_AUDIT=1 (no audit log), BENCH_NO_INLINE=1
+ * (`inlineReads: false`: every read takes the pool-thread round trip).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -154,6 +156,7 @@ async function startService(
       rate: { opsPerSecond: 1e9, burst: 1e9 },
       trustRoot: false,
       policy: POLICY,
+      ...(process.env.BENCH_NO_INLINE ? { inlineReads: false } : {}),
     }),
   );
   const c = await startChild([...args, 'service', 'run', '--config', config], root, 'listening on');
