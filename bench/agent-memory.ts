@@ -15,20 +15,12 @@
  * dist/ is built (bench/dm.ts `build`) when it is missing or older than lib/.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import {
-  existsSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { LocalHub } from '../lib/hub/hub';
 import type { TwinState } from '../lib/hub/twin/types';
-import { build } from './dm';
+import { build, rssMb, stopAgent } from './dm';
 import { fromPercentile, fromRatio, fromSamples, type BenchOptions, type Figure } from './model';
 import { pairedRatio, percentile } from './stats';
 
@@ -127,29 +119,6 @@ function start(device: string, argv: string[], env: NodeJS.ProcessEnv): Proc {
   return { device, proc, ready, exited, stderr: () => err };
 }
 
-async function stop(p: Proc): Promise<void> {
-  if (p.proc.exitCode !== null || p.proc.signalCode !== null) return;
-  p.proc.kill('SIGTERM');
-  let timer: NodeJS.Timeout | undefined;
-  const late = await Promise.race([
-    p.exited.then(() => false),
-    new Promise<boolean>((r) => {
-      timer = setTimeout(() => r(true), 5000);
-    }),
-  ]);
-  clearTimeout(timer);
-  if (late) {
-    p.proc.kill('SIGKILL');
-    await p.exited;
-  }
-}
-
-function rssMb(pid: number): number {
-  const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-  if (!kb) throw new Error(`no VmRSS for ${pid}`);
-  return Number(kb) / 1024;
-}
-
 interface Results {
   rss: Record<Variant, number[]>;
   latency: { on: number[]; off: number[] };
@@ -239,7 +208,7 @@ export async function benchAgentMemory(
         await p.ready;
         await sleep(o.idleMs);
         rss[variant].push(rssMb(p.proc.pid!));
-        await stop(p);
+        await stopAgent(p);
       }
     }
 
@@ -352,7 +321,7 @@ export async function benchAgentMemory(
   } finally {
     clearTimeout(timer);
     aborted = true;
-    await Promise.all(procs.map((p) => stop(p)));
+    await Promise.all(procs.map((p) => stopAgent(p)));
     await hub?.stop();
     rmSync(work, { recursive: true, force: true });
   }

@@ -131,7 +131,11 @@ function startAgent(
   return { proc, readyAt, exited, stderr: () => err };
 }
 
-async function stopAgent(a: Agent): Promise<void> {
+/** SIGTERM, then SIGKILL after 5 s: a child process of the agent benches. */
+export async function stopAgent(a: {
+  proc: ChildProcess;
+  exited: Promise<unknown>;
+}): Promise<void> {
   if (a.proc.exitCode !== null || a.proc.signalCode !== null) return;
   a.proc.kill('SIGTERM');
   let timer: NodeJS.Timeout | undefined;
@@ -148,7 +152,8 @@ async function stopAgent(a: Agent): Promise<void> {
   }
 }
 
-function rssMb(pid: number): number {
+/** VmRSS of a process, in MB (Linux). */
+export function rssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
   if (!kb) throw new Error(`no VmRSS for ${pid}`);
