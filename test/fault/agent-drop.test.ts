@@ -10,7 +10,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startLocalHub } from '../hub/helpers/local-hub';
-import { AgentProcess, bundleCli, type LogLine } from './agent-process';
+import type { LocalHub } from '../../lib/hub/hub';
+import { AgentProcess, bundleCli, type AgentProcessOptions, type LogLine } from './agent-process';
 
 function within<T>(p: Promise<T>, ms: number, what: () => string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -20,6 +21,24 @@ function within<T>(p: Promise<T>, ms: number, what: () => string): Promise<T> {
       timer = setTimeout(() => reject(new Error(what())), ms);
     }),
   ]).finally(() => clearTimeout(timer));
+}
+
+/** `iotdm agent` for device `id` of the local hub, its state in `dir`. */
+function agentFor(
+  hub: LocalHub,
+  dir: string,
+  id: string,
+  bundle: string | undefined,
+  extra: Partial<AgentProcessOptions> = {},
+): AgentProcess {
+  return new AgentProcess({
+    ...(bundle ? { bundle } : {}),
+    connectionString: hub.deviceConnectionString(id),
+    caPath: hub.caPath,
+    stateDir: path.join(dir, 'dm'),
+    emulatorState: path.join(dir, 'emulator-state.json'),
+    ...extra,
+  });
 }
 
 describe('iotdm agent: connection dropped during start-up', function () {
@@ -32,13 +51,7 @@ describe('iotdm agent: connection dropped during start-up', function () {
       const bundle = bundleCli();
       const id = `drop-${after}`;
       hub.core.registry.create(id);
-      const agent = new AgentProcess({
-        ...(bundle ? { bundle } : {}),
-        connectionString: hub.deviceConnectionString(id),
-        caPath: hub.caPath,
-        stateDir: path.join(dir, 'dm'),
-        emulatorState: path.join(dir, 'emulator-state.json'),
-      });
+      const agent = agentFor(hub, dir, id, bundle);
       try {
         hub.control.dropConnection(id, { afterMessages: after });
         agent.start();
@@ -60,14 +73,7 @@ describe('iotdm agent: connection dropped during start-up', function () {
     const id = 'stalled-attach';
     hub.core.registry.create(id);
     const lines: LogLine[] = [];
-    const agent = new AgentProcess({
-      ...(bundle ? { bundle } : {}),
-      connectionString: hub.deviceConnectionString(id),
-      caPath: hub.caPath,
-      stateDir: path.join(dir, 'dm'),
-      emulatorState: path.join(dir, 'emulator-state.json'),
-      onLine: (l) => lines.push(l),
-    });
+    const agent = agentFor(hub, dir, id, bundle, { onLine: (l) => lines.push(l) });
     try {
       // No twin answer at all: the first read waits 30 s per attempt, 5 attempts, so attach
       // cannot return for minutes.
