@@ -14,13 +14,13 @@
  *
  * dist/ is built (bench/dm.ts `build`) when it is missing or older than lib/.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { LocalHub } from '../lib/hub/hub';
 import type { TwinState } from '../lib/hub/twin/types';
-import { build, rssMb, stopAgent } from './dm';
+import { newestTsMtime, rssMb, spawnUntilReady, stopChild, type ReadyChild } from './children';
+import { build } from './dm';
 import { fromPercentile, fromRatio, fromSamples, type BenchOptions, type Figure } from './model';
 import { pairedRatio, percentile } from './stats';
 
@@ -81,42 +81,19 @@ const VARIANTS: Variant[] = ['floor', 'floor+settings', 'agent, defaults', 'agen
 const now = (): number => Number(process.hrtime.bigint()) / 1e6;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) newest = Math.max(newest, newestMtime(p));
-    else if (e.name.endsWith('.ts')) newest = Math.max(newest, statSync(p).mtimeMs);
-  }
-  return newest;
-}
-
 function distUpToDate(): boolean {
   if (![DIST_MAIN, DIST_HANDLER, DIST_MEMORY].every((f) => existsSync(f))) return false;
-  return statSync(DIST_MAIN).mtimeMs >= newestMtime(path.join(ROOT, 'lib'));
+  return statSync(DIST_MAIN).mtimeMs >= newestTsMtime(path.join(ROOT, 'lib'));
 }
 
-interface Proc {
+interface Proc extends ReadyChild {
   device: string;
-  proc: ChildProcess;
   ready: Promise<void>;
-  exited: Promise<void>;
-  stderr(): string;
 }
 
 function start(device: string, argv: string[], env: NodeJS.ProcessEnv): Proc {
-  const proc = spawn(process.execPath, argv, { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  const exited = new Promise<void>((resolve) => proc.on('exit', () => resolve()));
-  const ready = new Promise<void>((resolve, reject) => {
-    proc.stderr!.on('data', (c: Buffer) => {
-      err += c.toString();
-      if (/"msg":"ready"/.test(err)) resolve();
-    });
-    void exited.then(() => reject(new Error(`exited before ready: ${err.slice(-2000)}`)));
-  });
-  ready.catch(() => undefined);
-  return { device, proc, ready, exited, stderr: () => err };
+  const child = spawnUntilReady(argv, env);
+  return { device, ...child, ready: child.readyAt.then(() => undefined) };
 }
 
 interface Results {
@@ -208,7 +185,7 @@ export async function benchAgentMemory(
         await p.ready;
         await sleep(o.idleMs);
         rss[variant].push(rssMb(p.proc.pid!));
-        await stopAgent(p);
+        await stopChild(p);
       }
     }
 
@@ -321,7 +298,7 @@ export async function benchAgentMemory(
   } finally {
     clearTimeout(timer);
     aborted = true;
-    await Promise.all(procs.map((p) => stopAgent(p)));
+    await Promise.all(procs.map((p) => stopChild(p)));
     await hub?.stop();
     rmSync(work, { recursive: true, force: true });
   }

@@ -26,13 +26,14 @@
  * Bounded: aborts after `deadlineMs` with the phase it was in; always stops the agent and the
  * hub and removes its folders.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { LocalHub } from '../lib/hub/hub';
 import type { TwinState } from '../lib/hub/twin/types';
 import { fromPercentile, fromSamples, fromValue, type BenchOptions, type Figure } from './model';
+import { rssMb, spawnUntilReady, stopChild, type ReadyChild } from './children';
 import { percentile } from './stats';
 
 export interface DmBenchOptions {
@@ -100,64 +101,16 @@ export function build(work: string): number {
   return now() - t0;
 }
 
-interface Agent {
-  proc: ChildProcess;
-  readyAt: Promise<number>;
-  exited: Promise<number | null>;
-  stderr(): string;
-}
-
 function startAgent(
   viaTsx: boolean,
   env: NodeJS.ProcessEnv,
   args: string[],
   spawnedAt: number,
-): Agent {
+): ReadyChild {
   const argv = viaTsx
     ? ['--import', 'tsx', SRC_MAIN, 'agent', ...args, '--handler', SRC_HANDLER]
     : [DIST_MAIN, 'agent', ...args, '--handler', DIST_HANDLER];
-  const proc = spawn(process.execPath, argv, { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', (c) => resolve(c)));
-  const readyAt = new Promise<number>((resolve, reject) => {
-    proc.stderr!.on('data', (c: Buffer) => {
-      const t = now();
-      err += c.toString();
-      if (/"msg":"ready"/.test(err)) resolve(t - spawnedAt);
-    });
-    void exited.then((code) => reject(new Error(`agent exited (${code}) before ready: ${err}`)));
-  });
-  readyAt.catch(() => undefined);
-  return { proc, readyAt, exited, stderr: () => err };
-}
-
-/** SIGTERM, then SIGKILL after 5 s: a child process of the agent benches. */
-export async function stopAgent(a: {
-  proc: ChildProcess;
-  exited: Promise<unknown>;
-}): Promise<void> {
-  if (a.proc.exitCode !== null || a.proc.signalCode !== null) return;
-  a.proc.kill('SIGTERM');
-  let timer: NodeJS.Timeout | undefined;
-  const killed = await Promise.race([
-    a.exited.then(() => false),
-    new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(true), 5000);
-    }),
-  ]);
-  clearTimeout(timer);
-  if (killed) {
-    a.proc.kill('SIGKILL');
-    await a.exited;
-  }
-}
-
-/** VmRSS of a process, in MB (Linux). */
-export function rssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
-  if (!kb) throw new Error(`no VmRSS for ${pid}`);
-  return Number(kb) / 1024;
+  return spawnUntilReady(argv, env, spawnedAt);
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -178,7 +131,7 @@ export async function benchDm(
   const o = { ...DEFAULTS, ...(b.quick ? QUICK : {}), ...options };
   const work = mkdtempSync(path.join(os.tmpdir(), 'wdm-bench-dm-'));
   let hub: LocalHub | undefined;
-  const agents: Agent[] = [];
+  const agents: ReadyChild[] = [];
   let phase = 'building dist/';
   let aborted = false;
   let timer: NodeJS.Timeout | undefined;
@@ -215,7 +168,7 @@ export async function benchDm(
     const readyMs: number[] = [];
     const readyTsxMs: number[] = [];
     const rss: number[] = [];
-    let agent: Agent | undefined;
+    let agent: ReadyChild | undefined;
     for (let i = 0; i < o.tsxStarts + o.starts; i++) {
       check();
       const viaTsx = i < o.tsxStarts;
@@ -224,13 +177,13 @@ export async function benchDm(
       const ms = await a.readyAt;
       if (viaTsx) {
         readyTsxMs.push(ms);
-        await stopAgent(a);
+        await stopChild(a);
         continue;
       }
       readyMs.push(ms);
       await sleep(o.idleMs);
       rss.push(rssMb(a.proc.pid!));
-      if (i < o.tsxStarts + o.starts - 1) await stopAgent(a);
+      if (i < o.tsxStarts + o.starts - 1) await stopChild(a);
       else agent = a;
     }
 
@@ -358,7 +311,7 @@ export async function benchDm(
   } finally {
     clearTimeout(timer);
     aborted = true;
-    await Promise.all(agents.map((a) => stopAgent(a)));
+    await Promise.all(agents.map((a) => stopChild(a)));
     await hub?.stop();
     rmSync(work, { recursive: true, force: true });
   }

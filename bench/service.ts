@@ -19,7 +19,7 @@
  * (`inlineReads: false`: every read takes the pool-thread round trip).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +27,7 @@ import { AddonMdm } from '../lib/native/addon-mdm';
 import type { CspOp, NativeMdm } from '../lib/native/contract';
 import { connectService } from '../lib/service/client';
 import { encodeFrame } from '../lib/service/protocol';
+import { newestTsMtime } from './children';
 import { median, percentile, table } from './stats';
 
 export interface Samples {
@@ -77,14 +78,6 @@ async function usPerOp(target: Target, ops: CspOp[], rounds: number): Promise<nu
   return Number(process.hrtime.bigint() - t0) / 1e3 / (rounds * ops.length);
 }
 
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const name of readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
-    if (name.endsWith('.ts')) newest = Math.max(newest, statSync(join(dir, name)).mtimeMs);
-  }
-  return newest;
-}
-
 /** A checkout's CLI through tsx (how the bench ran the service before). */
 function tsxCommand(root: string): string[] {
   return ['--import', 'tsx', join(root, 'lib', 'cli', 'main.ts')];
@@ -97,7 +90,7 @@ function tsxCommand(root: string): string[] {
 export function cliCommand(root: string, build: boolean): { args: string[]; runs: string } {
   const compiled = join(root, 'dist', 'lib', 'cli', 'main.js');
   const fresh = () =>
-    existsSync(compiled) && statSync(compiled).mtimeMs >= newestMtime(join(root, 'lib'));
+    existsSync(compiled) && statSync(compiled).mtimeMs >= newestTsMtime(join(root, 'lib'));
   if (!fresh() && build) {
     const tsc = join(__dirname, '..', 'node_modules', 'typescript', 'bin', 'tsc');
     process.stderr.write(`bench service: compiling ${root}/lib to dist/ (tsconfig.build.json)\n`);
