@@ -19,7 +19,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { LocalHub } from '../lib/hub/hub';
 import type { TwinState } from '../lib/hub/twin/types';
-import { newestTsMtime, rssMb, spawnUntilReady, stopChild, type ReadyChild } from './children';
+import {
+  newestTsMtime,
+  rssMb,
+  spawnUntilReady,
+  stopChild,
+  type ReadyChild,
+  DIST_HANDLER,
+  DIST_MAIN,
+  ROOT,
+} from './children';
 import { build } from './dm';
 import { fromPercentile, fromRatio, fromSamples, type BenchOptions, type Figure } from './model';
 import { pairedRatio, percentile } from './stats';
@@ -48,9 +57,6 @@ const QUICK: Partial<AgentMemoryBenchOptions> = {
   deadlineMs: 120_000,
 };
 
-const ROOT = path.resolve(__dirname, '..');
-const DIST_MAIN = path.join(ROOT, 'dist/lib/cli/main.js');
-const DIST_HANDLER = path.join(ROOT, 'dist/examples/oem/branding-handler.js');
 const DIST_MEMORY = path.join(ROOT, 'dist/lib/cli/agent-memory.js');
 
 /** The floor: the device SDK connected, nothing else (optionally with the agent's settings). */

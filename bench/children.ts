@@ -6,6 +6,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 
+/** The checkout, and the compiled CLI and OEM handler the agent benches run. */
+export const ROOT = path.resolve(__dirname, '..');
+export const DIST_MAIN = path.join(ROOT, 'dist/lib/cli/main.js');
+export const DIST_HANDLER = path.join(ROOT, 'dist/examples/oem/branding-handler.js');
+
 export interface ReadyChild {
   proc: ChildProcess;
   /** Milliseconds from `spawnedAt` to the `"msg":"ready"` log line; rejects if it exits first. */

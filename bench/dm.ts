@@ -33,7 +33,15 @@ import path from 'node:path';
 import { LocalHub } from '../lib/hub/hub';
 import type { TwinState } from '../lib/hub/twin/types';
 import { fromPercentile, fromSamples, fromValue, type BenchOptions, type Figure } from './model';
-import { rssMb, spawnUntilReady, stopChild, type ReadyChild } from './children';
+import {
+  rssMb,
+  spawnUntilReady,
+  stopChild,
+  type ReadyChild,
+  DIST_HANDLER,
+  DIST_MAIN,
+  ROOT,
+} from './children';
 import { percentile } from './stats';
 
 export interface DmBenchOptions {
@@ -69,9 +77,6 @@ const QUICK: Partial<DmBenchOptions> = {
   deadlineMs: 90_000,
 };
 
-const ROOT = path.resolve(__dirname, '..');
-const DIST_MAIN = path.join(ROOT, 'dist/lib/cli/main.js');
-const DIST_HANDLER = path.join(ROOT, 'dist/examples/oem/branding-handler.js');
 const SRC_MAIN = path.join(ROOT, 'lib/cli/main.ts');
 const SRC_HANDLER = path.join(ROOT, 'examples/oem/branding-handler.ts');
 const DEVICE = 'dm-bench';
